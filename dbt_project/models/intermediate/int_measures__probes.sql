@@ -1,0 +1,29 @@
+-- Probe aggregates per portal and period: availability, median TTFB, 95th percentile total, HTTPS health.
+with agg as (
+    select
+        portal_id,
+        period,
+        count(*) as probes,
+        avg(case when is_success then 1.0 else 0.0 end) as availability,
+        median(ttfb_ms) filter (where is_success) as ttfb_median_ms,
+        quantile_cont(total_ms, 0.95) filter (where is_success) as total_p95_ms,
+        arg_max(
+            case when url like 'https://%' and error is null and coalesce(redirects_to_https, false)
+                      and tls_expires_at > probed_at + interval 14 days then 1.0 else 0.0 end,
+            probed_at) as https_ok,
+        min(probed_at) as first_probe,
+        max(probed_at) as last_probe
+    from {{ ref('stg_probes__probes') }}
+    group by all
+)
+select
+    portal_id,
+    period,
+    measure,
+    value,
+    'probes' as source,
+    probes || ' probes, ' || strftime(first_probe, '%Y-%m-%d %H:%M') || ' to '
+        || strftime(last_probe, '%Y-%m-%d %H:%M') || ' UTC' as evidence
+from agg
+unpivot (value for measure in (availability, ttfb_median_ms, total_p95_ms, https_ok))
+-- unpivot drops nulls: a portal with no successful probe has no timing, which is missing, not zero

@@ -1,0 +1,11 @@
+-- The assessment periods: every half-year in which a crawl, probe or survey test took place.
+with observed as (
+    select period from {{ ref('stg_crawl__signals') }}
+    union select period from {{ ref('stg_probes__probes') }}
+    union select period from {{ ref('stg_surveys__responses') }}
+)
+select
+    period,
+    cast(left(period, 4) || case when right(period, 1) = '1' then '-01-01' else '-07-01' end as date) as period_start,
+    cast(left(period, 4) || case when right(period, 1) = '1' then '-06-30' else '-12-31' end as date) as period_end
+from observed

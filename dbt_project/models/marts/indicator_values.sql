@@ -1,0 +1,15 @@
+-- One row per portal x period x applicable indicator: raw value, normalised score, weight, source, evidence.
+select
+    s.portal_id,
+    s.period,
+    s.indicator_id,
+    s.pillar,
+    s.source,
+    s.raw_value,
+    round(s.score, 4) as score,
+    s.weight,
+    s.has_data,
+    s.evidence,
+    (select value from {{ ref('scoring_parameters') }} where parameter = 'methodology_version')::varchar
+        as methodology_version
+from {{ ref('int_indicator_scores') }} as s

@@ -1,0 +1,75 @@
+"""The built-in demo: simulator-backed portals, a survey workbook and a (synthetic) PAPI file.
+
+The survey workbook is written for the period being assessed, with the template's Vietnamese
+headers, so that its test dates fall in that period; its content is a deterministic function of
+the period and each portal's simulator profile. The PAPI file is synthetic demo data, not PAPI's
+published scores.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+from portal_index.config import Home
+from portal_index.registry import active_portals, period_bounds
+from portal_index.simulator import TIERS, profile
+from portal_index.snapshots import list_snapshots
+from portal_index.surveys import template
+
+PAPI_DEMO = Path(__file__).parent / "demo" / "papi_demo_synthetic.csv"
+
+
+def write_demo_surveys(path: Path, period: str) -> int:
+    from openpyxl import Workbook
+
+    start, end = period_bounds(period)
+    cols = template()["columns"]
+    labels = {name: values[0] for name, values in template()["test_types"].items()}
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Khảo sát"
+    ws.append([c["vi"] for c in cols])
+    rng = random.Random(period)
+    n = 0
+    for portal in active_portals(period):
+        p = TIERS[profile(portal["portal_id"]).tier]
+        tests = ["satisfaction", "screen_reader", "ethnic_minority"]
+        if portal["kind"] == "service":
+            tests = ["service", "service"] + tests
+        for test in tests:
+            day = start + timedelta(days=rng.randrange((end - start).days // 2))
+            yes = lambda: "có" if rng.random() < p else "không"  # noqa: E731
+            row = {"portal_id": portal["portal_id"], "test_date": day.strftime("%d/%m/%Y"),
+                   "test_type": labels[test], "evaluator": f"ĐGV-{rng.randint(1, 9):02d}"}
+            if test == "service":
+                row |= {"completed_online": yes(), "original_papers_demanded": "có" if rng.random() > p else "không",
+                        "result_online": yes(), "payment_before_submission": "có" if rng.random() > p else "không"}
+            elif test == "satisfaction":
+                row["satisfaction"] = round(min(5.0, max(1.0, rng.gauss(1 + 4 * p, 0.6))), 1)
+            elif test == "screen_reader":
+                row["screen_reader_completed"] = yes()
+            else:
+                row["ethnic_language_content"] = "có" if rng.random() < p - 0.3 else "không"
+            ws.append([row.get(c["field"]) for c in cols])
+            n += 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return n
+
+
+def seed_inbox(home: Home, period: str, log=print) -> None:
+    """Add the demo survey and PAPI inputs to each of those inbox folders that is empty."""
+    home.ensure()
+    surveys = home.inbox("surveys")
+    name = f"khao-sat-demo-{period}.xlsx"
+    already = any(s.original_name == name for s in list_snapshots(home.snapshots, "surveys"))
+    if not any(surveys.iterdir()) and not already:  # a workbook's bytes change with its save time
+        n = write_demo_surveys(surveys / name, period)
+        log(f"demo: wrote {n} survey rows for {period} to {surveys}")
+    papi = home.inbox("papi")
+    if not any(papi.iterdir()):
+        shutil.copyfile(PAPI_DEMO, papi / PAPI_DEMO.name)
+        log(f"demo: copied the synthetic PAPI file to {papi}")

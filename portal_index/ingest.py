@@ -1,0 +1,77 @@
+"""Landing inputs: inbox files become snapshots, snapshots are parsed into the raw tables."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from portal_index import papi, results_files, surveys
+from portal_index.config import Home
+from portal_index.problems import Problem
+from portal_index.snapshots import Snapshot, land
+from portal_index.warehouse import LoadReport, Parser, connect, load_snapshot, loaded_shas, sync_source
+
+PARSERS: dict[str, Parser] = {
+    "crawl": results_files.parse_crawl,
+    "probes": results_files.parse_probes,
+    "surveys": surveys.parse,
+    "papi": papi.parse,
+}
+
+
+def detect_source(path: Path) -> str:
+    """Guess which source a file belongs to from its name and first line."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".ods"):
+        return "surveys"
+    if suffix in (".jsonl", ".ndjson"):
+        return "crawl"
+    if suffix == ".csv":
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+            header = {h.strip().lower() for h in next(csv.reader(f), [])}
+        if {"province", "year", "dimension", "score"} <= header:
+            return "papi"
+        if "probed_at" in header:
+            return "probes"
+        return "surveys"
+    raise ValueError(f"{path.name}: cannot tell which source this is; pass --source "
+                     "(crawl, probes, surveys or papi)")
+
+
+def land_inbox(home: Home, source: str) -> list[tuple[Snapshot, bool]]:
+    """Land every file waiting in `inbox/<source>/`; a landed file leaves the inbox."""
+    landed = []
+    for path in sorted(home.inbox(source).glob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            snapshot, new = land(home.snapshots, source, path, origin=f"inbox/{source}/{path.name}")
+            path.unlink()
+            landed.append((snapshot, new))
+    return landed
+
+
+def ingest_source(home: Home, source: str) -> LoadReport:
+    """Land the inbox of one source, then load every snapshot the warehouse has not seen."""
+    home.ensure()
+    land_inbox(home, source)
+    with connect(home.warehouse) as con:
+        return sync_source(con, home.snapshots, source, PARSERS[source])
+
+
+def ingest_file(home: Home, path: Path, source: str | None = None, origin: str | None = None) -> tuple[Snapshot, LoadReport]:
+    """Land and load one file. The report says whether it was accepted (a repeat is a no-op)."""
+    home.ensure()
+    source = source or detect_source(path)
+    snapshot, _ = land(home.snapshots, source, path, origin=origin or str(Path(path).resolve()))
+    report = LoadReport(source)
+    with connect(home.warehouse) as con:
+        if snapshot.sha256 not in loaded_shas(con, source):
+            load_snapshot(con, snapshot, PARSERS[source], report)
+        else:
+            row = con.execute("select status, rows, problems from meta.snapshot_loads where sha256 = ?",
+                              [snapshot.sha256]).fetchone()
+            if row[0] == "accepted":
+                report.accepted.append((snapshot, 0))
+            else:
+                report.rejected.append((snapshot, [Problem(**p) for p in json.loads(row[2])]))
+    return snapshot, report

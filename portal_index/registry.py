@@ -1,0 +1,36 @@
+"""Read-only access to the registry seeds, and the half-year assessment periods."""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import date
+
+from portal_index.config import SEEDS_DIR
+
+_PERIOD = re.compile(r"^(\d{4})-H([12])$")
+
+
+def period_of(day: date) -> str:
+    return f"{day.year}-H{1 if day.month <= 6 else 2}"
+
+
+def period_bounds(period: str) -> tuple[date, date]:
+    m = _PERIOD.match(period)
+    if not m:
+        raise ValueError(f"period must look like 2026-H1 or 2026-H2, got {period!r}")
+    year, half = int(m.group(1)), int(m.group(2))
+    return (date(year, 1, 1), date(year, 6, 30)) if half == 1 else (date(year, 7, 1), date(year, 12, 31))
+
+
+def portals() -> list[dict]:
+    with open(SEEDS_DIR / "registry" / "portals_registry.csv", encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def active_portals(period: str) -> list[dict]:
+    """Portals valid at any time during the period (same rule as the dbt model int_portal_periods)."""
+    start, end = period_bounds(period)
+    return [p for p in portals()
+            if (not p["valid_from"] or date.fromisoformat(p["valid_from"]) <= end)
+            and (not p["valid_to"] or date.fromisoformat(p["valid_to"]) >= start)]

@@ -1,0 +1,82 @@
+"""File formats for crawl and probe results, ours or another tool's.
+
+- crawl: JSON Lines, one object per line, `"record": "page"` (the crawl_pages columns) or
+  `"record": "signal"` (the crawl_signals columns).
+- probes: CSV with the probes columns (header row; empty cell = null).
+The columns are the raw-table contracts in `portal_index.warehouse.RAW_TABLES`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from portal_index.problems import InputRejected, Problem
+from portal_index.warehouse import RAW_TABLES
+
+CRAWL_REQUIRED = {
+    "crawl_pages": ("crawl_id", "portal_id", "url", "fetched_at"),
+    "crawl_signals": ("crawl_id", "portal_id", "crawled_at", "signal_id"),
+}
+PROBE_REQUIRED = ("portal_id", "url", "probed_at")
+_RECORDS = {"page": "crawl_pages", "signal": "crawl_signals"}
+
+
+def write_crawl(path: Path, pages: list[dict], signals: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for kind, rows in (("page", pages), ("signal", signals)):
+            for row in rows:
+                f.write(json.dumps({"record": kind, **row}, ensure_ascii=False, default=str) + "\n")
+
+
+def parse_crawl(path: Path) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {t: [] for t in CRAWL_REQUIRED}
+    problems: list[Problem] = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                problems.append(Problem(path.name, None, n, None, line[:80], f"a JSON object ({e.msg})"))
+                continue
+            table = _RECORDS.get(obj.pop("record", None))
+            if table is None:
+                problems.append(Problem(path.name, None, n, "record", None, "'page' or 'signal'"))
+                continue
+            for col in CRAWL_REQUIRED[table]:
+                if obj.get(col) in (None, ""):
+                    problems.append(Problem(path.name, None, n, col, obj.get(col), "a value"))
+            out[table].append({k: v for k, v in obj.items() if k in RAW_TABLES[table]})
+    if problems:
+        raise InputRejected(problems)
+    return out
+
+
+def write_probes(path: Path, probes: list[dict]) -> None:
+    columns = list(RAW_TABLES["probes"])
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for row in probes:
+            writer.writerow({c: ("" if row.get(c) is None else row.get(c)) for c in columns})
+
+
+def parse_probes(path: Path) -> dict[str, list[dict]]:
+    problems: list[Problem] = []
+    rows: list[dict] = []
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in PROBE_REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputRejected([Problem(path.name, None, 1, c, None, "a header with this column") for c in missing])
+        for n, row in enumerate(reader, start=2):
+            for col in PROBE_REQUIRED:
+                if not row.get(col):
+                    problems.append(Problem(path.name, None, n, col, row.get(col), "a value"))
+            rows.append({k: (v if v != "" else None) for k, v in row.items() if k in RAW_TABLES["probes"]})
+    if problems:
+        raise InputRejected(problems)
+    return {"probes": rows}

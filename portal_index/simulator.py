@@ -1,0 +1,234 @@
+"""The portal simulator: a local HTTP server that stands in for every registry portal.
+
+Each portal is served under `http://127.0.0.1:<port>/<portal_id>/`. Its site is a deterministic
+function of the portal_id (a seeded profile): which of METHODOLOGY.md's features it has, how its
+text is written (NFC, NFD, or without diacritics), how slow it is, whether it is down or flaky.
+Tests read `profile(portal_id)` to know what a correct crawler must find.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from portal_index.text import strip_diacritics
+
+# Pages a portal may have: feature -> (path, link text, page heading and body).
+PAGES = {
+    "art4.legal_documents": ("van-ban", "Văn bản pháp luật", "Hệ thống văn bản quy phạm pháp luật, tải về và tra cứu."),
+    "art4.procedures": ("thu-tuc", "Thủ tục hành chính", "Danh mục thủ tục hành chính và dịch vụ công trực tuyến."),
+    "art4.policy_guidance": ("chinh-sach", "Hướng dẫn thực hiện chính sách", "Hướng dẫn thực hiện chính sách, pháp luật."),
+    "art4.strategies_plans": ("quy-hoach", "Chiến lược, quy hoạch, kế hoạch", "Chiến lược, quy hoạch, kế hoạch phát triển."),
+    "art4.organisation": ("to-chuc", "Cơ cấu tổ chức", "Chức năng, nhiệm vụ, cơ cấu tổ chức và sơ đồ tổ chức."),
+    "art4.financial_statements": ("tai-chinh", "Báo cáo tài chính", "Công khai báo cáo tài chính năm và công khai ngân sách."),
+    "art4.statistics": ("thong-ke", "Số liệu thống kê", "Số liệu thống kê chuyên ngành."),
+    "focal_point": ("phat-ngon", "Người phát ngôn", "Người phát ngôn và cung cấp thông tin: họ tên, chức vụ, điện thoại, email."),
+    "info_regulation": ("quy-che", "Quy chế cung cấp thông tin", "Quy chế cung cấp thông tin cho công dân."),
+    "feedback": ("gop-y", "Góp ý, phản ánh kiến nghị", "Gửi góp ý, phản ánh kiến nghị và hỏi đáp."),
+    "english": ("en", "English", "Welcome to the portal. Organisation and contacts in English."),
+    "privacy": ("bao-mat", "Chính sách bảo vệ dữ liệu cá nhân", "Chính sách bảo vệ dữ liệu cá nhân và đầu mối liên hệ."),
+    "sitemap": ("so-do", "Sơ đồ cổng", "Sơ đồ cổng thông tin."),
+}
+CONTACTS = {
+    "contact.address": "Địa chỉ: Số 1 đường Trần Phú",
+    "contact.phone": "Điện thoại: 024 3825 1234",
+    "contact.email": "Email: <a href='mailto:vanphong@example.gov.vn'>vanphong@example.gov.vn</a>",
+}
+A11Y = ("a11y.lang", "a11y.img_alt", "a11y.form_labels", "a11y.headings", "mobile_viewport")
+TIERS = {"excellent": 0.97, "good": 0.85, "fair": 0.65, "poor": 0.35}
+
+
+@dataclass(frozen=True)
+class Profile:
+    portal_id: str
+    tier: str
+    features: frozenset[str]
+    text_style: str  # nfc | nfd | ascii
+    newest_item_days: int
+    ttfb_ms: int
+    failure: str  # none | down | flaky
+    broken_links: int
+    padding_bytes: int
+    search_results: bool = field(default=True)
+
+    def has(self, feature: str) -> bool:
+        return feature in self.features
+
+
+def profile(portal_id: str) -> Profile:
+    rng = random.Random(int.from_bytes(hashlib.sha256(portal_id.encode()).digest()[:8], "big"))
+    tier = rng.choices(list(TIERS), weights=[2, 4, 3, 1])[0]
+    p = TIERS[tier]
+    all_features = list(PAGES) + list(CONTACTS) + list(A11Y) + ["search"]
+    features = frozenset(f for f in all_features if rng.random() < p)
+    failure = rng.choices(["none", "down", "flaky"], weights=[94, 2, 4])[0]
+    return Profile(
+        portal_id=portal_id,
+        tier=tier,
+        features=features,
+        text_style=rng.choices(["nfc", "nfd", "ascii"], weights=[6, 2, 2])[0],
+        newest_item_days=rng.choice([1, 7, 20, 45, 90, 200, 400]),
+        ttfb_ms=rng.choices([5, 60, 200, 600, 1500], weights=[5, 4, 3, 2, 1])[0],
+        failure=failure,
+        broken_links=rng.choices([0, 0, 1, 3], weights=[5, 3, 2, 1])[0],
+        padding_bytes=rng.choice([20_000, 200_000, 1_500_000, 4_000_000]),
+        search_results=rng.random() < 0.9,
+    )
+
+
+def _styled(text: str, style: str) -> str:
+    if style == "nfd":
+        return unicodedata.normalize("NFD", text)
+    if style == "ascii":
+        return strip_diacritics(text)
+    return text
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "PortalSimulator/1"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def _send(self, status: int, body: bytes, content_type: str = "text/html; charset=utf-8") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        parts = urlsplit(self.path)
+        if parts.path == "/robots.txt":
+            return self._send(200, b"User-agent: *\nDisallow: /admin/\n", "text/plain")
+        segments = [s for s in parts.path.split("/") if s]
+        if not segments:
+            return self._send(404, b"not found")
+        prof = profile(segments[0])
+        sub = "/".join(segments[1:])
+        if prof.ttfb_ms and sub in ("", "tim-kiem"):  # dynamic pages are the slow ones
+            time.sleep(prof.ttfb_ms / 1000)
+        if prof.failure == "down":
+            return self._send(503, b"<html><body>Service Unavailable</body></html>")
+        if prof.failure == "flaky" and self.server.next_count(prof.portal_id) % 3 == 0:
+            return self._send(503, b"<html><body>Service Unavailable</body></html>")
+        page = self.server.render(prof, sub, parse_qs(parts.query))
+        if page is None:
+            return self._send(404, b"<html><body>Kh\xc3\xb4ng t\xc3\xacm th\xe1\xba\xa5y trang</body></html>")
+        body, ctype = page
+        return self._send(200, body, ctype)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, *args, today: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def next_count(self, key: str) -> int:
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+            return self._counts[key]
+
+    def render(self, prof: Profile, sub: str, query: dict) -> tuple[bytes, str] | None:
+        root = f"/{prof.portal_id}/"
+        style = prof.text_style
+        if sub == "sitemap.xml":
+            if not prof.has("sitemap"):
+                return None
+            urls = "".join(f"<url><loc>{root}{path}</loc></url>" for f, (path, _, _) in PAGES.items() if prof.has(f))
+            return (f"<?xml version='1.0'?><urlset>{urls}</urlset>".encode(), "application/xml")
+        if sub == "tim-kiem":
+            if not prof.has("search"):
+                return None
+            q = (query.get("q") or [""])[0]
+            items = "".join(f"<li class='result'><a href='{root}thu-tuc'>Kết quả {i} cho {q}</a></li>"
+                            for i in range(3)) if prof.search_results else ""
+            heading = f"Kết quả tìm kiếm: {q}" if prof.search_results else "Không có kết quả"
+            return (self._page(prof, heading, f"<ul>{items}</ul>").encode(), "text/html; charset=utf-8")
+        if sub == "":
+            return (self._home(prof).encode(), "text/html; charset=utf-8")
+        for feature, (path, title, body) in PAGES.items():
+            if sub == path and prof.has(feature):
+                return (self._page(prof, _styled(title, style), f"<p>{_styled(body, style)}</p>").encode(),
+                        "text/html; charset=utf-8")
+        if sub.startswith("tin-tuc/"):
+            return (self._page(prof, "Tin tức", "<p>Nội dung bài viết.</p>").encode(), "text/html; charset=utf-8")
+        return None
+
+    def _page(self, prof: Profile, heading: str, content: str, head_extra: str = "") -> str:
+        lang = " lang='vi'" if prof.has("a11y.lang") else ""
+        viewport = "<meta name='viewport' content='width=device-width, initial-scale=1'>" if prof.has("mobile_viewport") else ""
+        h1 = f"<h1>{heading}</h1>" if prof.has("a11y.headings") else f"<div class='title'>{heading}</div>"
+        return (f"<!doctype html><html{lang}><head><meta charset='utf-8'>{viewport}<title>{heading}</title>"
+                f"{head_extra}</head><body>{h1}{content}</body></html>")
+
+    def _home(self, prof: Profile) -> str:
+        root = f"/{prof.portal_id}/"
+        style = prof.text_style
+        links = [f"<li><a href='{root}{path}'>{_styled(title, style)}</a></li>"
+                 for feature, (path, title, _) in PAGES.items() if prof.has(feature)]
+        links += [f"<li><a href='{root}trang-cu-{i}'>Trang cũ {i}</a></li>" for i in range(prof.broken_links)]
+        news = []
+        for i in range(5):
+            day = self.today - timedelta(days=prof.newest_item_days + 9 * i)
+            news.append(f"<li><a href='{root}tin-tuc/{i}'>Tin {i}</a> <span>{day:%d/%m/%Y}</span></li>")
+        if prof.has("search"):
+            label = "<label for='q'>Tìm kiếm</label>" if prof.has("a11y.form_labels") else ""
+            search = f"<form action='{root}tim-kiem' method='get'>{label}<input id='q' name='q' type='text'></form>"
+        else:
+            search = ""
+        alt = " alt='Quốc huy'" if prof.has("a11y.img_alt") else ""
+        contacts = " ".join(_styled(text, style) if not text.startswith("Email") else text
+                            for f, text in CONTACTS.items() if prof.has(f))
+        padding = f"<!-- {'x' * prof.padding_bytes} -->"
+        content = (f"<img src='{root}logo.png'{alt}>{search}<ul class='menu'>{''.join(links)}</ul>"
+                   f"<ul class='news'>{''.join(news)}</ul><footer>{contacts}</footer>{padding}")
+        return self._page(prof, _styled("Cổng thông tin điện tử", style), content)
+
+
+class Simulator:
+    """Start with `with Simulator() as sim:`; `sim.url_for(portal_id)` is the portal's base URL."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, today: date | None = None):
+        self._server = _Server((host, port), _Handler, today=today or date.today())
+        self._thread = threading.Thread(target=self._server.serve_forever, name="portal-simulator", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url_for(self, portal_id: str) -> str:
+        return f"{self.base_url}/{portal_id}/"
+
+    def start(self) -> "Simulator":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> "Simulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,154 @@
+"""The DuckDB warehouse's raw layer: fixed table contracts, and loading snapshots into them.
+
+Each raw row carries the sha256 of the snapshot it came from. `meta.snapshot_loads` records every
+snapshot's outcome (accepted with a row count, or rejected with its problems), so loading is
+incremental and idempotent: a snapshot is parsed once, and a rejected one is kept and reported.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pyarrow as pa
+
+from portal_index.problems import InputRejected, Problem
+from portal_index.snapshots import Snapshot, list_snapshots
+
+RAW_TABLES: dict[str, dict[str, str]] = {
+    "crawl_pages": {
+        "crawl_id": "VARCHAR", "portal_id": "VARCHAR", "url": "VARCHAR", "final_url": "VARCHAR",
+        "fetched_at": "TIMESTAMPTZ", "status": "INTEGER", "content_type": "VARCHAR",
+        "bytes": "BIGINT", "elapsed_ms": "DOUBLE", "depth": "INTEGER", "error": "VARCHAR",
+    },
+    "crawl_signals": {
+        "crawl_id": "VARCHAR", "portal_id": "VARCHAR", "crawled_at": "TIMESTAMPTZ",
+        "signal_id": "VARCHAR", "value": "DOUBLE", "evidence_url": "VARCHAR",
+        "evidence_text": "VARCHAR",
+    },
+    "probes": {
+        "portal_id": "VARCHAR", "url": "VARCHAR", "probed_at": "TIMESTAMPTZ", "status": "INTEGER",
+        "dns_ms": "DOUBLE", "connect_ms": "DOUBLE", "tls_ms": "DOUBLE", "ttfb_ms": "DOUBLE",
+        "total_ms": "DOUBLE", "bytes": "BIGINT", "http_version": "VARCHAR",
+        "redirects_to_https": "BOOLEAN", "tls_expires_at": "TIMESTAMPTZ", "error": "VARCHAR",
+    },
+    "survey_responses": {
+        "file_name": "VARCHAR", "sheet": "VARCHAR", "row_number": "INTEGER",
+        "portal_id": "VARCHAR", "test_type": "VARCHAR", "test_date": "DATE",
+        "completed_online": "BOOLEAN", "original_papers_demanded": "BOOLEAN",
+        "result_online": "BOOLEAN", "payment_before_submission": "BOOLEAN",
+        "satisfaction": "DOUBLE", "screen_reader_completed": "BOOLEAN",
+        "ethnic_language_content": "BOOLEAN", "evaluator": "VARCHAR", "notes": "VARCHAR",
+    },
+    "papi_scores": {
+        "file_name": "VARCHAR", "row_number": "INTEGER", "province_name_raw": "VARCHAR",
+        "province_code": "VARCHAR", "year": "INTEGER", "dimension": "INTEGER", "score": "DOUBLE",
+    },
+}
+
+# Which raw tables each source fills.
+SOURCE_TABLES = {
+    "crawl": ("crawl_pages", "crawl_signals"),
+    "probes": ("probes",),
+    "surveys": ("survey_responses",),
+    "papi": ("papi_scores",),
+}
+
+Parser = Callable[[Path], dict[str, list[dict]]]
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        ensure_raw_tables(con)
+    return con
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists raw")
+    con.execute("create schema if not exists meta")
+    for table, columns in RAW_TABLES.items():
+        cols = ", ".join(f"{name} {typ}" for name, typ in {"snapshot_sha256": "VARCHAR", "snapshot_landed_at": "TIMESTAMPTZ", **columns}.items())
+        con.execute(f"create table if not exists raw.{table} ({cols})")
+    con.execute(
+        """create table if not exists meta.snapshot_loads (
+            sha256 VARCHAR primary key, source VARCHAR, original_name VARCHAR, origin VARCHAR,
+            landed_at TIMESTAMPTZ, loaded_at TIMESTAMPTZ, status VARCHAR, rows BIGINT,
+            problems VARCHAR)"""
+    )
+
+
+@dataclass
+class LoadReport:
+    source: str
+    accepted: list[tuple[Snapshot, int]] = field(default_factory=list)
+    rejected: list[tuple[Snapshot, list[Problem]]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(n for _, n in self.accepted)
+
+
+def loaded_shas(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
+    return {r[0] for r in con.execute("select sha256 from meta.snapshot_loads where source = ?", [source]).fetchall()}
+
+
+def load_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, parser: Parser, report: LoadReport) -> None:
+    """Parse one snapshot and insert its rows in one transaction, or record its rejection."""
+    try:
+        tables = parser(snapshot.path)
+        unknown = set(tables) - set(SOURCE_TABLES[snapshot.source])
+        if unknown:
+            raise ValueError(f"parser for {snapshot.source} returned unexpected tables {sorted(unknown)}")
+    except InputRejected as rejected:
+        _record(con, snapshot, "rejected", 0, rejected.problems)
+        report.rejected.append((snapshot, rejected.problems))
+        return
+    con.execute("begin")
+    try:
+        total = 0
+        for table, rows in tables.items():
+            if not rows:
+                continue
+            arrow = pa.Table.from_pylist([{"snapshot_sha256": snapshot.sha256, "snapshot_landed_at": snapshot.landed_at, **r} for r in rows])
+            con.register("incoming", arrow)
+            con.execute(f"insert into raw.{table} by name select * from incoming")
+            con.unregister("incoming")
+            total += len(rows)
+        _record(con, snapshot, "accepted", total, [])
+        con.execute("commit")
+    except (duckdb.ConversionException, duckdb.InvalidInputException) as e:
+        con.execute("rollback")
+        problem = Problem(snapshot.original_name, None, None, None, str(e).splitlines()[0][:300],
+                          f"values that fit the {snapshot.source} column types ({', '.join(SOURCE_TABLES[snapshot.source])})")
+        _record(con, snapshot, "rejected", 0, [problem])
+        report.rejected.append((snapshot, [problem]))
+        return
+    except Exception:
+        con.execute("rollback")
+        raise
+    report.accepted.append((snapshot, total))
+
+
+def _record(con, snapshot: Snapshot, status: str, rows: int, problems: list[Problem]) -> None:
+    con.execute(
+        "insert or replace into meta.snapshot_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [snapshot.sha256, snapshot.source, snapshot.original_name, snapshot.origin,
+         snapshot.landed_at, datetime.now(timezone.utc), status, rows,
+         json.dumps([p.as_dict() for p in problems], ensure_ascii=False)],
+    )
+
+
+def sync_source(con: duckdb.DuckDBPyConnection, snapshots_root: Path, source: str, parser: Parser) -> LoadReport:
+    """Load every snapshot of `source` that the warehouse has not seen yet."""
+    report = LoadReport(source)
+    seen = loaded_shas(con, source)
+    for snapshot in list_snapshots(snapshots_root, source):
+        if snapshot.sha256 not in seen:
+            load_snapshot(con, snapshot, parser, report)
+    return report
