@@ -1,0 +1,93 @@
+"""Run the suites (one Great Expectations Checkpoint per table) and record the outcome.
+
+Each outcome is stored in `meta.validation_runs` with a fingerprint of the table's contents;
+publishing refuses a table whose current contents do not have a passing validation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+PUBLISHED_TABLES = ("portal_scores", "indicator_values", "papi_scores", "provinces", "portals", "indicators", "ministries")
+
+
+@dataclass
+class TableOutcome:
+    table: str
+    success: bool
+    evaluated: int
+    failures: list[dict] = field(default_factory=list)
+    fingerprint: str = ""
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """A hash of a mart's contents, independent of row order."""
+    return con.execute(
+        f"select coalesce(md5(string_agg(md5(cast(t as varchar)), '' order by md5(cast(t as varchar)))), md5('')) "
+        f"from marts.{table} as t"
+    ).fetchone()[0]
+
+
+def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists meta")
+    con.execute("""create table if not exists meta.validation_runs (
+        table_name VARCHAR, fingerprint VARCHAR, success BOOLEAN, validated_at TIMESTAMPTZ, failures VARCHAR)""")
+
+
+def validate(warehouse: Path, tables: tuple[str, ...] = PUBLISHED_TABLES) -> dict[str, TableOutcome]:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no usage statistics over the network
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from expectations.suites import build_all
+
+    with duckdb.connect(str(warehouse)) as con:
+        ensure_table(con)
+        suites = build_all(con)
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        source = context.data_sources.add_pandas("warehouse")
+        outcomes: dict[str, TableOutcome] = {}
+        for table in tables:
+            frame = con.execute(f"select * from marts.{table}").df()
+            batch = source.add_dataframe_asset(name=table).add_batch_definition_whole_dataframe("all")
+            suite = context.suites.add(gx.ExpectationSuite(name=table, expectations=suites[table]))
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=table, data=batch, suite=suite))
+            checkpoint = context.checkpoints.add(gx.Checkpoint(name=f"gate_{table}", validation_definitions=[definition]))
+            result = checkpoint.run(batch_parameters={"dataframe": frame})
+            run = next(iter(result.run_results.values()))
+            failures = [
+                {"expectation": r.expectation_config.type,
+                 "kwargs": {k: v for k, v in r.expectation_config.kwargs.items() if k != "batch_id"},
+                 "unexpected_count": (r.result or {}).get("unexpected_count"),
+                 "partial_unexpected_list": (r.result or {}).get("partial_unexpected_list", [])[:5]}
+                for r in run.results if not r.success
+            ]
+            outcome = TableOutcome(table, bool(result.success), len(run.results), failures, fingerprint(con, table))
+            con.execute("insert into meta.validation_runs values (?, ?, ?, ?, ?)",
+                        [table, outcome.fingerprint, outcome.success, datetime.now(timezone.utc),
+                         json.dumps(failures, ensure_ascii=False, default=str)])
+            outcomes[table] = outcome
+    return outcomes
+
+
+def unvalidated(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = PUBLISHED_TABLES) -> dict[str, str]:
+    """{table: reason} for each table whose current contents lack a passing validation."""
+    ensure_table(con)
+    problems = {}
+    for table in tables:
+        fp = fingerprint(con, table)
+        row = con.execute("""select success from meta.validation_runs where table_name = ? and fingerprint = ?
+                             order by validated_at desc limit 1""", [table, fp]).fetchone()
+        if row is None:
+            problems[table] = "its current contents have not been validated"
+        elif not row[0]:
+            problems[table] = "its current contents failed validation"
+    return problems

@@ -1,0 +1,130 @@
+"""Expectation suites as code, one per published table.
+
+Bands, pillar weights and the coverage threshold are read from the warehouse's methodology seeds,
+and the set of portals expected in each period from the registry seed, so the suites check the
+marts against the methodology as data rather than against copies of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import great_expectations as gx
+from great_expectations.expectations.row_conditions import Column
+
+from portal_index.registry import active_portals
+
+E = gx.expectations
+
+
+@dataclass(frozen=True)
+class Methodology:
+    bands: list[tuple[str, float]]  # (grade, min_total), highest first
+    pillar_weights: dict[str, float]
+    coverage_min: float
+
+    @classmethod
+    def load(cls, con: duckdb.DuckDBPyConnection) -> "Methodology":
+        bands = con.execute("select grade, min_total from seeds.grade_bands order by min_total desc").fetchall()
+        weights = dict(con.execute("select pillar, weight from seeds.pillars").fetchall())
+        coverage = con.execute(
+            "select cast(value as double) from seeds.scoring_parameters where parameter = 'coverage_min'").fetchone()[0]
+        return cls([(g, float(m)) for g, m in bands], {k: float(v) for k, v in weights.items()}, coverage)
+
+
+def portal_scores(m: Methodology, periods: list[str]) -> list:
+    grades = [g for g, _ in m.bands]
+    out = [
+        E.ExpectCompoundColumnsToBeUnique(column_list=["portal_id", "period"]),
+        *[E.ExpectColumnValuesToNotBeNull(column=c) for c in ("portal_id", "period", "grade", "coverage")],
+        *[E.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=100)
+          for c in ("total", "function_score", "performance_score", "access_score")],
+        E.ExpectColumnValuesToBeBetween(column="coverage", min_value=0, max_value=1),
+        E.ExpectColumnValuesToBeInSet(column="grade", value_set=grades + ["insufficient_data"]),
+        E.ExpectColumnValuesToBeBetween(column="rank", min_value=1),
+        # a letter only with enough coverage; insufficient_data only without it
+        E.ExpectColumnValuesToBeBetween(column="coverage", min_value=m.coverage_min,
+                                        row_condition=Column("grade").is_in(grades)),
+        E.ExpectColumnValuesToBeBetween(column="coverage", max_value=m.coverage_min, strict_max=True,
+                                        row_condition=Column("grade") == "insufficient_data"),
+        E.ExpectColumnValuesToNotBeNull(column="rank", row_condition=Column("grade").is_in(grades)),
+        E.ExpectColumnValuesToBeNull(column="rank", row_condition=Column("grade") == "insufficient_data"),
+    ]
+    upper = 100.0
+    for grade, lower in m.bands:  # the letter agrees with the published total and the bands
+        out.append(E.ExpectColumnValuesToBeBetween(
+            column="total", min_value=lower, max_value=upper, strict_max=upper < 100,
+            row_condition=Column("grade") == grade))
+        upper = lower
+    for period in periods:  # every registry portal active in the period is scored
+        expected = sorted(p["portal_id"] for p in active_portals(period))
+        out.append(E.ExpectColumnDistinctValuesToEqualSet(
+            column="portal_id", value_set=expected, row_condition=Column("period") == period))
+    return out
+
+
+def indicator_values(catalog_ids: list[str]) -> list:
+    return [
+        E.ExpectCompoundColumnsToBeUnique(column_list=["portal_id", "period", "indicator_id"]),
+        E.ExpectColumnValuesToBeInSet(column="indicator_id", value_set=catalog_ids),
+        E.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=1),
+        E.ExpectColumnValuesToBeBetween(column="weight", min_value=0, strict_min=True),
+        E.ExpectColumnValuesToNotBeNull(column="has_data"),
+        # missing is reported as missing, never as a score
+        E.ExpectColumnValuesToBeNull(column="score", row_condition=Column("has_data") == False),  # noqa: E712
+        E.ExpectColumnValuesToNotBeNull(column="score", row_condition=Column("has_data") == True),  # noqa: E712
+        E.ExpectColumnValuesToNotBeNull(column="evidence", row_condition=Column("has_data") == True),  # noqa: E712
+    ]
+
+
+def indicators(m: Methodology) -> list:
+    out = [E.ExpectColumnValuesToBeUnique(column="indicator_id"),
+           E.ExpectColumnValuesToBeInSet(column="pillar", value_set=sorted(m.pillar_weights))]
+    for pillar, weight in m.pillar_weights.items():  # catalog weights sum to the pillar weights
+        out.append(E.ExpectColumnSumToBeBetween(column="weight", min_value=weight, max_value=weight,
+                                                row_condition=Column("pillar") == pillar))
+    return out
+
+
+def papi_scores() -> list:
+    return [
+        E.ExpectCompoundColumnsToBeUnique(column_list=["province_id", "year", "dimension"]),
+        E.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=10),
+        E.ExpectColumnValuesToBeBetween(column="dimension", min_value=1, max_value=8),
+        E.ExpectColumnValuesToBeBetween(column="rank", min_value=1),
+        E.ExpectColumnValuesToNotBeNull(column="province_id"),
+    ]
+
+
+def provinces() -> list:
+    return [
+        E.ExpectColumnValuesToBeUnique(column="province_id"),
+        E.ExpectTableRowCountToEqual(value=63 + 34),
+        E.ExpectColumnValuesToNotBeNull(column="successor_province_id", row_condition=Column("era") == "63"),
+    ]
+
+
+def portals() -> list:
+    return [E.ExpectColumnValuesToBeUnique(column="portal_id"),
+            E.ExpectColumnValuesToBeInSet(column="kind", value_set=["info", "service"])]
+
+
+def ministries() -> list:
+    return [E.ExpectColumnValuesToBeUnique(column="ministry_code")]
+
+
+def build_all(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
+    """{published table: expectations} built from the warehouse's methodology and registry."""
+    m = Methodology.load(con)
+    periods = [r[0] for r in con.execute("select distinct period from marts.portal_scores order by 1").fetchall()]
+    catalog = [r[0] for r in con.execute("select indicator_id from seeds.indicator_catalog order by 1").fetchall()]
+    return {
+        "portal_scores": portal_scores(m, periods),
+        "indicator_values": indicator_values(catalog),
+        "indicators": indicators(m),
+        "papi_scores": papi_scores(),
+        "provinces": provinces(),
+        "portals": portals(),
+        "ministries": ministries(),
+    }
