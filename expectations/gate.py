@@ -14,7 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-PUBLISHED_TABLES = ("portal_scores", "indicator_values", "papi_scores", "provinces", "portals", "indicators", "ministries")
+from portal_index.publish import published_tables
+
 
 
 @dataclass
@@ -40,7 +41,7 @@ def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
         table_name VARCHAR, fingerprint VARCHAR, success BOOLEAN, validated_at TIMESTAMPTZ, failures VARCHAR)""")
 
 
-def validate(warehouse: Path, tables: tuple[str, ...] = PUBLISHED_TABLES) -> dict[str, TableOutcome]:
+def validate(warehouse: Path, tables: tuple[str, ...] | None = None) -> dict[str, TableOutcome]:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no usage statistics over the network
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -54,7 +55,7 @@ def validate(warehouse: Path, tables: tuple[str, ...] = PUBLISHED_TABLES) -> dic
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         source = context.data_sources.add_pandas("warehouse")
         outcomes: dict[str, TableOutcome] = {}
-        for table in tables:
+        for table in tables or published_tables():
             frame = con.execute(f"select * from marts.{table}").df()
             batch = source.add_dataframe_asset(name=table).add_batch_definition_whole_dataframe("all")
             suite = context.suites.add(gx.ExpectationSuite(name=table, expectations=suites[table]))
@@ -78,7 +79,7 @@ def validate(warehouse: Path, tables: tuple[str, ...] = PUBLISHED_TABLES) -> dic
     return outcomes
 
 
-def unvalidated(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = PUBLISHED_TABLES) -> dict[str, str]:
+def unvalidated(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> dict[str, str]:
     """{table: reason} for each table whose current contents lack a passing validation."""
     ensure_table(con)
     problems = {}

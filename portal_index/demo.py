@@ -60,16 +60,22 @@ def write_demo_surveys(path: Path, period: str) -> int:
     return n
 
 
-def seed_inbox(home: Home, period: str, log=print) -> None:
-    """Add the demo survey and PAPI inputs to each of those inbox folders that is empty."""
+def seed_surveys(home: Home, period: str, log=print) -> None:
+    """Add the demo survey workbook for `period` when the surveys inbox is empty and no demo
+    workbook for that period has landed yet (a workbook's bytes change with its save time)."""
     home.ensure()
-    surveys = home.inbox("surveys")
+    inbox = home.inbox("surveys")
     name = f"khao-sat-demo-{period}.xlsx"
-    already = any(s.original_name == name for s in list_snapshots(home.snapshots, "surveys"))
-    if not any(surveys.iterdir()) and not already:  # a workbook's bytes change with its save time
-        n = write_demo_surveys(surveys / name, period)
-        log(f"demo: wrote {n} survey rows for {period} to {surveys}")
-    papi = home.inbox("papi")
-    if not any(papi.iterdir()):
-        shutil.copyfile(PAPI_DEMO, papi / PAPI_DEMO.name)
-        log(f"demo: copied the synthetic PAPI file to {papi}")
+    if any(inbox.iterdir()) or any(s.original_name == name for s in list_snapshots(home.snapshots, "surveys")):
+        return
+    n = write_demo_surveys(inbox / name, period)
+    log(f"demo: wrote {n} survey rows for {period} to {inbox}")
+
+
+def seed_papi(home: Home, log=print) -> None:
+    """Add the synthetic PAPI file when the PAPI inbox is empty (landing it twice is a no-op)."""
+    home.ensure()
+    inbox = home.inbox("papi")
+    if not any(inbox.iterdir()):
+        shutil.copyfile(PAPI_DEMO, inbox / PAPI_DEMO.name)
+        log(f"demo: copied the synthetic PAPI file to {inbox}")

@@ -48,6 +48,11 @@ def package_metadata() -> dict:
     return yaml.safe_load((DATAPACKAGE_DIR / "package.yml").read_text(encoding="utf-8"))
 
 
+def published_tables() -> tuple[str, ...]:
+    """The published tables, in package order (datapackage/package.yml is the one list)."""
+    return tuple(package_metadata()["tables"])
+
+
 def mart_docs() -> dict[str, dict]:
     return {m["name"]: m for m in yaml.safe_load(MARTS_YAML.read_text(encoding="utf-8"))["models"]}
 
@@ -165,7 +170,7 @@ def publish(warehouse: Path, releases: Path, demo: bool = False, log=print) -> P
 
     meta = package_metadata()
     docs = mart_docs()
-    tables = meta["tables"]
+    tables = list(published_tables())
     releases.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse)) as con:
         problems = unvalidated(con, tuple(tables))

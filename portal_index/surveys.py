@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -83,7 +84,7 @@ def _rows_from_file(path: Path) -> list[tuple[str, list[list]]]:
                 break
             except UnicodeDecodeError:
                 continue
-        return [("csv", list(csv.reader(io.StringIO(text))))]
+        return [("csv", list(csv.reader(io.StringIO(unicodedata.normalize("NFC", text)))))]
     raise InputRejected([Problem(path.name, None, None, None, path.suffix, "a .xlsx or .csv survey sheet")])
 
 

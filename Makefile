@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both create .venv/ on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test dev release clean install
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+## Run the whole pipeline on the built-in demo (portal simulator + demo inputs); prints the release path.
+run: $(STAMP)
+	$(BIN)/portal-index run --demo
+
+## Run the test suite.
+test: $(STAMP)
+	$(BIN)/pytest
+
+## Start the Dagster webserver and daemon on the project (http://127.0.0.1:3000).
+dev: $(STAMP)
+	$(BIN)/portal-index dev
+
+## Validate the current warehouse and publish a release.
+release: $(STAMP)
+	$(BIN)/portal-index release
+
+## Remove generated state (the working folder var/, dbt artifacts) but keep .venv/.
+clean:
+	rm -rf var dbt_project/target dbt_project/logs .pytest_cache

@@ -1,0 +1,20 @@
+"""Publishing: a versioned, validated Frictionless data package."""
+
+
+import dagster as dg
+
+from orchestration.assets.dbt import MART_KEYS
+from orchestration.resources import PortalIndexResource
+from portal_index.publish import publish
+
+
+@dg.asset(group_name="publishing", kinds={"frictionless", "parquet", "csv"}, deps=MART_KEYS)
+def release(context: dg.AssetExecutionContext, portal_index: PortalIndexResource) -> dg.MaterializeResult:
+    """The open data release under releases/<version>/, written only from validated marts."""
+    home = portal_index.paths()
+    result = publish(home.warehouse, home.releases, demo=portal_index.mode == "demo", log=context.log.info)
+    return dg.MaterializeResult(metadata={
+        "version": result.version or f"unchanged since {result.unchanged_since}",
+        "path": dg.MetadataValue.path(str(result.path)),
+        "new_release": result.version is not None,
+    })

@@ -1,0 +1,55 @@
+"""Resources: the working folder and run mode, and dbt through the project's own virtualenv."""
+
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject
+
+from portal_index.config import DBT_PROJECT_DIR, Home
+from portal_index.crawler import CrawlLimits
+
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, target_path="target")
+
+
+class PortalIndexResource(dg.ConfigurableResource):
+    """Where the pipeline works and what it fetches.
+
+    mode: `demo` (portals served by the local simulator, demo survey and PAPI inputs),
+    `live` (the registry's real URLs) or `inbox` (fetch nothing; only ingest dropped files).
+    """
+
+    home: str | None = None
+    mode: str = "demo"
+    crawl_max_pages: int = 40
+    crawl_delay_seconds: float = 1.0
+    probe_rounds: int = 3
+
+    def paths(self) -> Home:
+        return Home.from_env(self.home).ensure()
+
+    def crawl_limits(self) -> CrawlLimits:
+        delay = 0.0 if self.mode == "demo" else self.crawl_delay_seconds  # the simulator needs no politeness
+        return CrawlLimits(max_pages=self.crawl_max_pages, delay_seconds=delay)
+
+
+def ensure_manifest() -> Path:
+    """Parse the dbt project when its manifest is missing or older than any project file."""
+    manifest = DBT_PROJECT.manifest_path
+    sources = [p for p in DBT_PROJECT_DIR.rglob("*") if p.is_file() and p.suffix in (".sql", ".yml", ".csv")
+               and "target" not in p.relative_to(DBT_PROJECT_DIR).parts]
+    if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
+        return manifest
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    subprocess.run([DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR),
+                    "--target-path", str(DBT_PROJECT_DIR / "target")],
+                   cwd=DBT_PROJECT_DIR, env=env, check=True)
+    return manifest
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE)

@@ -1,0 +1,142 @@
+"""`portal-index`: the one front door (the Make targets call it).
+
+    portal-index run [--demo | --mode live|inbox]   fetch, ingest, score, validate and publish
+    portal-index ingest FILE [--source SOURCE]        land and load one file; non-zero if rejected
+    portal-index release                              validate the current warehouse and publish it
+    portal-index dev                                  Dagster webserver and daemon on the project
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from portal_index.config import SOURCES, Home
+
+DAGSTER_YAML = """# written by portal-index: local SQLite storage, no telemetry
+telemetry:
+  enabled: false
+"""
+
+
+def _prepare(home: Home) -> Home:
+    home.ensure()
+    os.environ["PORTAL_INDEX_HOME"] = str(home.root)  # dbt's profile and child processes read it
+    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
+    config = home.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    return home
+
+
+def _execute(job_name: str, home: Home, mode: str, verbose: bool = False) -> int:
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def(job_name)
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            run_config={"resources": {"portal_index": {"config": {"home": str(home.root), "mode": mode}}},
+                        "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}}},
+            raise_on_error=False,
+        )
+        failed_checks = [e.event_specific_data for e in result.all_events
+                         if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
+        release = [e for e in result.get_asset_materialization_events()
+                   if e.asset_key.to_user_string() == "release"]
+    for evaluation in failed_checks:
+        print(f"FAILED CHECK {evaluation.asset_key.to_user_string()}:{evaluation.check_name}: "
+              f"{evaluation.metadata.get('failures').value if evaluation.metadata.get('failures') else ''}",
+              file=sys.stderr)
+    for step in result.get_step_failure_events():
+        print(f"FAILED STEP {step.step_key}: {step.event_specific_data.error.message.strip()[:500]}", file=sys.stderr)
+    if not result.success or failed_checks or not release:
+        print(f"run {result.run_id} did not publish a release (see the errors above; "
+              f"`make dev` shows the run in Dagster)", file=sys.stderr)
+        return 1
+    meta = release[0].event_specific_data.materialization.metadata
+    print(f"release: {meta['path'].value}" + ("" if meta["new_release"].value else f" ({meta['version'].value})"))
+    return 0
+
+
+def cmd_run(args) -> int:
+    home = _prepare(Home.from_env(args.home))
+    mode = "demo" if args.demo else args.mode
+    return _execute("pipeline_job", home, mode, args.verbose)
+
+
+def cmd_release(args) -> int:
+    home = _prepare(Home.from_env(args.home))
+    return _execute("publish_job", home, "demo" if args.demo else "inbox", args.verbose)
+
+
+def cmd_ingest(args) -> int:
+    from portal_index.ingest import ingest_file
+
+    home = _prepare(Home.from_env(args.home))
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"{path}: no such file", file=sys.stderr)
+        return 2
+    try:
+        snapshot, report = ingest_file(home, path, source=args.source)
+    except ValueError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    if report.rejected:
+        problems = report.rejected[0][1]
+        print(f"REJECTED {path.name} ({report.source}); snapshot kept at {snapshot.path}", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    rows = report.accepted[0][1]
+    note = f"{rows} rows loaded" if rows else "already loaded (same sha256): nothing to do"
+    print(f"accepted {path.name} as {report.source}: {note}; snapshot {snapshot.sha256[:12]}")
+    return 0
+
+
+def cmd_dev(args) -> int:
+    """Dagster's webserver and daemon on this code location, with the working folder prepared."""
+    home = _prepare(Home.from_env(args.home))
+    dagster = Path(sys.executable).parent / "dagster"
+    print(f"working folder {home.root}; Dagster UI on http://{args.host}:{args.port}")
+    os.execv(str(dagster), [str(dagster), "dev", "-m", "orchestration.definitions", "-h", args.host, "-p", str(args.port)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="portal-index", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", help="working folder (default: $PORTAL_INDEX_HOME, else var/ in the repo)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Dagster's step logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="fetch, ingest, score, validate and publish")
+    run.add_argument("--demo", action="store_true", help="use the local portal simulator and the demo inputs")
+    run.add_argument("--mode", choices=("live", "inbox"), default="live",
+                     help="live: fetch the registry's real URLs; inbox: fetch nothing, ingest dropped files")
+    run.set_defaults(func=cmd_run)
+
+    ingest = sub.add_parser("ingest", help="land and load one file")
+    ingest.add_argument("file")
+    ingest.add_argument("--source", choices=SOURCES, help="which source the file is (guessed when omitted)")
+    ingest.set_defaults(func=cmd_ingest)
+
+    release = sub.add_parser("release", help="validate the current warehouse and publish a release")
+    release.add_argument("--demo", action="store_true", help="mark the release as demo data")
+    release.set_defaults(func=cmd_release)
+
+    dev = sub.add_parser("dev", help="start the Dagster webserver and daemon")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.set_defaults(func=cmd_dev)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

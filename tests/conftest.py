@@ -1,0 +1,42 @@
+"""Shared fixtures. The demo pipeline runs once per session, for real, through the command line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from portal_index.config import Home
+
+BIN = Path(sys.executable).parent
+
+
+def cli(*args: str, home: Path, check: bool = False) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("PORTAL_INDEX_HOME", "DAGSTER_HOME")}
+    result = subprocess.run([str(BIN / "portal-index"), "--home", str(home), *args],
+                            capture_output=True, text=True, env=env, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"portal-index {' '.join(args)} failed ({result.returncode}):\n"
+                             f"{result.stdout}\n{result.stderr[-4000:]}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> tuple[Home, subprocess.CompletedProcess]:
+    """`portal-index run --demo` in a fresh working folder."""
+    home = tmp_path_factory.mktemp("demo-home")
+    result = cli("run", "--demo", home=home, check=True)
+    return Home(home), result
+
+
+@pytest.fixture()
+def demo_copy(demo_run, tmp_path) -> Home:
+    """A private copy of the demo working folder, for tests that change it."""
+    home, _ = demo_run
+    target = tmp_path / "home"
+    shutil.copytree(home.root, target, symlinks=True)
+    return Home(target)

@@ -1,0 +1,41 @@
+"""Landing and loading: a bad file is kept and reported, good files still load, repeats are no-ops."""
+
+import json
+
+import duckdb
+
+from portal_index.config import Home
+from portal_index.ingest import ingest_source
+
+
+def test_one_bad_file_does_not_stop_good_ones_and_loses_nothing(tmp_path):
+    home = Home(tmp_path).ensure()
+    good = home.inbox("papi") / "good.csv"
+    bad = home.inbox("papi") / "bad.csv"
+    good.write_text("province,year,dimension,score\nHà Nội,2024,8,4.2\n", encoding="utf-8")
+    bad.write_text("province,year,dimension,score\nAtlantis,2024,8,4.2\n", encoding="utf-8")
+    bad_bytes = bad.read_bytes()
+
+    report = ingest_source(home, "papi")
+    assert report.rows == 1 and [s.original_name for s, _ in report.rejected] == ["bad.csv"]
+    assert not any(home.inbox("papi").iterdir())  # landed files leave the inbox
+    rejected_snapshot = report.rejected[0][0]
+    assert rejected_snapshot.path.read_bytes() == bad_bytes  # kept as it arrived
+    with duckdb.connect(str(home.warehouse)) as con:
+        loads = dict(con.execute("select original_name, status from meta.snapshot_loads").fetchall())
+        problems = json.loads(con.execute("select problems from meta.snapshot_loads where status = 'rejected'").fetchone()[0])
+        assert loads == {"good.csv": "accepted", "bad.csv": "rejected"}
+        assert problems[0]["row"] == 2 and problems[0]["column"] == "province"
+        assert con.execute("select province_code, score from raw.papi_scores").fetchall() == [("01", 4.2)]
+
+    (home.inbox("papi") / "again.csv").write_text("province,year,dimension,score\nHà Nội,2024,8,4.2\n", encoding="utf-8")
+    again = ingest_source(home, "papi")
+    assert again.rows == 0 and not again.accepted and not again.rejected  # same sha256: nothing to do
+
+
+def test_values_that_do_not_fit_the_raw_types_reject_the_file(tmp_path):
+    home = Home(tmp_path).ensure()
+    (home.inbox("probes") / "p.csv").write_text("portal_id,url,probed_at,status\nhanoi-info,http://x/,2026-09-01T00:00:00Z,abc\n")
+    report = ingest_source(home, "probes")
+    assert report.rows == 0 and len(report.rejected) == 1
+    assert "abc" in str(report.rejected[0][1][0])
