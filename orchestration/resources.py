@@ -45,9 +45,11 @@ def ensure_manifest() -> Path:
     if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
         return manifest
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    subprocess.run([DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR),
-                    "--target-path", str(DBT_PROJECT_DIR / "target")],
-                   cwd=DBT_PROJECT_DIR, env=env, check=True)
+    result = subprocess.run([DBT_EXECUTABLE, "--quiet", "parse", "--profiles-dir", str(DBT_PROJECT_DIR),
+                             "--target-path", str(DBT_PROJECT_DIR / "target")],
+                            cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt parse failed in {DBT_PROJECT_DIR}:\n{result.stdout}\n{result.stderr}")
     return manifest
 
 

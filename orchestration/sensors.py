@@ -27,7 +27,8 @@ def inbox_sensor(context: dg.SensorEvaluationContext, portal_index: PortalIndexR
     """One run per batch of new inbox files; fetchers are told not to crawl or probe."""
     pending = pending_files(portal_index)
     if not pending:
-        return dg.SkipReason("inbox is empty")
+        yield dg.SkipReason("inbox is empty")
+        return
     run_key = "|".join(f"{s}={','.join(files)}" for s, files in sorted(pending.items()))
     assets = [ASSET_FOR_SOURCE[s] for s in pending]
     ops = {name: {"config": {"fetch": False}} for name in assets if name in ("crawl_results", "probe_results")}

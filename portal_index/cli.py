@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -37,7 +38,9 @@ def _execute(job_name: str, home: Home, mode: str, verbose: bool = False) -> int
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def(job_name)
-    with DagsterInstance.get() as instance:
+    log_path = home.work / f"{job_name}.log"
+    with DagsterInstance.get() as instance, open(log_path, "w", encoding="utf-8") as log, \
+            contextlib.redirect_stdout(sys.stderr if verbose else log):  # dbt's own output
         result = job.execute_in_process(
             instance=instance,
             run_config={"resources": {"portal_index": {"config": {"home": str(home.root), "mode": mode}}},
@@ -55,8 +58,8 @@ def _execute(job_name: str, home: Home, mode: str, verbose: bool = False) -> int
     for step in result.get_step_failure_events():
         print(f"FAILED STEP {step.step_key}: {step.event_specific_data.error.message.strip()[:500]}", file=sys.stderr)
     if not result.success or failed_checks or not release:
-        print(f"run {result.run_id} did not publish a release (see the errors above; "
-              f"`make dev` shows the run in Dagster)", file=sys.stderr)
+        print(f"run {result.run_id} did not publish a release (see the errors above, dbt's output in "
+              f"{log_path}; `make dev` shows the run in Dagster)", file=sys.stderr)
         return 1
     meta = release[0].event_specific_data.materialization.metadata
     print(f"release: {meta['path'].value}" + ("" if meta["new_release"].value else f" ({meta['version'].value})"))

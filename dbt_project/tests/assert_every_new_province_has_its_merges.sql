@@ -1,5 +1,6 @@
 -- A failing row is a merger of Resolution 202/2025/QH15 (as listed in DESIGN.md) that the crosswalk
 -- does not record, or a crosswalk row that the list does not have.
+{{ config(meta={'dagster': {'ref': {'name': 'province_crosswalk'}}}) }}
 with expected(new_name, old_name) as (
     values
     ('Hà Nội', 'Hà Nội'), ('Huế', 'Thừa Thiên Huế'), ('Lai Châu', 'Lai Châu'), ('Điện Biên', 'Điện Biên'),

@@ -1,0 +1,46 @@
+"""The Dagster code location loads, and its graph is one connected picture."""
+
+import dagster as dg
+
+from orchestration.definitions import defs
+from orchestration.sensors import inbox_sensor
+from portal_index.config import Home
+
+
+def test_definitions_load_with_jobs_schedules_and_sensor():
+    repo = defs.get_repository_def()
+    assert {"pipeline_job", "release_job", "publish_job", "crawl_job", "probe_job", "ingest_job"} <= set(repo.job_names)
+    schedules = {s.name: s for s in repo.schedule_defs}
+    assert {"probes_hourly": "0 * * * *", "crawls_weekly": "0 2 * * 1", "release_half_yearly": "0 6 1 1,7 *"} == {
+        n: s.cron_schedule for n, s in schedules.items()}
+    assert all(s.default_status == dg.DefaultScheduleStatus.STOPPED for s in schedules.values())
+    assert [s.name for s in repo.sensor_defs] == ["inbox_sensor"]
+
+
+def test_dbt_sources_are_tied_to_the_ingest_assets():
+    graph = defs.get_repository_def().asset_graph
+    parents = lambda key: {k.to_user_string() for k in graph.get(dg.AssetKey(key)).parent_keys}  # noqa: E731
+    assert "probe_results" in parents(["staging", "stg_probes__probes"])
+    assert "crawl_results" in parents(["staging", "stg_crawl__signals"])
+    assert "survey_sheets" in parents(["staging", "stg_surveys__responses"])
+    assert "papi_indicators" in parents(["staging", "stg_papi__scores"])
+    assert {"marts/portal_scores", "marts/indicator_values"} <= parents(["release"])
+    checks = {k.asset_key.to_user_string() for k in graph.asset_check_keys if k.name == "great_expectations"}
+    assert checks == {f"marts/{t}" for t in ("portal_scores", "indicator_values", "papi_scores", "indicators",
+                                             "portals", "provinces", "ministries")}
+
+
+def test_the_inbox_sensor_requests_ingestion_without_fetching(tmp_path):
+    home = Home(tmp_path).ensure()
+    (home.inbox("surveys") / "khao-sat.xlsx").write_bytes(b"x")
+    (home.inbox("probes") / "probes.csv").write_text("portal_id,url,probed_at\n")
+    from orchestration.resources import PortalIndexResource
+    context = dg.build_sensor_context(resources={"portal_index": PortalIndexResource(home=str(tmp_path))})
+    requests = list(inbox_sensor(context))
+    assert len(requests) == 1
+    request = requests[0]
+    assert sorted(k.to_user_string() for k in request.asset_selection) == ["probe_results", "survey_sheets"]
+    assert request.run_config["ops"] == {"probe_results": {"config": {"fetch": False}}}
+    (home.inbox("surveys") / "khao-sat.xlsx").unlink()
+    (home.inbox("probes") / "probes.csv").unlink()
+    assert isinstance(next(iter(inbox_sensor(context))), dg.SkipReason)

@@ -1,0 +1,150 @@
+"""The whole pipeline on the demo, through the command line, and what a user checks on its release."""
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import BIN, cli
+from portal_index.publish import NotValidated, publish
+from portal_index.registry import active_portals
+
+
+def release_dir(home) -> Path:
+    return (home.releases / "latest").resolve()
+
+
+def test_run_prints_the_release_it_wrote(demo_run):
+    home, result = demo_run
+    assert result.stdout.strip() == f"release: {release_dir(home)}"
+    assert (home.releases / "latest").is_symlink()
+
+
+def test_release_has_every_table_as_csv_and_parquet_with_bytes_and_sha256(demo_run):
+    home, _ = demo_run
+    folder = release_dir(home)
+    d = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    tables = ["portal_scores", "indicator_values", "papi_scores", "indicators", "portals", "provinces", "ministries"]
+    assert [r["name"] for r in d["resources"]] == [n for t in tables for n in (t, f"{t}-parquet")]
+    for f in d["files"]:
+        data = (folder / f["path"]).read_bytes()
+        assert len(data) == f["bytes"] and hashlib.sha256(data).hexdigest() == f["sha256"]
+    for r in d["resources"]:
+        assert r["schema"]["fields"] and all(f["description"] for f in r["schema"]["fields"])
+        assert r["schema"]["primaryKey"]
+    assert d["version"] == folder.name and d["period"] and d["methodology_version"] == "1"
+    assert d["demo"] is True and "DEMO" in d["title"]
+    assert {s["source"] for s in d["snapshots"]} == {"crawl", "probes", "surveys", "papi"}
+    assert d["licenses"][0]["name"] == "CC-BY-4.0"
+
+
+def test_frictionless_validate_passes(demo_run):
+    home, _ = demo_run
+    result = subprocess.run([str(BIN / "frictionless"), "validate", "datapackage.json"],
+                            cwd=release_dir(home), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "INVALID" not in result.stdout
+
+
+def test_a_researchers_first_query(demo_run):
+    home, _ = demo_run
+    parquet = release_dir(home) / "data" / "portal_scores.parquet"
+    result = subprocess.run([str(BIN / "duckdb"), "-csv", "-c",
+                             f"select grade, count(*) from '{parquet}' group by 1 order by 1"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    counts = dict(line.split(",") for line in result.stdout.strip().splitlines()[1:])
+    assert set(counts) <= {"A", "B", "C", "D", "E", "insufficient_data"}
+    assert sum(int(n) for n in counts.values()) == len(active_portals(json.loads(
+        (release_dir(home) / "datapackage.json").read_text())["period"]))
+
+
+def test_published_grades_agree_with_published_totals_and_bands(demo_run):
+    home, _ = demo_run
+    with open(release_dir(home) / "data" / "portal_scores.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    bands = [("A", 90), ("B", 80), ("C", 65), ("D", 50), ("E", 0)]
+    graded = [r for r in rows if r["grade"] != "insufficient_data"]
+    assert graded, "the demo should grade most portals"
+    for r in rows:
+        if r["grade"] == "insufficient_data":
+            assert Decimal(r["coverage"]) < Decimal("0.70") and r["rank"] == ""
+        else:
+            total = Decimal(r["total"])
+            assert r["grade"] == next(g for g, lo in bands if total >= lo) and Decimal(r["coverage"]) >= Decimal("0.70")
+    for group in {r["peer_group"] for r in graded}:  # competition ranking on the published total
+        peers = sorted((r for r in graded if r["peer_group"] == group), key=lambda r: -Decimal(r["total"]))
+        for r in peers:
+            assert int(r["rank"]) == 1 + sum(Decimal(p["total"]) > Decimal(r["total"]) for p in peers)
+
+
+def test_releasing_again_from_the_same_warehouse_changes_nothing(demo_copy):
+    before = sorted(p.name for p in demo_copy.releases.iterdir())
+    result = cli("release", home=demo_copy.root, check=True)
+    assert "release:" in result.stdout
+    assert sorted(p.name for p in demo_copy.releases.iterdir()) == before  # nothing changed: no new release
+
+
+def test_a_corrupted_value_blocks_the_release(demo_copy):
+    with duckdb.connect(str(demo_copy.warehouse)) as con:
+        con.execute("update marts.portal_scores set total = 12.00 where grade = 'A'")  # letter no longer agrees
+    before = sorted(p.name for p in demo_copy.releases.iterdir())
+    result = cli("release", home=demo_copy.root)
+    assert result.returncode == 1
+    assert "FAILED CHECK marts/portal_scores:great_expectations" in result.stderr
+    assert "did not publish a release" in result.stderr
+    assert sorted(p.name for p in demo_copy.releases.iterdir()) == before
+    # and the publisher itself refuses, whoever calls it
+    with pytest.raises(NotValidated, match="portal_scores: its current contents failed validation"):
+        publish(demo_copy.warehouse, demo_copy.releases)
+    assert sorted(p.name for p in demo_copy.releases.iterdir()) == before
+
+
+def test_changed_data_gives_a_new_release_and_latest_moves(demo_copy):
+    with duckdb.connect(str(demo_copy.warehouse)) as con:
+        con.execute("update marts.portals set name_en = name_en || ' (renamed)' where portal_id = 'hanoi-info'")
+    from expectations.gate import validate
+    assert all(o.success for o in validate(demo_copy.warehouse).values())
+    result = publish(demo_copy.warehouse, demo_copy.releases, demo=True, log=lambda m: None)
+    assert result.version.endswith("-r2") and (demo_copy.releases / "latest").resolve() == result.path
+    old = json.loads((demo_copy.releases / result.version.replace("-r2", "-r1") / "datapackage.json").read_text())
+    new = json.loads((result.path / "datapackage.json").read_text())
+    changed = {f["path"] for f in new["files"]} - {(f["path"]) for f in new["files"] if f in old["files"]}
+    assert changed == {"data/portals.csv", "data/portals.parquet"}
+
+
+def test_ingest_command_accepts_rejects_and_ignores_repeats(demo_copy, tmp_path):
+    good = tmp_path / "papi-2025.csv"
+    good.write_text("province,year,dimension,score\nThái Nguyên,2025,8,4.01\n", encoding="utf-8")
+    ok = cli("ingest", str(good), home=demo_copy.root)
+    assert ok.returncode == 0 and "accepted papi-2025.csv as papi: 1 rows loaded" in ok.stdout
+    again = cli("ingest", str(good), home=demo_copy.root)
+    assert again.returncode == 0 and "already loaded" in again.stdout
+    bad = tmp_path / "papi-bad.csv"
+    bad.write_text("province,year,dimension,score\nAtlantis,2025,8,4.01\n", encoding="utf-8")
+    rejected = cli("ingest", str(bad), home=demo_copy.root)
+    assert rejected.returncode == 1
+    assert "REJECTED papi-bad.csv (papi)" in rejected.stderr
+    assert "papi-bad.csv, row 2, column 'province': got 'Atlantis', expected a province name or code" in rejected.stderr
+
+
+def test_dbt_unit_tests_pass_on_the_built_warehouse(demo_copy, tmp_path):
+    from portal_index.config import DBT_PROJECT_DIR
+    env = {**os.environ, "PORTAL_INDEX_HOME": str(demo_copy.root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    result = subprocess.run([str(Path(sys.executable).parent / "dbt"), "test", "--select", "test_type:unit",
+                             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
+                             "--log-path", str(tmp_path / "logs")],
+                            cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    names = sorted(r["unique_id"].split(".")[-1] for r in results if r["status"] == "pass")
+    assert names == ["grade_from_rounded_total_coverage_rule_and_competition_rank",
+                     "normalisation_and_not_applicable_vs_missing", "papi_competition_rank_on_two_decimals",
+                     "pillar_scores_and_coverage_weights"]
