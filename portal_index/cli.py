@@ -26,6 +26,7 @@ def _prepare(home: Home) -> Home:
     home.ensure()
     os.environ["PORTAL_INDEX_HOME"] = str(home.root)  # dbt's profile and child processes read it
     os.environ["DAGSTER_HOME"] = str(home.dagster_home)
+    os.environ["DBT_TARGET_PATH"] = str(home.work / "dbt")  # dagster-dbt's per-run dbt artifacts
     config = home.dagster_home / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_YAML)

@@ -8,7 +8,6 @@ If the data files would be identical to the latest release's, nothing is written
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ import yaml
 
 from portal_index import __version__
 from portal_index.config import DATAPACKAGE_DIR, DBT_PROJECT_DIR, REPO_ROOT
+from portal_index.snapshots import sha256_file
 
 MARTS_YAML = DBT_PROJECT_DIR / "models" / "marts" / "_marts.yml"
 _TYPES = {"VARCHAR": "string", "INTEGER": "integer", "BIGINT": "integer", "HUGEINT": "integer",
@@ -100,14 +100,6 @@ def table_schema(con: duckdb.DuckDBPyConnection, table: str, doc: dict) -> dict:
     return schema
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def code_version() -> str:
     try:
         out = subprocess.run(["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty", "--abbrev=12"],
@@ -155,7 +147,7 @@ def _latest(releases: Path) -> Path | None:
 
 
 def _data_hashes(folder: Path) -> dict[str, str]:
-    return {p.name: _sha256(p) for p in sorted((folder / "data").glob("*"))}
+    return {p.name: sha256_file(p) for p in sorted((folder / "data").glob("*"))}
 
 
 def _next_version(releases: Path, period: str) -> str:
@@ -217,9 +209,9 @@ def _descriptor(con, meta, docs, tables, folder: Path, version, period, periods,
                         "mediatype": "text/csv" if fmt == "csv" else "application/vnd.apache.parquet",
                         "description": description}
             if fmt == "csv":  # Frictionless checks bytes and hash while it streams a CSV
-                resource |= {"encoding": "utf-8", "bytes": path.stat().st_size, "hash": f"sha256:{_sha256(path)}"}
+                resource |= {"encoding": "utf-8", "bytes": path.stat().st_size, "hash": f"sha256:{sha256_file(path)}"}
             resources.append(resource | {"schema": schema})
-            files.append({"path": f"data/{table}.{fmt}", "bytes": path.stat().st_size, "sha256": _sha256(path)})
+            files.append({"path": f"data/{table}.{fmt}", "bytes": path.stat().st_size, "sha256": sha256_file(path)})
     snapshots = [dict(zip(("sha256", "source", "original_name", "origin", "landed_at"), r)) for r in con.execute(
         """select sha256, source, original_name, origin, strftime(landed_at, '%Y-%m-%dT%H:%M:%SZ')
            from meta.snapshot_loads where status = 'accepted' order by source, landed_at, sha256""").fetchall()]

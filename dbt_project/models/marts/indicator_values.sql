@@ -10,6 +10,5 @@ select
     s.weight,
     s.has_data,
     s.evidence,
-    (select value from {{ ref('scoring_parameters') }} where parameter = 'methodology_version')::varchar
-        as methodology_version
+    {{ methodology_version() }} as methodology_version
 from {{ ref('int_indicator_scores') }} as s

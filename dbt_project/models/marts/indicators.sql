@@ -14,7 +14,6 @@ select
     c.name_vi,
     c.name_en,
     c.legal_basis,
-    (select value from {{ ref('scoring_parameters') }} where parameter = 'methodology_version')::varchar
-        as methodology_version
+    {{ methodology_version() }} as methodology_version
 from {{ ref('indicator_catalog') }} as c
 join {{ ref('pillars') }} as pl using (pillar)

@@ -4,7 +4,7 @@
 with params as (
     select
         max(value) filter (where parameter = 'coverage_min')::double as coverage_min,
-        max(value) filter (where parameter = 'methodology_version')::varchar as methodology_version
+        {{ methodology_version() }} as methodology_version
     from {{ ref('scoring_parameters') }}
 ),
 wide as (
