@@ -75,7 +75,7 @@ def cmd_run(args) -> int:
 
 def cmd_release(args) -> int:
     home = _prepare(Home.from_env(args.home))
-    return _execute("publish_job", home, "demo" if args.demo else "inbox", args.verbose)
+    return _execute("publish_job", home, "inbox", args.verbose)
 
 
 def cmd_ingest(args) -> int:
@@ -130,7 +130,6 @@ def main(argv: list[str] | None = None) -> int:
     ingest.set_defaults(func=cmd_ingest)
 
     release = sub.add_parser("release", help="validate the current warehouse and publish a release")
-    release.add_argument("--demo", action="store_true", help="mark the release as demo data")
     release.set_defaults(func=cmd_release)
 
     dev = sub.add_parser("dev", help="start the Dagster webserver and daemon")

@@ -20,6 +20,13 @@ from portal_index.snapshots import list_snapshots
 from portal_index.surveys import template
 
 PAPI_DEMO = Path(__file__).parent / "demo" / "papi_demo_synthetic.csv"
+DEMO_ORIGIN_MARK = "(demo)"  # in the origin of snapshots that the demo's simulator-backed fetchers land
+
+
+def demo_snapshot_sql() -> str:
+    """A condition on meta.snapshot_loads that is true for inputs made by the demo."""
+    return (f"(origin like '%{DEMO_ORIGIN_MARK}%' or original_name = '{PAPI_DEMO.name}' "
+            f"or original_name like 'khao-sat-demo-%')")
 
 
 def write_demo_surveys(path: Path, period: str) -> int:

@@ -25,6 +25,7 @@ import yaml
 
 from portal_index import __version__
 from portal_index.config import DATAPACKAGE_DIR, DBT_PROJECT_DIR, REPO_ROOT
+from portal_index.demo import demo_snapshot_sql
 from portal_index.snapshots import sha256_file
 
 MARTS_YAML = DBT_PROJECT_DIR / "models" / "marts" / "_marts.yml"
@@ -157,7 +158,7 @@ def _next_version(releases: Path, period: str) -> str:
     return f"{period}-r{n}"
 
 
-def publish(warehouse: Path, releases: Path, demo: bool = False, log=print) -> PublishResult:
+def publish(warehouse: Path, releases: Path, log=print) -> PublishResult:
     from expectations.gate import unvalidated  # the gate: nothing unvalidated is published
 
     meta = package_metadata()
@@ -173,6 +174,8 @@ def publish(warehouse: Path, releases: Path, demo: bool = False, log=print) -> P
             raise NotValidated("release refused: portal_scores has no period to publish")
         period = periods[-1]
         methodology = con.execute("select value from seeds.scoring_parameters where parameter = 'methodology_version'").fetchone()[0]
+        demo = con.execute(f"select count(*) > 0 from meta.snapshot_loads where status = 'accepted' "
+                           f"and {demo_snapshot_sql()}").fetchone()[0]  # demo-ness is a property of the data
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=releases))
         try:
             export_tables(con, tables, docs, staging / "data")

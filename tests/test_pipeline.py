@@ -112,8 +112,9 @@ def test_changed_data_gives_a_new_release_and_latest_moves(demo_copy):
         con.execute("update marts.portals set name_en = name_en || ' (renamed)' where portal_id = 'hanoi-info'")
     from expectations.gate import validate
     assert all(o.success for o in validate(demo_copy.warehouse).values())
-    result = publish(demo_copy.warehouse, demo_copy.releases, demo=True, log=lambda m: None)
+    result = publish(demo_copy.warehouse, demo_copy.releases, log=lambda m: None)
     assert result.version.endswith("-r2") and (demo_copy.releases / "latest").resolve() == result.path
+    assert json.loads((result.path / "datapackage.json").read_text())["demo"] is True  # known from its inputs
     old = json.loads((demo_copy.releases / result.version.replace("-r2", "-r1") / "datapackage.json").read_text())
     new = json.loads((result.path / "datapackage.json").read_text())
     changed = {f["path"] for f in new["files"]} - {(f["path"]) for f in new["files"] if f in old["files"]}

@@ -56,7 +56,7 @@ def _fetch(resource: PortalIndexResource, context, kind: str) -> None:
             rows = probe_all(targets, rounds=resource.probe_rounds, log=context.log.info)
             out = home.work / f"probes-{context.run_id[:8]}.csv"
             write_probes(out, rows)
-    land(home.snapshots, kind, out, origin=f"portal-index {__version__} {kind} ({resource.mode}), run {context.run_id}")
+    land(home.snapshots, kind, out, origin=f"portal-index {__version__} {kind} ({resource.mode}) run {context.run_id}")
     out.unlink()
 
 
