@@ -3,6 +3,7 @@
     portal-index run [--demo | --mode live|inbox]   fetch, ingest, score, validate and publish
     portal-index ingest FILE [--source SOURCE]        land and load one file; non-zero if rejected
     portal-index release                              validate the current warehouse and publish it
+    portal-index template FILE.xlsx                   write a blank survey template for evaluators
     portal-index dev                                  Dagster webserver and daemon on the project
 """
 
@@ -103,6 +104,21 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def cmd_template(args) -> int:
+    from portal_index.surveys import write_template
+
+    path = Path(args.file)
+    if path.suffix.lower() != ".xlsx":
+        print(f"{path}: the template is written as .xlsx", file=sys.stderr)
+        return 2
+    if path.exists() and not args.force:
+        print(f"{path} exists; pass --force to overwrite it", file=sys.stderr)
+        return 2
+    write_template(path)
+    print(f"wrote the blank survey template to {path}")
+    return 0
+
+
 def cmd_dev(args) -> int:
     """Dagster's webserver and daemon on this code location, with the working folder prepared."""
     home = _prepare(Home.from_env(args.home))
@@ -131,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
 
     release = sub.add_parser("release", help="validate the current warehouse and publish a release")
     release.set_defaults(func=cmd_release)
+
+    tpl = sub.add_parser("template", help="write a blank survey template (.xlsx) with drop-down lists")
+    tpl.add_argument("file")
+    tpl.add_argument("--force", action="store_true", help="overwrite an existing file")
+    tpl.set_defaults(func=cmd_template)
 
     dev = sub.add_parser("dev", help="start the Dagster webserver and daemon")
     dev.add_argument("--host", default="127.0.0.1")

@@ -17,7 +17,7 @@ from portal_index.config import Home
 from portal_index.registry import active_portals, period_bounds
 from portal_index.simulator import TIERS, profile
 from portal_index.snapshots import list_snapshots
-from portal_index.surveys import template
+from portal_index.surveys import template, write_template
 
 PAPI_DEMO = Path(__file__).parent / "demo" / "papi_demo_synthetic.csv"
 DEMO_ORIGIN_MARK = "(demo)"  # in the origin of snapshots that the demo's simulator-backed fetchers land
@@ -30,41 +30,33 @@ def demo_snapshot_sql() -> str:
 
 
 def write_demo_surveys(path: Path, period: str) -> int:
-    from openpyxl import Workbook
-
+    """The survey template filled for every portal active in `period`, with plausible answers."""
     start, end = period_bounds(period)
-    cols = template()["columns"]
-    labels = {name: values[0] for name, values in template()["test_types"].items()}
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Khảo sát"
-    ws.append([c["vi"] for c in cols])
     rng = random.Random(period)
-    n = 0
+    rows: dict[str, list[dict]] = {name: [] for name in template()["sheets"]}
     for portal in active_portals(period):
         p = TIERS[profile(portal["portal_id"]).tier]
-        tests = ["satisfaction", "screen_reader", "ethnic_minority"]
-        if portal["kind"] == "service":
-            tests = ["service", "service"] + tests
-        for test in tests:
+        tests = (["service", "service"] if portal["kind"] == "service" else []) + ["satisfaction", "screen_reader",
+                                                                                   "ethnic_minority"]
+        for n, test in enumerate(tests):
             day = start + timedelta(days=rng.randrange((end - start).days // 2))
-            yes = lambda: "có" if rng.random() < p else "không"  # noqa: E731
+            yes = lambda odds: "có" if rng.random() < odds else "không"  # noqa: E731
             row = {"portal_id": portal["portal_id"], "test_date": day.strftime("%d/%m/%Y"),
-                   "test_type": labels[test], "evaluator": f"ĐGV-{rng.randint(1, 9):02d}"}
+                   "evaluator": f"ĐGV-{rng.randint(1, 9):02d}-{n}"}
             if test == "service":
-                row |= {"completed_online": yes(), "original_papers_demanded": "có" if rng.random() > p else "không",
-                        "result_online": yes(), "payment_before_submission": "có" if rng.random() > p else "không"}
+                row |= {"service_name": "Cấp phiếu lý lịch tư pháp", "completed_online": yes(p),
+                        "original_papers_demanded": yes(1 - p), "result_online": yes(p),
+                        "payment_before_submission": yes(1 - p), "steps": rng.randint(4, 12),
+                        "minutes": rng.randint(8, 60)}
             elif test == "satisfaction":
                 row["satisfaction"] = round(min(5.0, max(1.0, rng.gauss(1 + 4 * p, 0.6))), 1)
             elif test == "screen_reader":
-                row["screen_reader_completed"] = yes()
+                row["screen_reader_completed"] = yes(p)
             else:
-                row["ethnic_language_content"] = "có" if rng.random() < p - 0.3 else "không"
-            ws.append([row.get(c["field"]) for c in cols])
-            n += 1
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return n
+                row["ethnic_language_content"] = yes(p - 0.3)
+            rows[test].append(row)
+    write_template(path, rows)
+    return sum(len(r) for r in rows.values())
 
 
 def seed_surveys(home: Home, period: str, log=print) -> None:

@@ -75,3 +75,64 @@ def resolve_province(name_or_code: str, era: str = "63") -> str:
 
 def province_name(code: str, era: str = "63") -> str:
     return _index(era)[1][code]
+
+
+MERGER_DATE = "2025-07-01"  # Resolution 202/2025/QH15: the 34-province map
+MINISTRY_RESTRUCTURING_DATE = "2025-03-01"
+_MINISTRY_PREFIXES = re.compile(r"^(bo|ministry of|uy ban|committee for)\s+")
+
+
+def resolve_province_on(name_or_code: str, day) -> tuple[str, str]:
+    """(era, code) of the province that `name_or_code` meant on `day`.
+
+    From 1 July 2025 an old (63-list) name is mapped through the crosswalk to the province it
+    merged into, so a sheet that still says "Yên Bái" lands on the new Lào Cai.
+    """
+    if day.isoformat() < MERGER_DATE:
+        return "63", resolve_province(name_or_code, era="63")
+    try:
+        return "34", resolve_province(name_or_code, era="34")
+    except UnknownProvince as new_error:
+        try:
+            old = resolve_province(name_or_code, era="63")
+        except UnknownProvince:
+            raise new_error from None
+        return "34", _crosswalk()[old]
+
+
+@lru_cache(maxsize=1)
+def _crosswalk() -> dict[str, str]:
+    return {r["old_province_code"]: r["new_province_code"]
+            for r in _read(SEEDS_DIR / "registry" / "province_crosswalk.csv")}
+
+
+class UnknownMinistry(ValueError):
+    pass
+
+
+def ministry_key(name: str) -> str:
+    return _NON_ALNUM.sub("", _MINISTRY_PREFIXES.sub("", fold(name)))
+
+
+@lru_cache(maxsize=1)
+def _ministries() -> tuple[dict[str, str], dict[str, str]]:
+    keys: dict[str, str] = {}
+    for row in _read(SEEDS_DIR / "registry" / "ministries_registry.csv"):
+        for spelling in (row["ministry_code"], row["name_vi"], row["name_en"]):
+            keys[ministry_key(spelling)] = row["ministry_code"]
+    successors = {r["old_ministry_code"]: r["new_ministry_code"]
+                  for r in _read(SEEDS_DIR / "registry" / "ministry_crosswalk.csv")}
+    return keys, successors
+
+
+def resolve_ministry_on(name_or_code: str, day) -> str:
+    """The code of the ministry named on `day`; a ministry that ended maps to its successor."""
+    keys, successors = _ministries()
+    code = keys.get(ministry_key(str(name_or_code)))
+    if code is None:
+        close = difflib.get_close_matches(ministry_key(str(name_or_code)), list(keys), n=1, cutoff=0.8)
+        hint = f"; did you mean {keys[close[0]]}?" if close else ""
+        raise UnknownMinistry(f"unknown ministry {name_or_code!r}{hint}")
+    if day.isoformat() >= MINISTRY_RESTRUCTURING_DATE and code in successors:
+        return successors[code]
+    return code

@@ -34,3 +34,14 @@ def active_portals(period: str) -> list[dict]:
     return [p for p in portals()
             if (not p["valid_from"] or date.fromisoformat(p["valid_from"]) <= end)
             and (not p["valid_to"] or date.fromisoformat(p["valid_to"]) >= start)]
+
+
+def find_portal(owner_type: str, code: str, era: str | None, kind: str, day: date) -> dict | None:
+    """The registry portal of a province (code in `era`) or ministry, of `kind`, valid on `day`."""
+    column = "ministry_code" if owner_type == "ministry" else f"province_code_{era}"
+    for p in portals():
+        if p[column] == code and p["kind"] == kind and p["owner_type"] == owner_type \
+                and (not p["valid_from"] or date.fromisoformat(p["valid_from"]) <= day) \
+                and (not p["valid_to"] or date.fromisoformat(p["valid_to"]) >= day):
+            return p
+    return None

@@ -38,7 +38,8 @@ RAW_TABLES: dict[str, dict[str, str]] = {
     },
     "survey_responses": {
         "file_name": "VARCHAR", "sheet": "VARCHAR", "row_number": "INTEGER",
-        "portal_id": "VARCHAR", "test_type": "VARCHAR", "test_date": "DATE",
+        "portal_id": "VARCHAR", "owner_name": "VARCHAR", "test_type": "VARCHAR", "test_date": "DATE",
+        "service_name": "VARCHAR", "steps": "INTEGER", "minutes": "DOUBLE",
         "completed_online": "BOOLEAN", "original_papers_demanded": "BOOLEAN",
         "result_online": "BOOLEAN", "payment_before_submission": "BOOLEAN",
         "satisfaction": "DOUBLE", "screen_reader_completed": "BOOLEAN",
@@ -73,8 +74,10 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     con.execute("create schema if not exists meta")
     for table, columns in RAW_TABLES.items():
-        cols = ", ".join(f"{name} {typ}" for name, typ in {"snapshot_sha256": "VARCHAR", "snapshot_landed_at": "TIMESTAMPTZ", **columns}.items())
-        con.execute(f"create table if not exists raw.{table} ({cols})")
+        columns = {"snapshot_sha256": "VARCHAR", "snapshot_landed_at": "TIMESTAMPTZ", **columns}
+        con.execute(f"create table if not exists raw.{table} ({', '.join(f'{n} {t}' for n, t in columns.items())})")
+        for name, typ in columns.items():  # a contract that gained a column: older warehouses get it too
+            con.execute(f"alter table raw.{table} add column if not exists {name} {typ}")
     con.execute(
         """create table if not exists meta.snapshot_loads (
             sha256 VARCHAR primary key, source VARCHAR, original_name VARCHAR, origin VARCHAR,

@@ -146,6 +146,38 @@ def test_dbt_unit_tests_pass_on_the_built_warehouse(demo_copy, tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     names = sorted(r["unique_id"].split(".")[-1] for r in results if r["status"] == "pass")
-    assert names == ["grade_from_rounded_total_coverage_rule_and_competition_rank",
+    assert names == ["a_later_file_supersedes_the_same_test",
+                     "grade_from_rounded_total_coverage_rule_and_competition_rank",
                      "normalisation_and_not_applicable_vs_missing", "papi_competition_rank_on_two_decimals",
                      "pillar_scores_and_coverage_weights"]
+
+
+def test_a_corrected_survey_file_supersedes_the_earlier_test(demo_copy, tmp_path):
+    with duckdb.connect(str(demo_copy.warehouse), read_only=True) as con:
+        portal, day, evaluator, done = con.execute(
+            """select portal_id, test_date, evaluator, completed_online from staging.stg_surveys__responses
+               where test_type = 'service' order by portal_id, test_date limit 1""").fetchone()
+    from portal_index.surveys import write_template
+    corrected = write_template(tmp_path / "dinh-chinh.xlsx", {"service": [
+        {"portal_id": portal, "test_date": day.strftime("%d/%m/%Y"), "evaluator": evaluator,
+         "completed_online": "không" if done else "có", "notes": "đính chính"}]})
+    assert cli("ingest", str(corrected), home=demo_copy.root, check=True).returncode == 0
+    cli("run", "--mode", "inbox", home=demo_copy.root, check=True)
+    with duckdb.connect(str(demo_copy.warehouse), read_only=True) as con:
+        rows = con.execute("""select file_name, completed_online, is_current, superseded_reason
+                              from staging.stg_surveys__responses
+                              where portal_id = ? and test_date = ? and evaluator = ? order by is_current""",
+                           [portal, day, evaluator]).fetchall()
+        evidence = con.execute("""select evidence from marts.indicator_values
+                                  where portal_id = ? and indicator_id = 'F09'""", [portal]).fetchone()[0]
+    (old_file, old_value, old_current, reason), (new_file, new_value, new_current, no_reason) = rows
+    assert (old_value, old_current, new_file, new_value, new_current) == (done, False, "dinh-chinh.xlsx", not done, True)
+    assert reason.startswith("superseded by dinh-chinh.xlsx") and no_reason is None
+    assert "dinh-chinh.xlsx / Dịch vụ công / row 2" in evidence  # the published evidence cites the correction
+
+
+def test_template_command_writes_a_blank_template(tmp_path):
+    target = tmp_path / "mau-khao-sat.xlsx"
+    result = cli("template", str(target), home=tmp_path / "home", check=True)
+    assert target.exists() and "wrote the blank survey template" in result.stdout
+    assert cli("template", str(target), home=tmp_path / "home").returncode == 2  # never overwrites by surprise

@@ -4,6 +4,7 @@ with tests as (
         *,
         file_name || ' / ' || sheet || ' / row ' || row_number as cell
     from {{ ref('stg_surveys__responses') }}
+    where is_current
 ),
 measures as (
     select portal_id, period, 'completed_online' as measure,
