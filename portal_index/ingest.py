@@ -24,7 +24,7 @@ def detect_source(path: Path) -> str:
     """Guess which source a file belongs to from its name and first line."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".ods"):
-        return "surveys"
+        return "papi" if "papi" in path.name.lower() else "surveys"
     if suffix in (".jsonl", ".ndjson"):
         return "crawl"
     if suffix == ".csv":

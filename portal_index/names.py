@@ -73,6 +73,10 @@ def resolve_province(name_or_code: str, era: str = "63") -> str:
     raise UnknownProvince(text, era, suggestions)
 
 
+def province_codes(era: str = "63") -> list[str]:
+    return sorted(_index(era)[1])
+
+
 def province_name(code: str, era: str = "63") -> str:
     return _index(era)[1][code]
 

@@ -30,6 +30,15 @@ class Problem:
         return data
 
 
+def column_letter(index: int) -> str:
+    """Spreadsheet column letter of a 0-based column index: 0 -> A, 26 -> AA."""
+    letters, n = "", index + 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
 class InputRejected(Exception):
     """A file that cannot be loaded; carries every problem found, not only the first."""
 

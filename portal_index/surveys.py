@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from portal_index.names import UnknownMinistry, UnknownProvince, resolve_ministry_on, resolve_province_on
-from portal_index.problems import InputRejected, Problem
+from portal_index.problems import InputRejected, Problem, column_letter
 from portal_index.registry import find_portal, portals
 from portal_index.text import fold
 
@@ -50,15 +50,6 @@ def _lookups() -> dict:
         "yesno": {fold(v): True for v in t["yes_values"]} | {fold(v): False for v in t["no_values"]},
         "portal_ids": frozenset(p["portal_id"] for p in portals()),
     }
-
-
-def _column_letter(j: int) -> str:
-    letters = ""
-    j += 1
-    while j:
-        j, r = divmod(j - 1, 26)
-        letters = chr(65 + r) + letters
-    return letters
 
 
 def _clean(value):
@@ -213,7 +204,7 @@ def parse(path: Path) -> dict[str, list[dict]]:
         found_sheet = True
         columns = {j: lk["headers"][fold(str(c))] for j, c in enumerate(rows[header_at])
                    if c is not None and fold(str(c)) in lk["headers"]}
-        labels = {col["field"]: f"{rows[header_at][j]} ({_column_letter(j)})" for j, col in columns.items()}
+        labels = {col["field"]: f"{rows[header_at][j]} ({column_letter(j)})" for j, col in columns.items()}
         fields = set(labels)
         spec = t["sheets"].get(sheet_type, {})
         needed = ["test_date"] + [c["field"] for c in spec.get("columns", []) if c.get("required")]

@@ -46,7 +46,8 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         "ethnic_language_content": "BOOLEAN", "evaluator": "VARCHAR", "notes": "VARCHAR",
     },
     "papi_scores": {
-        "file_name": "VARCHAR", "row_number": "INTEGER", "province_name_raw": "VARCHAR",
+        "file_name": "VARCHAR", "sheet": "VARCHAR", "row_number": "INTEGER", "source_year": "INTEGER",
+        "variant": "VARCHAR", "province_name_raw": "VARCHAR",
         "province_code": "VARCHAR", "year": "INTEGER", "dimension": "INTEGER", "score": "DOUBLE",
     },
 }

@@ -44,3 +44,31 @@ def test_the_inbox_sensor_requests_ingestion_without_fetching(tmp_path):
     (home.inbox("surveys") / "khao-sat.xlsx").unlink()
     (home.inbox("probes") / "probes.csv").unlink()
     assert isinstance(next(iter(inbox_sensor(context))), dg.SkipReason)
+
+
+def test_a_file_dropped_in_the_inbox_is_ingested_by_the_run_the_sensor_requests(tmp_path):
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from papi_workbooks import wide_workbook
+
+    import duckdb
+    from orchestration.resources import PortalIndexResource
+
+    home = Home(tmp_path).ensure()
+    wide_workbook(home.inbox("papi") / "2024PAPI_ProvincialIndicators_34_TinhThanh.xlsx",
+                  {2024: {"variants": True, "metadata_rows": True, "separators": True}})
+    resource = PortalIndexResource(home=str(tmp_path), mode="inbox")
+    [request] = list(inbox_sensor(dg.build_sensor_context(resources={"portal_index": resource})))
+    job = defs.resolve_job_def("ingest_job")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(instance=instance, asset_selection=list(request.asset_selection),
+                                        run_config={**request.run_config,
+                                                    "resources": {"portal_index": {"config": {"home": str(tmp_path),
+                                                                                              "mode": "inbox"}}}})
+    assert result.success
+    materialized = [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]
+    assert materialized == ["papi_indicators"]
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        assert con.execute("select count(*), count(distinct province_code), min(source_year) from raw.papi_scores "
+                           "where dimension = 8").fetchone() == (63, 63, 2024)
+    assert not any(home.inbox("papi").iterdir())

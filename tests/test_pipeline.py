@@ -148,8 +148,8 @@ def test_dbt_unit_tests_pass_on_the_built_warehouse(demo_copy, tmp_path):
     names = sorted(r["unique_id"].split(".")[-1] for r in results if r["status"] == "pass")
     assert names == ["a_later_file_supersedes_the_same_test",
                      "grade_from_rounded_total_coverage_rule_and_competition_rank",
-                     "normalisation_and_not_applicable_vs_missing", "papi_competition_rank_on_two_decimals",
-                     "pillar_scores_and_coverage_weights"]
+                     "normalisation_and_not_applicable_vs_missing", "one_canonical_papi_value_per_year",
+                     "papi_competition_rank_on_two_decimals", "pillar_scores_and_coverage_weights"]
 
 
 def test_a_corrected_survey_file_supersedes_the_earlier_test(demo_copy, tmp_path):

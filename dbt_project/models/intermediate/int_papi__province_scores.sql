@@ -9,6 +9,7 @@ select
     1 as provinces_averaged,
     'PAPI ' || year || ' D' || dimension || ': ' || province_code || ' (' || file_name || ' row ' || row_number || ')' as evidence
 from {{ ref('stg_papi__scores') }}
+where is_canonical
 union all
 select
     '34-' || cw.new_province_code as province_id,
@@ -19,4 +20,5 @@ select
     'PAPI ' || s.year || ' D' || s.dimension || ': mean of ' || string_agg(s.province_code, ', ' order by s.province_code) as evidence
 from {{ ref('stg_papi__scores') }} as s
 join {{ ref('province_crosswalk') }} as cw on cw.old_province_code = s.province_code
+where s.is_canonical
 group by cw.new_province_code, s.year, s.dimension

@@ -9,6 +9,7 @@ select
     s.score,
     rank() over (partition by s.year, s.dimension order by round(s.score, 2) desc) as rank,
     count(*) over (partition by s.year, s.dimension) as provinces_ranked,
-    s.file_name || ' row ' || s.row_number as evidence
+    s.file_name || coalesce(' / ' || s.sheet, '') || ' row ' || s.row_number as evidence
 from {{ ref('stg_papi__scores') }} as s
 join {{ ref('provinces_63') }} as p using (province_code)
+where s.is_canonical
