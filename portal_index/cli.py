@@ -3,6 +3,8 @@
     portal-index run [--demo | --mode live|inbox]   fetch, ingest, score, validate and publish
     portal-index ingest FILE [--source SOURCE]        land and load one file; non-zero if rejected
     portal-index release                              validate the current warehouse and publish it
+    portal-index verify RELEASE                       recompute every hash and validate the descriptor
+    portal-index reproduce VERSION                    rebuild a release from its snapshots; same files?
     portal-index template FILE.xlsx                   write a blank survey template for evaluators
     portal-index dev                                  Dagster webserver and daemon on the project
 """
@@ -104,6 +106,35 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from portal_index.verify import verify
+
+    folder = Path(args.release)
+    if not folder.is_dir():
+        folder = Home.from_env(args.home).releases / args.release
+    problems = verify(folder)
+    for problem in problems:
+        print(f"  - {problem}", file=sys.stderr)
+    if problems:
+        print(f"release {folder} FAILED verification ({len(problems)} problem(s))", file=sys.stderr)
+        return 1
+    print(f"release {folder.resolve().name}: every file matches its size and sha256; the descriptor is valid")
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    from portal_index.verify import reproduce
+
+    home = _prepare(Home.from_env(args.home))
+    result = reproduce(home, args.version, keep=args.keep)
+    print(f"rebuilt {args.version} from its snapshots with {result.code_note}")
+    if result.identical:
+        print("identical: every data file (CSV and Parquet) has the same sha256")
+        return 0
+    print(f"DIFFERENT: {', '.join(result.differing)}" + (f" (rebuild kept in {result.rebuilt})" if args.keep else ""))
+    return 1
+
+
 def cmd_template(args) -> int:
     from portal_index.surveys import write_template
 
@@ -147,6 +178,15 @@ def main(argv: list[str] | None = None) -> int:
 
     release = sub.add_parser("release", help="validate the current warehouse and publish a release")
     release.set_defaults(func=cmd_release)
+
+    ver = sub.add_parser("verify", help="recompute every hash of a release and validate its descriptor")
+    ver.add_argument("release", help="a release folder, or a version under $PORTAL_INDEX_HOME/releases")
+    ver.set_defaults(func=cmd_verify)
+
+    rep = sub.add_parser("reproduce", help="rebuild a release from its snapshots and compare its data files")
+    rep.add_argument("version")
+    rep.add_argument("--keep", action="store_true", help="keep the rebuilt working folder")
+    rep.set_defaults(func=cmd_reproduce)
 
     tpl = sub.add_parser("template", help="write a blank survey template (.xlsx) with drop-down lists")
     tpl.add_argument("file")

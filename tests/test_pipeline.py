@@ -39,7 +39,7 @@ def test_release_has_every_table_as_csv_and_parquet_with_bytes_and_sha256(demo_r
     for r in d["resources"]:
         assert r["schema"]["fields"] and all(f["description"] for f in r["schema"]["fields"])
         assert r["schema"]["primaryKey"]
-    assert d["version"] == folder.name and d["period"] and d["methodology_version"] == "1"
+    assert d["version"] == folder.name == "1.0.0" and d["period"] and d["methodology_version"] == "1"
     assert d["demo"] is True and "DEMO" in d["title"]
     assert {s["source"] for s in d["snapshots"]} == {"crawl", "probes", "surveys", "papi"}
     assert d["licenses"][0]["name"] == "CC-BY-4.0"
@@ -113,12 +113,15 @@ def test_changed_data_gives_a_new_release_and_latest_moves(demo_copy):
     from expectations.gate import validate
     assert all(o.success for o in validate(demo_copy.warehouse).values())
     result = publish(demo_copy.warehouse, demo_copy.releases, log=lambda m: None)
-    assert result.version.endswith("-r2") and (demo_copy.releases / "latest").resolve() == result.path
+    assert result.version == "1.0.1" and (demo_copy.releases / "latest").resolve() == result.path  # a correction
     assert json.loads((result.path / "datapackage.json").read_text())["demo"] is True  # known from its inputs
-    old = json.loads((demo_copy.releases / result.version.replace("-r2", "-r1") / "datapackage.json").read_text())
+    old = json.loads((demo_copy.releases / "1.0.0" / "datapackage.json").read_text())
     new = json.loads((result.path / "datapackage.json").read_text())
     changed = {f["path"] for f in new["files"]} - {(f["path"]) for f in new["files"] if f in old["files"]}
-    assert changed == {"data/portals.csv", "data/portals.parquet"}
+    assert changed == {"data/portals.csv", "data/portals.parquet", "portal-index.xlsx", "DATA_DICTIONARY.md",
+                       "CHANGELOG.md"}
+    assert new["changes"]["tables"] == {"portals": {"added": 0, "removed": 0, "changed": 1, "fields_added": [],
+                                                    "fields_removed": [], "fields_retyped": [], "new_table": False}}
 
 
 def test_ingest_command_accepts_rejects_and_ignores_repeats(demo_copy, tmp_path):

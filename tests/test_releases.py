@@ -1,0 +1,150 @@
+"""Releases people can trust: versions and changelog, interrupted publishing, verify, reproduce,
+formula neutralisation, the workbook and the data dictionary."""
+
+import csv
+import json
+import shutil
+
+import duckdb
+import pytest
+from conftest import cli
+from openpyxl import load_workbook
+
+import portal_index.publish as publishing
+from expectations.gate import validate
+from portal_index.publish import publish
+
+
+def republish(home, sql: list[str]):
+    with duckdb.connect(str(home.warehouse)) as con:
+        for statement in sql:
+            con.execute(statement)
+    outcomes = validate(home.warehouse)
+    assert all(o.success for o in outcomes.values()), {t: o.failures for t, o in outcomes.items() if not o.success}
+    return publish(home.warehouse, home.releases, log=lambda m: None)
+
+
+def test_changelog_and_version_on_a_schema_change(demo_copy):
+    result = republish(demo_copy, ["alter table marts.portals drop column name_en",
+                                   "alter table marts.ministries alter valid_from type varchar"])
+    assert result.version == "2.0.0"  # a field removed or retyped breaks users' code: major
+    d = json.loads((result.path / "datapackage.json").read_text())
+    assert d["changes"]["previous_version"] == "1.0.0"
+    assert d["changes"]["tables"]["portals"]["fields_removed"] == ["name_en"]
+    assert d["changes"]["tables"]["ministries"]["fields_retyped"] == ["valid_from: date -> string"]
+    log = (result.path / "CHANGELOG.md").read_text()
+    assert log.index("## 2.0.0") < log.index("## 1.0.0")  # newest first, earlier entries kept
+    assert "- `portals`: field removed `name_en`; rows +0 added, −0 removed, 0 changed" in log
+    assert "- `ministries`: field retyped `valid_from: date -> string`" in log
+
+
+def test_new_rows_are_a_minor_release(demo_copy):
+    result = republish(demo_copy, ["""insert into marts.ministries values
+                                      ('BTEST', 'Bộ Thử nghiệm', 'Ministry of Testing', null, null, null)"""])
+    assert result.version == "1.1.0"
+    assert "- `ministries`: rows +1 added, −0 removed, 0 changed" in (result.path / "CHANGELOG.md").read_text()
+
+
+def test_an_interrupted_publish_leaves_no_partial_release_and_the_next_recovers(demo_copy, monkeypatch):
+    before = sorted(p.name for p in demo_copy.releases.iterdir())
+    latest = (demo_copy.releases / "latest").resolve()
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt  # the operator pressed Ctrl-C half-way through
+
+    monkeypatch.setattr(publishing, "write_workbook", crash)
+    with pytest.raises(KeyboardInterrupt):
+        republish(demo_copy, ["update marts.portals set name_vi = name_vi || '.' where portal_id = 'hanoi-info'"])
+    assert sorted(p.name for p in demo_copy.releases.iterdir()) == before
+    assert (demo_copy.releases / "latest").resolve() == latest
+    # a publisher killed outright leaves its staging folder and link; the next publish clears them
+    (demo_copy.releases / ".staging-killed" / "data").mkdir(parents=True)
+    (demo_copy.releases / ".staging-killed" / "data" / "portal_scores.csv").write_text("half")
+    (demo_copy.releases / ".latest-9.9.9").symlink_to("9.9.9")
+    monkeypatch.undo()
+    result = publish(demo_copy.warehouse, demo_copy.releases, log=lambda m: None)
+    assert result.version == "1.0.1"
+    assert sorted(p.name for p in demo_copy.releases.iterdir()) == sorted(before + ["1.0.1"])
+
+
+def test_verify_finds_a_tampered_file_and_an_unlisted_one(demo_run, tmp_path):
+    home, _ = demo_run
+    copy = tmp_path / "release"
+    shutil.copytree((home.releases / "latest").resolve(), copy)
+    assert cli("verify", str(copy), home=tmp_path / "h").returncode == 0
+    data = copy / "data" / "portal_scores.csv"
+    data.write_bytes(data.read_bytes().replace(b",A,", b",B,", 1))
+    (copy / "data" / "extra.csv").write_text("x\n")
+    result = cli("verify", str(copy), home=tmp_path / "h")
+    assert result.returncode == 1
+    assert "  - data/portal_scores.csv: sha256" in result.stderr and "the descriptor says" in result.stderr
+    assert "  - data/extra.csv: not listed in the descriptor" in result.stderr
+
+
+def test_reproduce_rebuilds_the_same_data_files_from_the_snapshots(demo_copy):
+    result = cli("reproduce", "1.0.0", home=demo_copy.root)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "identical: every data file (CSV and Parquet) has the same sha256" in result.stdout
+
+
+def test_spreadsheet_formulas_are_neutralised_in_csv_and_xlsx_but_not_in_parquet(demo_copy):
+    result = republish(demo_copy, [
+        """update marts.portals set name_en = '=HYPERLINK("http://x.example","click")', name_vi = '@SUM(A1)'
+           where portal_id = 'hanoi-info'""",
+        "update marts.portals set name_en = '-1+2' where portal_id = 'hue-info'",
+        "update marts.portal_scores set change_since_previous = -3.5 where portal_id = 'hanoi-info'"])
+    with open(result.path / "data" / "portals.csv", encoding="utf-8", newline="") as f:
+        portals = {r["portal_id"]: r for r in csv.DictReader(f)}
+    assert portals["hanoi-info"]["name_en"] == "'=HYPERLINK(\"http://x.example\",\"click\")"
+    assert portals["hanoi-info"]["name_vi"] == "'@SUM(A1)" and portals["hue-info"]["name_en"] == "'-1+2"
+    with open(result.path / "data" / "portal_scores.csv", encoding="utf-8", newline="") as f:
+        scores = {r["portal_id"]: r for r in csv.DictReader(f)}
+    assert scores["hanoi-info"]["change_since_previous"] == "-3.50"  # numbers are never changed
+    ws = load_workbook(result.path / "portal-index.xlsx")["portals"]
+    cells = {row[0].value: row for row in ws.iter_rows(min_row=2)}
+    name_en = [c.value for c in ws[1]].index("Tên tiếng Anh")
+    assert cells["hanoi-info"][name_en].value.startswith("'=HYPERLINK") and cells["hanoi-info"][name_en].data_type == "s"
+    raw = duckdb.sql(f"select name_en from '{result.path}/data/portals.parquet' where portal_id = 'hanoi-info'").fetchone()
+    assert raw == ('=HYPERLINK("http://x.example","click")',)
+
+
+def test_workbook_has_vietnamese_titles_and_the_csv_values(demo_run):
+    home, _ = demo_run
+    folder = (home.releases / "latest").resolve()
+    wb = load_workbook(folder / "portal-index.xlsx")
+    assert wb.sheetnames == ["portal_scores", "indicator_values", "papi_scores", "indicators", "portals",
+                             "provinces", "ministries"]
+    ws = wb["portal_scores"]
+    header = [c.value for c in ws[1]]
+    assert header[:3] == ["Mã cổng", "Kỳ đánh giá", "Loại cổng"] and "Xếp loại A-E" in header
+    with open(folder / "data" / "portal_scores.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    total = header.index("Tổng điểm")
+    sheet_rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert len(sheet_rows) == len(rows)
+    assert [r[0] for r in sheet_rows] == [r["portal_id"] for r in rows]
+    assert [r[total] for r in sheet_rows] == [float(r["total"]) if r["total"] else None for r in rows]
+    again = folder.parent / "again.xlsx"
+    from portal_index.publish import mart_docs, published_tables
+    from portal_index.release_files import write_workbook
+    docs = mart_docs()
+    d = json.loads((folder / "datapackage.json").read_text())
+    for r in d["resources"]:
+        if r["format"] == "csv":
+            docs[r["name"]]["_schema"] = r["schema"]
+    write_workbook(again, folder / "data", list(published_tables()), docs)
+    assert again.read_bytes() == (folder / "portal-index.xlsx").read_bytes()  # same data, same bytes
+    again.unlink()
+
+
+def test_data_dictionary_is_bilingual_and_complete(demo_run):
+    home, _ = demo_run
+    folder = (home.releases / "latest").resolve()
+    text = (folder / "DATA_DICTIONARY.md").read_text(encoding="utf-8")
+    d = json.loads((folder / "datapackage.json").read_text())
+    for r in d["resources"]:
+        if r["format"] == "csv":
+            assert f"## `{r['name']}`" in text
+            for f in r["schema"]["fields"]:
+                assert f"| `{f['name']}` |" in text
+    assert "| `grade` | Xếp loại A-E | string |" in text and "Khóa chính / primary key: `portal_id, period`" in text
