@@ -104,8 +104,8 @@ def test_spreadsheet_formulas_are_neutralised_in_csv_and_xlsx_but_not_in_parquet
     cells = {row[0].value: row for row in ws.iter_rows(min_row=2)}
     name_en = [c.value for c in ws[1]].index("Tên tiếng Anh")
     assert cells["hanoi-info"][name_en].value.startswith("'=HYPERLINK") and cells["hanoi-info"][name_en].data_type == "s"
-    raw = duckdb.sql(f"select name_en from '{result.path}/data/portals.parquet' where portal_id = 'hanoi-info'").fetchone()
-    assert raw == ('=HYPERLINK("http://x.example","click")',)
+    raw = duckdb.sql(f"select name_en from '{result.path}/data/portals.parquet' where portal_id = 'hanoi-info'").fetchall()
+    assert raw == [('=HYPERLINK("http://x.example","click")',)]
 
 
 def test_workbook_has_vietnamese_titles_and_the_csv_values(demo_run):

@@ -21,7 +21,7 @@ valued as (
         a.best,
         a.worst,
         avg(m.value) as raw_value,
-        string_agg(distinct m.evidence, ' | ') filter (where m.evidence is not null) as evidence
+        string_agg(distinct m.evidence, ' | ' order by m.evidence) filter (where m.evidence is not null) as evidence
     from applicable as a
     left join {{ ref('int_measures') }} as m
       on m.portal_id = a.portal_id

@@ -5,7 +5,7 @@ select
     s.indicator_id,
     s.pillar,
     s.source,
-    s.raw_value,
+    round(s.raw_value, 6) as raw_value,
     round(s.score, 4) as score,
     s.weight,
     s.has_data,
