@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from portal_index import __version__
+from portal_index import __version__, report
 from portal_index.changelog import compare
 from portal_index.config import DATAPACKAGE_DIR, DBT_PROJECT_DIR, REPO_ROOT
 from portal_index.demo import demo_snapshot_sql
@@ -34,6 +34,7 @@ from portal_index.snapshots import sha256_file
 
 MARTS_YAML = DBT_PROJECT_DIR / "models" / "marts" / "_marts.yml"
 WORKBOOK = "portal-index.xlsx"
+REPORT = "report.html"
 _TYPES = {"VARCHAR": "string", "INTEGER": "integer", "BIGINT": "integer", "HUGEINT": "integer",
           "DOUBLE": "number", "FLOAT": "number", "BOOLEAN": "boolean", "DATE": "date",
           "TIMESTAMP": "datetime", "TIMESTAMP WITH TIME ZONE": "datetime"}
@@ -167,11 +168,17 @@ def build(con: duckdb.DuckDBPyConnection, folder: Path, previous: Path | None, l
     earlier = (previous / "CHANGELOG.md").read_text(encoding="utf-8").split("\n", 2)[2] if previous and \
         (previous / "CHANGELOG.md").exists() else ""
     (folder / "CHANGELOG.md").write_text(f"# Nhật ký thay đổi / Changelog\n\n{entry}\n{earlier}", encoding="utf-8")
-    descriptor["files"] = [{"path": p.relative_to(folder).as_posix(), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
-                           for p in sorted(folder.rglob("*")) if p.is_file()]
+    descriptor["files"] = _files(folder)
+    (folder / REPORT).write_text(report.build(folder, descriptor), encoding="utf-8")
+    descriptor["files"] = _files(folder)
     (folder / "README.md").write_text(_readme(con, descriptor), encoding="utf-8")
     (folder / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return descriptor
+
+
+def _files(folder: Path) -> list[dict]:
+    return [{"path": p.relative_to(folder).as_posix(), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
+            for p in sorted(folder.rglob("*")) if p.is_file()]
 
 
 def publish(warehouse: Path, releases: Path, log=print) -> PublishResult:
@@ -192,6 +199,7 @@ def publish(warehouse: Path, releases: Path, log=print) -> PublishResult:
             target = releases / descriptor["version"]
             if target.exists():
                 raise FileExistsError(f"release {target} exists already; releases are never overwritten")
+            os.chmod(staging, 0o755)  # mkdtemp makes it private; a release is for everyone to read
             os.rename(staging, target)  # atomic: a release appears whole or not at all
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -245,7 +253,7 @@ def _readme(con, d: dict) -> str:
                          where period = ? and rank = 1 order by peer_group, portal_id""", [d["period"]]).fetchall()
     lines = [f"# {d['title']}", "", f"Phiên bản / version **{d['version']}** · kỳ / period **{d['period']}** · "
              f"phương pháp / methodology v{d['methodology_version']} · code {d['code_version']}", "",
-             f"Mở bằng Excel / open in Excel: `{WORKBOOK}`. Dữ liệu cho máy / for machines: `data/*.csv` (UTF-8), "
+             f"Báo cáo / report: `{REPORT}`. Mở bằng Excel / open in Excel: `{WORKBOOK}`. Dữ liệu cho máy / for machines: `data/*.csv` (UTF-8), "
              "`data/*.parquet`. Từ điển dữ liệu / data dictionary: `DATA_DICTIONARY.md`. "
              "Thay đổi / changes: `CHANGELOG.md`.", "",
              "## Xếp loại / Grades", "", "| grade | portals |", "|---|---|"]

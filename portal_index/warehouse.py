@@ -119,7 +119,10 @@ def load_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, parser: Pa
         for table, rows in tables.items():
             if not rows:
                 continue
-            arrow = pa.Table.from_pylist([{"snapshot_sha256": snapshot.sha256, "snapshot_landed_at": snapshot.landed_at, **r} for r in rows])
+            # every row shaped to the table's contract: pyarrow infers columns from the first row only
+            columns = RAW_TABLES[table]
+            arrow = pa.Table.from_pylist([{"snapshot_sha256": snapshot.sha256, "snapshot_landed_at": snapshot.landed_at,
+                                           **{c: r.get(c) for c in columns}} for r in rows])
             con.register("incoming", arrow)
             con.execute(f"insert into raw.{table} by name select * from incoming")
             con.unregister("incoming")

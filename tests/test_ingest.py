@@ -39,3 +39,21 @@ def test_values_that_do_not_fit_the_raw_types_reject_the_file(tmp_path):
     report = ingest_source(home, "probes")
     assert report.rows == 0 and len(report.rejected) == 1
     assert "abc" in str(report.rejected[0][1][0])
+
+
+def test_rows_with_different_fields_all_keep_their_values(tmp_path):
+    """Sheets of one workbook fill different columns; none may be lost on loading."""
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from portal_index.surveys import write_template
+
+    home = Home(tmp_path).ensure()
+    write_template(home.inbox("surveys") / "s.xlsx", {
+        "service": [{"portal_id": "hanoi-service", "test_date": "01/09/2026", "completed_online": "có"}],
+        "satisfaction": [{"portal_id": "hanoi-info", "test_date": "01/09/2026", "satisfaction": 4}],
+        "ethnic_minority": [{"portal_id": "hanoi-info", "test_date": "01/09/2026", "ethnic_language_content": "không"}]})
+    assert ingest_source(home, "surveys").rows == 3
+    with duckdb.connect(str(home.warehouse)) as con:
+        got = con.execute("""select test_type, completed_online, satisfaction, ethnic_language_content
+                             from raw.survey_responses order by test_type""").fetchall()
+    assert got == [("ethnic_minority", None, None, False), ("satisfaction", None, 4.0, None), ("service", True, None, None)]

@@ -184,3 +184,11 @@ def test_template_command_writes_a_blank_template(tmp_path):
     result = cli("template", str(target), home=tmp_path / "home", check=True)
     assert target.exists() and "wrote the blank survey template" in result.stdout
     assert cli("template", str(target), home=tmp_path / "home").returncode == 2  # never overwrites by surprise
+
+
+def test_every_indicator_has_data_for_some_demo_portal(demo_run):
+    home, _ = demo_run
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        empty = con.execute("""select indicator_id from marts.indicator_values group by 1
+                               having count(*) filter (where has_data) = 0 order by 1""").fetchall()
+    assert empty == []
