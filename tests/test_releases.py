@@ -148,3 +148,20 @@ def test_data_dictionary_is_bilingual_and_complete(demo_run):
             for f in r["schema"]["fields"]:
                 assert f"| `{f['name']}` |" in text
     assert "| `grade` | Xếp loại A-E | string |" in text and "Khóa chính / primary key: `portal_id, period`" in text
+
+
+def test_duckdb_polars_and_pandas_read_a_release_or_one_period_directly(demo_run):
+    import pandas as pd
+    import polars as pl
+
+    home, _ = demo_run
+    path = (home.releases / "latest").resolve() / "data" / "portal_scores.parquet"
+    period = json.loads((path.parent.parent / "datapackage.json").read_text())["period"]
+    whole = duckdb.sql(f"select count(*) from '{path}'").fetchall()[0][0]
+    one = duckdb.sql(f"select count(*) from '{path}' where period = '{period}'").fetchall()[0][0]
+    assert pl.scan_parquet(path).filter(pl.col("period") == period).collect().height == one
+    frame = pd.read_parquet(path, filters=[("period", "==", period)])
+    assert len(frame) == one and len(pd.read_parquet(path)) == whole
+    assert str(frame["total"].dtype).startswith("decimal") or frame["total"].dtype == object  # exact decimals
+    assert pl.read_parquet(path).schema["total"] == pl.Decimal(5, 2)
+    assert duckdb.sql(f"select typeof(valid_from) from '{path.parent / 'provinces.parquet'}' limit 1").fetchall() == [("DATE",)]
