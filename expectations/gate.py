@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,7 +42,8 @@ def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
         table_name VARCHAR, fingerprint VARCHAR, success BOOLEAN, validated_at TIMESTAMPTZ, failures VARCHAR)""")
 
 
-def validate(warehouse: Path, tables: tuple[str, ...] | None = None) -> dict[str, TableOutcome]:
+def validate(warehouse: Path, tables: tuple[str, ...] | None = None, docs_dir: Path | None = None) -> dict[str, TableOutcome]:
+    """Run each table's suite; with `docs_dir`, write Great Expectations' data docs of these runs there."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no usage statistics over the network
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -61,7 +63,9 @@ def validate(warehouse: Path, tables: tuple[str, ...] | None = None) -> dict[str
             suite = context.suites.add(gx.ExpectationSuite(name=table, expectations=suites[table]))
             definition = context.validation_definitions.add(
                 gx.ValidationDefinition(name=table, data=batch, suite=suite))
-            checkpoint = context.checkpoints.add(gx.Checkpoint(name=f"gate_{table}", validation_definitions=[definition]))
+            checkpoint = context.checkpoints.add(gx.Checkpoint(name=f"gate_{table}", validation_definitions=[definition],
+                                                               actions=[gx.checkpoint.UpdateDataDocsAction(name="docs")]
+                                                               if docs_dir else []))
             result = checkpoint.run(batch_parameters={"dataframe": frame})
             run = next(iter(result.run_results.values()))
             failures = [
@@ -76,6 +80,11 @@ def validate(warehouse: Path, tables: tuple[str, ...] | None = None) -> dict[str
                         [table, outcome.fingerprint, outcome.success, datetime.now(timezone.utc),
                          json.dumps(failures, ensure_ascii=False, default=str)])
             outcomes[table] = outcome
+        if docs_dir is not None:
+            site = next(iter(context.get_docs_sites_urls()), {}).get("site_url", "")
+            if site.startswith("file://"):
+                shutil.rmtree(docs_dir, ignore_errors=True)
+                shutil.copytree(Path(site.removeprefix("file://")).parent, docs_dir)
     return outcomes
 
 

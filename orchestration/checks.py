@@ -16,7 +16,9 @@ from orchestration.resources import PortalIndexResource
 )
 def great_expectations_checks(context: dg.AssetCheckExecutionContext, portal_index: PortalIndexResource):
     selected = {key.asset_key.path[-1] for key in context.selected_asset_check_keys}
-    outcomes = validate(portal_index.paths().warehouse, tuple(t for t in PUBLISHED_TABLES if t in selected))
+    home = portal_index.paths()
+    outcomes = validate(home.warehouse, tuple(t for t in PUBLISHED_TABLES if t in selected),
+                        docs_dir=home.work / "docs" / "great_expectations")
     for table, outcome in outcomes.items():
         yield dg.AssetCheckResult(
             asset_key=dg.AssetKey(["marts", table]),

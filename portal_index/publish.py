@@ -140,7 +140,8 @@ def publishing_lock(releases: Path):
         yield
 
 
-def build(con: duckdb.DuckDBPyConnection, folder: Path, previous: Path | None, log=print) -> dict | None:
+def build(con: duckdb.DuckDBPyConnection, folder: Path, previous: Path | None, log=print,
+          build_docs: Path | None = None) -> dict | None:
     """Write a complete release into `folder`; None when its data equal the previous release's."""
     meta, docs = package_metadata(), mart_docs()
     tables, pks = list(published_tables()), primary_keys(docs)
@@ -168,6 +169,8 @@ def build(con: duckdb.DuckDBPyConnection, folder: Path, previous: Path | None, l
     earlier = (previous / "CHANGELOG.md").read_text(encoding="utf-8").split("\n", 2)[2] if previous and \
         (previous / "CHANGELOG.md").exists() else ""
     (folder / "CHANGELOG.md").write_text(f"# Nhật ký thay đổi / Changelog\n\n{entry}\n{earlier}", encoding="utf-8")
+    if build_docs is not None and build_docs.is_dir():  # the build's dbt docs and GX data docs
+        shutil.copytree(build_docs, folder / "docs")
     descriptor["files"] = _files(folder)
     (folder / REPORT).write_text(report.build(folder, descriptor), encoding="utf-8")
     descriptor["files"] = _files(folder)
@@ -181,7 +184,7 @@ def _files(folder: Path) -> list[dict]:
             for p in sorted(folder.rglob("*")) if p.is_file()]
 
 
-def publish(warehouse: Path, releases: Path, log=print) -> PublishResult:
+def publish(warehouse: Path, releases: Path, log=print, build_docs: Path | None = None) -> PublishResult:
     from expectations.gate import unvalidated  # the gate: nothing unvalidated is published
 
     with publishing_lock(releases), duckdb.connect(str(warehouse)) as con:
@@ -191,7 +194,7 @@ def publish(warehouse: Path, releases: Path, log=print) -> PublishResult:
         previous = latest_release(releases)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=releases))
         try:
-            descriptor = build(con, staging, previous, log)
+            descriptor = build(con, staging, previous, log, build_docs)
             if descriptor is None:
                 shutil.rmtree(staging)
                 log(f"nothing changed since release {previous.name}; no new release written")
@@ -253,7 +256,8 @@ def _readme(con, d: dict) -> str:
                          where period = ? and rank = 1 order by peer_group, portal_id""", [d["period"]]).fetchall()
     lines = [f"# {d['title']}", "", f"Phiên bản / version **{d['version']}** · kỳ / period **{d['period']}** · "
              f"phương pháp / methodology v{d['methodology_version']} · code {d['code_version']}", "",
-             f"Báo cáo / report: `{REPORT}`. Mở bằng Excel / open in Excel: `{WORKBOOK}`. Dữ liệu cho máy / for machines: `data/*.csv` (UTF-8), "
+             f"Báo cáo / report: `{REPORT}`. Tài liệu của lần xây dựng / build docs: `docs/dbt.html`, "
+             "`docs/great_expectations/index.html`. Mở bằng Excel / open in Excel: `{WORKBOOK}`. Dữ liệu cho máy / for machines: `data/*.csv` (UTF-8), "
              "`data/*.parquet`. Từ điển dữ liệu / data dictionary: `DATA_DICTIONARY.md`. "
              "Thay đổi / changes: `CHANGELOG.md`.", "",
              "## Xếp loại / Grades", "", "| grade | portals |", "|---|---|"]

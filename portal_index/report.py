@@ -60,8 +60,10 @@ def build(folder: Path, descriptor: dict) -> str:
     for table in ("portal_scores", "portals", "provinces", "indicators"):
         con.execute(f"create view {table} as select * from read_parquet('{data / f'{table}.parquet'}')")
     period = descriptor["period"]
-    scores = con.execute("""
-        select s.portal_id, p.name_vi, p.name_en, s.peer_group, s.rank, s.total, s.grade, s.coverage,
+    portal_columns = {r[0] for r in con.execute("describe portals").fetchall()}
+    name_en = "p.name_en" if "name_en" in portal_columns else "p.name_vi"  # survive a schema change
+    scores = con.execute(f"""
+        select s.portal_id, p.name_vi, {name_en}, s.peer_group, s.rank, s.total, s.grade, s.coverage,
                s.function_score, s.performance_score, s.access_score, s.change_since_previous
         from portal_scores s join portals p using (portal_id)
         where s.period = ? order by s.peer_group, s.rank nulls last, s.portal_id""", [period]).fetchall()

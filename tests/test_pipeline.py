@@ -119,7 +119,7 @@ def test_changed_data_gives_a_new_release_and_latest_moves(demo_copy):
     new = json.loads((result.path / "datapackage.json").read_text())
     changed = {f["path"] for f in new["files"]} - {(f["path"]) for f in new["files"] if f in old["files"]}
     assert changed == {"data/portals.csv", "data/portals.parquet", "portal-index.xlsx", "DATA_DICTIONARY.md",
-                       "CHANGELOG.md"}
+                       "CHANGELOG.md", "report.html"}
     assert new["changes"]["tables"] == {"portals": {"added": 0, "removed": 0, "changed": 1, "fields_added": [],
                                                     "fields_removed": [], "fields_retyped": [], "new_table": False}}
 

@@ -165,3 +165,13 @@ def test_duckdb_polars_and_pandas_read_a_release_or_one_period_directly(demo_run
     assert str(frame["total"].dtype).startswith("decimal") or frame["total"].dtype == object  # exact decimals
     assert pl.read_parquet(path).schema["total"] == pl.Decimal(5, 2)
     assert duckdb.sql(f"select typeof(valid_from) from '{path.parent / 'provinces.parquet'}' limit 1").fetchall() == [("DATE",)]
+
+
+def test_the_release_bundles_the_builds_dbt_docs_and_great_expectations_data_docs(demo_run):
+    home, _ = demo_run
+    folder = (home.releases / "latest").resolve()
+    assert "portal_scores" in (folder / "docs" / "dbt.html").read_text(encoding="utf-8")
+    validations = folder / "docs" / "great_expectations" / "validations"
+    assert {p.name for p in validations.iterdir()} >= {"portal_scores", "indicator_values", "papi_scores"}
+    listed = {f["path"] for f in json.loads((folder / "datapackage.json").read_text())["files"]}
+    assert "docs/dbt.html" in listed and "docs/great_expectations/index.html" in listed

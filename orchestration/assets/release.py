@@ -12,7 +12,7 @@ from portal_index.publish import publish
 def release(context: dg.AssetExecutionContext, portal_index: PortalIndexResource) -> dg.MaterializeResult:
     """The open data release under releases/<version>/, written only from validated marts."""
     home = portal_index.paths()
-    result = publish(home.warehouse, home.releases, log=context.log.info)
+    result = publish(home.warehouse, home.releases, log=context.log.info, build_docs=home.work / "docs")
     return dg.MaterializeResult(metadata={
         "version": result.version or f"unchanged since {result.unchanged_since}",
         "path": dg.MetadataValue.path(str(result.path)),
