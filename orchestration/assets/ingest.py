@@ -1,6 +1,7 @@
 """The four sources: each lands immutable snapshots, then loads the raw tables."""
 
 
+import contextlib
 from datetime import date
 
 import dagster as dg
@@ -46,7 +47,7 @@ def _targets(resource: PortalIndexResource, sim: Simulator | None) -> dict[str, 
 def _fetch(resource: PortalIndexResource, context, kind: str) -> None:
     """Crawl or probe the active portals and land the result as a snapshot."""
     home = resource.paths()
-    with (Simulator() if resource.mode == "demo" else _NoSimulator()) as sim:
+    with (Simulator() if resource.mode == "demo" else contextlib.nullcontext()) as sim:
         targets = _targets(resource, sim)
         if kind == "crawl":
             pages, signals = crawl(targets, resource.crawl_limits(), log=context.log.info)
@@ -58,14 +59,6 @@ def _fetch(resource: PortalIndexResource, context, kind: str) -> None:
             write_probes(out, rows)
     land(home.snapshots, kind, out, origin=f"portal-index {__version__} {kind} ({resource.mode}) run {context.run_id}")
     out.unlink()
-
-
-class _NoSimulator:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return None
 
 
 @dg.asset(group_name="sources", kinds={"python", "duckdb"})
