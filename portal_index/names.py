@@ -77,9 +77,6 @@ def province_codes(era: str = "63") -> list[str]:
     return sorted(_index(era)[1])
 
 
-def province_name(code: str, era: str = "63") -> str:
-    return _index(era)[1][code]
-
 
 MERGER_DATE = "2025-07-01"  # Resolution 202/2025/QH15: the 34-province map
 MINISTRY_RESTRUCTURING_DATE = "2025-03-01"

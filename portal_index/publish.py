@@ -140,7 +140,7 @@ def publishing_lock(releases: Path):
         yield
 
 
-def build(con: duckdb.DuckDBPyConnection, folder: Path, previous: Path | None, log=print,
+def build(con: duckdb.DuckDBPyConnection, folder: Path, previous: Path | None,
           build_docs: Path | None = None) -> dict | None:
     """Write a complete release into `folder`; None when its data equal the previous release's."""
     meta, docs = package_metadata(), mart_docs()
@@ -194,7 +194,7 @@ def publish(warehouse: Path, releases: Path, log=print, build_docs: Path | None 
         previous = latest_release(releases)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=releases))
         try:
-            descriptor = build(con, staging, previous, log, build_docs)
+            descriptor = build(con, staging, previous, build_docs)
             if descriptor is None:
                 shutil.rmtree(staging)
                 log(f"nothing changed since release {previous.name}; no new release written")

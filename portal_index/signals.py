@@ -69,7 +69,6 @@ class PageFacts:
     dates: list[date] = field(default_factory=list)
     search_form: tuple[str, str] | None = None  # (action URL, input name)
     checks: dict[str, float] = field(default_factory=dict)  # accessibility and viewport, 0/1
-    text: str = ""
 
 
 def decode(body: bytes, content_type: str | None) -> str:
@@ -91,7 +90,6 @@ def page_facts(html: str, url: str, kw: Keywords) -> PageFacts:
     title = tree.css_first("title")
     raw_text = " ".join(filter(None, [title.text() if title else "", body_text]))
     folded = fold(raw_text)
-    facts.text = folded
     for signal, phrases in kw.phrases.items():
         for phrase in phrases:
             if contains_phrase(folded, phrase):

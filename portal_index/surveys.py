@@ -297,7 +297,7 @@ def write_template(path: Path, rows: dict[str, list[dict]] | None = None) -> Pat
                   "Each sheet is one test type; each row is one test of one portal."])
     guide.append(["Ghi Mã cổng, hoặc Tỉnh / Bộ và Loại cổng.", "Give the portal ID, or the province/ministry and portal kind."])
     guide.append(["Ngày: dd/mm/yyyy. Có/không: chọn trong danh sách.", "Dates: dd/mm/yyyy. Yes/no: pick from the list."])
-    for name, sheet in t["sheets"].items():
+    for sheet in t["sheets"].values():
         guide.append([f"{sheet['vi']}", f"{sheet['en']}: {sheet['note']}"])
     guide.column_dimensions["A"].width = 60
     guide.column_dimensions["B"].width = 90

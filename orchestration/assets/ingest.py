@@ -3,6 +3,7 @@
 
 import contextlib
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 
@@ -37,46 +38,52 @@ def _report(context: dg.AssetExecutionContext, report: LoadReport) -> dg.Materia
     })
 
 
-def _targets(resource: PortalIndexResource, sim: Simulator | None) -> dict[str, str]:
+def _targets(sim: Simulator | None) -> dict[str, str]:
+    """{portal_id: URL} of the portals active today: on the simulator in demo mode, else the real ones."""
     portals = active_portals(period_of(date.today()))
     if sim is not None:
         return {p["portal_id"]: sim.url_for(p["portal_id"]) for p in portals}
     return {p["portal_id"]: p["base_url"] for p in portals if p["base_url"]}
 
 
-def _fetch(resource: PortalIndexResource, context, kind: str) -> None:
-    """Crawl or probe the active portals and land the result as a snapshot."""
+def _crawl(resource: PortalIndexResource, context, targets: dict[str, str], out: Path) -> Path:
+    pages, signals = crawl(targets, resource.crawl_limits(), log=context.log.info)
+    write_crawl(out.with_suffix(".jsonl"), pages, signals)
+    return out.with_suffix(".jsonl")
+
+
+def _probe(resource: PortalIndexResource, context, targets: dict[str, str], out: Path) -> Path:
+    write_probes(out.with_suffix(".csv"), probe_all(targets, rounds=resource.probe_rounds, log=context.log.info))
+    return out.with_suffix(".csv")
+
+
+FETCHERS = {"crawl": _crawl, "probes": _probe}
+
+
+def _fetch_and_load(context, config: FetchConfig, resource: PortalIndexResource, source: str) -> dg.MaterializeResult:
+    """Crawl or probe the active portals (unless told not to), land the result, then load the source."""
     home = resource.paths()
-    with (Simulator() if resource.mode == "demo" else contextlib.nullcontext()) as sim:
-        targets = _targets(resource, sim)
-        if kind == "crawl":
-            pages, signals = crawl(targets, resource.crawl_limits(), log=context.log.info)
-            out = home.work / f"crawl-{context.run_id[:8]}.jsonl"
-            write_crawl(out, pages, signals)
-        else:
-            rows = probe_all(targets, rounds=resource.probe_rounds, log=context.log.info)
-            out = home.work / f"probes-{context.run_id[:8]}.csv"
-            write_probes(out, rows)
-    land(home.snapshots, kind, out, origin=f"portal-index {__version__} {kind} ({resource.mode}) run {context.run_id}")
-    out.unlink()
+    if config.fetch and resource.mode != "inbox":
+        with (Simulator() if resource.mode == "demo" else contextlib.nullcontext()) as sim:
+            out = FETCHERS[source](resource, context, _targets(sim), home.work / f"{source}-{context.run_id[:8]}")
+        land(home.snapshots, source, out,
+             origin=f"portal-index {__version__} {source} ({resource.mode}) run {context.run_id}")
+        out.unlink()
+    return _report(context, ingest_source(home, source))
 
 
 @dg.asset(group_name="sources", kinds={"python", "duckdb"})
 def crawl_results(context: dg.AssetExecutionContext, config: FetchConfig,
                   portal_index: PortalIndexResource) -> dg.MaterializeResult:
     """Pages and signals from crawling every active portal (plus crawl files dropped in the inbox)."""
-    if config.fetch and portal_index.mode != "inbox":
-        _fetch(portal_index, context, "crawl")
-    return _report(context, ingest_source(portal_index.paths(), "crawl"))
+    return _fetch_and_load(context, config, portal_index, "crawl")
 
 
 @dg.asset(group_name="sources", kinds={"python", "duckdb"})
 def probe_results(context: dg.AssetExecutionContext, config: FetchConfig,
                   portal_index: PortalIndexResource) -> dg.MaterializeResult:
     """Timed probes of every active portal (plus probe files dropped in the inbox)."""
-    if config.fetch and portal_index.mode != "inbox":
-        _fetch(portal_index, context, "probes")
-    return _report(context, ingest_source(portal_index.paths(), "probes"))
+    return _fetch_and_load(context, config, portal_index, "probes")
 
 
 @dg.asset(group_name="sources", kinds={"python", "duckdb"})
