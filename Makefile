@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test dev release clean install
+.PHONY: run test dev release clean install bench-crawl
 
 install: $(STAMP)
 
@@ -28,6 +28,11 @@ dev: $(STAMP)
 ## Validate the current warehouse and publish a release.
 release: $(STAMP)
 	$(BIN)/portal-index release
+
+## Benchmark the crawler against a plain Scrapy spider and a raw client on the simulator (prints figures).
+bench-crawl: $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
+	$(BIN)/python -m benchmarks.bench_crawl
 
 ## Remove generated state (the working folder var/, dbt artifacts) but keep .venv/.
 clean:

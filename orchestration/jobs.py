@@ -5,7 +5,7 @@ import dagster as dg
 
 from orchestration.assets.dbt import MART_KEYS
 
-FETCHERS = dg.AssetSelection.assets("crawl_results", "probe_results")
+FETCHERS = dg.AssetSelection.assets("portal_crawls", "crawl_results", "probe_results")
 
 pipeline_job = dg.define_asset_job("pipeline_job", selection=dg.AssetSelection.all(),
                                    description="Fetch, ingest, score, validate and publish.")
@@ -17,5 +17,14 @@ publish_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("release")
     | dg.AssetSelection.checks(*[dg.AssetCheckKey(key, "great_expectations") for key in MART_KEYS]),
     description="Validate the current marts with Great Expectations and publish them (no rebuild).")
-crawl_job = dg.define_asset_job("crawl_job", selection=dg.AssetSelection.assets("crawl_results"))
+crawl_job = dg.define_asset_job("crawl_job", selection=dg.AssetSelection.assets("portal_crawls", "crawl_results"),
+                               description="Crawl portals (one partition each) and load what they gave.")
+
+
+def all_portals_tags() -> dict[str, str]:
+    """Run tags for one run over every portal partition (the crawl asset's backfill policy is a single run)."""
+    from orchestration.assets.ingest import PORTALS
+
+    keys = PORTALS.get_partition_keys()
+    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
 probe_job = dg.define_asset_job("probe_job", selection=dg.AssetSelection.assets("probe_results"))

@@ -10,7 +10,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
 from portal_index.config import DBT_PROJECT_DIR, Home
-from portal_index.crawler import CrawlLimits
+from portal_index.crawler import CrawlLimits, demo_limits
 
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, target_path="target")
@@ -32,9 +32,10 @@ class PortalIndexResource(dg.ConfigurableResource):
     def paths(self) -> Home:
         return Home.from_env(self.home).ensure()
 
-    def crawl_limits(self) -> CrawlLimits:
-        delay = 0.0 if self.mode == "demo" else self.crawl_delay_seconds  # the simulator needs no politeness
-        return CrawlLimits(max_pages=self.crawl_max_pages, delay_seconds=delay)
+    def crawl_limits(self, simulator_port: int | None = None) -> CrawlLimits:
+        """Live: private addresses refused, politeness delays. Demo: the loopback simulator only."""
+        limits = CrawlLimits.from_env(max_pages=self.crawl_max_pages, delay_seconds=self.crawl_delay_seconds)
+        return demo_limits(limits, simulator_port) if self.mode == "demo" else limits
 
 
 def ensure_manifest() -> Path:

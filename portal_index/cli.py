@@ -1,6 +1,8 @@
 """`portal-index`: the one front door (the Make targets call it).
 
     portal-index run [--demo | --mode live|inbox]   fetch, ingest, score, validate and publish
+    portal-index crawl [--demo] [--portal ID]         crawl the portals into WARC files and load them
+    portal-index extract                              re-derive crawl signals from the WARC files (no network)
     portal-index ingest FILE [--source SOURCE]        land and load one file; non-zero if rejected
     portal-index release                              validate the current warehouse and publish it
     portal-index verify RELEASE                       recompute every hash and validate the descriptor
@@ -36,36 +38,50 @@ def _prepare(home: Home) -> Home:
     return home
 
 
-def _execute(job_name: str, home: Home, mode: str, verbose: bool = False) -> int:
+def _run_job(job_name: str, home: Home, mode: str, verbose: bool = False, partition: str | None = None):
+    """Execute a Dagster job in this process; returns (result, failed check evaluations, log path)."""
     from dagster import DagsterInstance
 
     from orchestration.definitions import defs
+    from orchestration.jobs import all_portals_tags
 
     job = defs.resolve_job_def(job_name)
     log_path = home.work / f"{job_name}.log"
+    tags = {}
+    if job.partitions_def is not None:  # jobs with the per-portal crawl: every portal in one run, or one
+        tags = {"dagster/partition": partition} if partition else all_portals_tags()
     with DagsterInstance.get() as instance, open(log_path, "w", encoding="utf-8") as log, \
             contextlib.redirect_stdout(sys.stderr if verbose else log):  # dbt's own output
         result = job.execute_in_process(
-            instance=instance,
+            instance=instance, tags=tags,
             run_config={"resources": {"portal_index": {"config": {"home": str(home.root), "mode": mode}}},
                         "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}}},
             raise_on_error=False,
         )
-        failed_checks = [e.event_specific_data for e in result.all_events
-                         if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
-        release = [e for e in result.get_asset_materialization_events()
-                   if e.asset_key.to_user_string() == "release"]
+    failed_checks = [e.event_specific_data for e in result.all_events
+                     if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
     for evaluation in failed_checks:
         print(f"FAILED CHECK {evaluation.asset_key.to_user_string()}:{evaluation.check_name}: "
               f"{evaluation.metadata.get('failures').value if evaluation.metadata.get('failures') else ''}",
               file=sys.stderr)
     for step in result.get_step_failure_events():
         print(f"FAILED STEP {step.step_key}: {step.event_specific_data.error.message.strip()[:500]}", file=sys.stderr)
-    if not result.success or failed_checks or not release:
+    return result, failed_checks, log_path
+
+
+def _materialization(result, asset: str):
+    events = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == asset]
+    return events[0].event_specific_data.materialization.metadata if events else None
+
+
+def _execute(job_name: str, home: Home, mode: str, verbose: bool = False) -> int:
+    """Run a job that ends in a release; print the release's path."""
+    result, failed_checks, log_path = _run_job(job_name, home, mode, verbose)
+    meta = _materialization(result, "release")
+    if not result.success or failed_checks or meta is None:
         print(f"run {result.run_id} did not publish a release (see the errors above, dbt's output in "
               f"{log_path}; `make dev` shows the run in Dagster)", file=sys.stderr)
         return 1
-    meta = release[0].event_specific_data.materialization.metadata
     print(f"release: {meta['path'].value}" + ("" if meta["new_release"].value else f" ({meta['version'].value})"))
     return 0
 
@@ -73,7 +89,38 @@ def _execute(job_name: str, home: Home, mode: str, verbose: bool = False) -> int
 def cmd_run(args) -> int:
     home = _prepare(Home.from_env(args.home))
     mode = "demo" if args.demo else args.mode
-    return _execute("pipeline_job", home, mode, args.verbose)
+    return _execute("release_job" if mode == "inbox" else "pipeline_job", home, mode, args.verbose)
+
+
+def cmd_crawl(args) -> int:
+    """Crawl every active portal (or one) through Dagster's crawl job, then load the WARC files."""
+    home = _prepare(Home.from_env(args.home))
+    mode = "demo" if args.demo else "live"
+    status = 0
+    for partition in args.portal or [None]:
+        result, _, log_path = _run_job("crawl_job", home, mode, args.verbose, partition)
+        meta = _materialization(result, "portal_crawls")
+        if meta:
+            print(f"crawled {meta['portals'].value} portal(s): {meta['fetches'].value} fetches, "
+                  f"{meta['errors'].value} errors; stopped: {meta['stopped'].value}")
+        if not result.success:
+            print(f"run {result.run_id} failed (log: {log_path})", file=sys.stderr)
+            status = 1
+    return status
+
+
+def cmd_extract(args) -> int:
+    """Re-derive crawl pages and signals from every archived WARC file, without network."""
+    from portal_index.ingest import reextract
+
+    home = _prepare(Home.from_env(args.home))
+    report = reextract(home)
+    print(f"re-extracted {len(report.accepted)} WARC file(s) into {report.rows} rows"
+          + (f"; {len(report.rejected)} rejected" if report.rejected else "")
+          + ". `portal-index run --mode inbox` rescores and publishes with them.")
+    for snapshot, problems in report.rejected:
+        print(f"  - {snapshot.original_name}: {problems[0]}", file=sys.stderr)
+    return 1 if report.rejected else 0
 
 
 def cmd_release(args) -> int:
@@ -170,6 +217,14 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--mode", choices=("live", "inbox"), default="live",
                      help="live: fetch the registry's real URLs; inbox: fetch nothing, ingest dropped files")
     run.set_defaults(func=cmd_run)
+
+    crawl = sub.add_parser("crawl", help="crawl the portals (WARC per portal) and load the results")
+    crawl.add_argument("--demo", action="store_true", help="crawl the local portal simulator")
+    crawl.add_argument("--portal", action="append", help="crawl only this portal (repeatable)")
+    crawl.set_defaults(func=cmd_crawl)
+
+    extract = sub.add_parser("extract", help="re-derive crawl signals from the archived WARC files")
+    extract.set_defaults(func=cmd_extract)
 
     ingest = sub.add_parser("ingest", help="land and load one file")
     ingest.add_argument("file")

@@ -1,171 +1,486 @@
-"""A first, polite crawler: breadth-first within each portal, robots.txt obeyed, bounded.
+"""The polite crawler: breadth-first within each portal's own hosts, archived as one WARC per portal.
 
-Stays inside the portal's base URL (its host and path prefix), caps pages, depth, bytes per
-response and time per portal, retries 5xx and timeouts once, and names the project in its
-user-agent. Each page is a `crawl_pages` row; signals are combined per portal into
-`crawl_signals` rows with evidence.
+Built on httpx (async HTTP), protego (robots.txt, including Crawl-delay), httpx-retries (retries
+of timeouts and 5xx with exponential backoff and Retry-After), aiolimiter (request rate per site)
+and warcio (the archive); docs/crawler.md says why these and not Scrapy.
+
+What the crawler decides itself is only what a crawl of government portals needs: which URLs are
+the portal's (its hosts and path prefix), the limits (pages, depth, bytes, time per response and per
+portal, consecutive errors, query variants of one path), and the private-address guard
+(`portal_index.netguard`). Every fetch goes to the WARC file and to `portal_index.extract`'s
+extractor, whose parse of each page also gives the crawler its links; the loader and
+`portal-index extract` replay the WARC through the same extractor, without network.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import time
-import urllib.robotparser
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from urllib.parse import urldefrag, urlsplit
+import zlib
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
+from aiolimiter import AsyncLimiter
+from httpx_retries import Retry, RetryTransport
+from protego import Protego
 
 from portal_index import __version__
-from portal_index.signals import (
-    HOME_ONLY, Keywords, PortalSignals, decode, load_keywords, newest_age_days, page_facts,
-    search_returned_results,
-)
+from portal_index.netguard import Guard, check_scheme, guarded_transport
+from portal_index.extract import PortalExtractor
+from portal_index.signals import Keywords, PageFacts, load_keywords
+from portal_index.warc import Exchange, PortalWarc
 
-USER_AGENT = f"portal-index/{__version__} (+https://github.com/portal-index/portal-index; open data research crawler)"
+CONTACT_URL = "https://github.com/portal-index/portal-index"
+USER_AGENT = f"portal-index/{__version__} (+{CONTACT_URL}; open data research crawler)"
+ROBOTS_AGENT = "portal-index"  # the product token robots.txt groups are matched against
 
 
 @dataclass(frozen=True)
 class CrawlLimits:
-    max_pages: int = 40
+    max_pages: int = 40             # fetches scheduled per portal (robots-disallowed ones included)
     max_depth: int = 3
-    max_bytes: int = 8_000_000
-    portal_seconds: float = 60.0
-    timeout_seconds: float = 15.0
-    delay_seconds: float = 1.0  # between requests to one portal
-    workers: int = 8
+    max_bytes: int = 5_000_000      # per response, after content decoding (gzip bombs stop here)
+    response_seconds: float = 30.0  # whole response, headers to last byte (slow drips stop here)
+    timeout_seconds: float = 15.0   # connect and each read
+    portal_seconds: float = 300.0
+    delay_seconds: float = 1.0      # between requests to one site; a larger robots.txt Crawl-delay wins
+    max_crawl_delay: float = 30.0   # a Crawl-delay above this is capped (the portal time limit still holds)
+    per_site: int = 2               # concurrent requests to one site
+    concurrency: int = 16           # concurrent requests in all
+    retries: int = 2                # of timeouts, dropped connections and 429/5xx answers
+    backoff_seconds: float = 0.5    # first retry's wait; doubles each time, Retry-After respected
+    max_redirects: int = 5
+    max_errors: int = 15            # consecutive failed fetches before a portal is given up
+    max_query_variants: int = 10    # URLs of one path that differ only in their query (calendars)
+    throttle_by: str = "host"       # "portal" where many portals share one address (the simulator)
+    user_agent: str = USER_AGENT
+    guard: Guard = field(default_factory=Guard)
+
+    @classmethod
+    def from_env(cls, **overrides) -> "CrawlLimits":
+        ua = os.environ.get("PORTAL_INDEX_USER_AGENT")
+        return cls(**({"user_agent": ua} if ua else {}), **overrides)
 
 
-def _in_scope(url: str, base: str) -> bool:
-    u, b = urlsplit(url), urlsplit(base)
-    return u.scheme in ("http", "https") and u.netloc == b.netloc and u.path.startswith(b.path)
+@dataclass
+class PortalCrawl:
+    portal_id: str
+    warc: Path
+    fetches: int = 0
+    errors: int = 0
+    stopped: str = "complete"  # complete | page_limit | time_limit | error_budget | crashed: ...
+    seconds: float = 0.0
+    signals: int = 0  # signal rows extracted during the crawl (the loader re-derives them from the WARC)
 
 
-class _Fetcher:
-    def __init__(self, client: httpx.Client, limits: CrawlLimits):
-        self.client, self.limits = client, limits
+def classify(exc: BaseException) -> str:
+    """The error class recorded for a fetch that got no usable response."""
+    message = str(exc)
+    if isinstance(exc, TimeoutError):
+        return "slow_response"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        if message.startswith("blocked address"):
+            return "blocked_address"
+        if message.startswith("dns failure"):
+            return "dns_failure"
+        if "refused" in message.lower():
+            return "connection_refused"
+        if "ssl" in message.lower() or "certificate" in message.lower():
+            return "tls_failure"
+        return "connect_error"
+    if isinstance(exc, httpx.DecodingError):
+        return "bad_encoding"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.LocalProtocolError)):
+        return "protocol_error"
+    return type(exc).__name__
 
-    def get(self, url: str) -> tuple[int | None, str | None, bytes, str | None, str, float]:
-        """(status, content type, body, error, final url, elapsed ms); one retry on 5xx/timeouts."""
-        for attempt in range(2):
-            start = time.perf_counter()
+
+def make_client(limits: CrawlLimits) -> httpx.AsyncClient:
+    retry = Retry(total=limits.retries, backoff_factor=limits.backoff_seconds, max_backoff_wait=10.0,
+                  status_forcelist=[429, 500, 502, 503, 504],
+                  retry_on_exceptions=[httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError])
+    transport = RetryTransport(transport=guarded_transport(limits.guard, max_connections=limits.concurrency),
+                               retry=retry)
+    return httpx.AsyncClient(transport=transport, follow_redirects=False,
+                             timeout=httpx.Timeout(limits.timeout_seconds),
+                             headers={"User-Agent": limits.user_agent, "Accept-Encoding": "gzip, deflate",
+                                      "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"})
+
+
+def canonical(url: str) -> str | None:
+    """The URL as it is requested and archived: no fragment, unsafe characters percent-encoded."""
+    try:
+        return str(httpx.URL(urldefrag(url)[0]))
+    except (httpx.InvalidURL, ValueError):
+        return None
+
+
+class BoundedDecoder:
+    """Content decoding that never inflates more than asked for (a gzip bomb stops at the byte limit).
+
+    httpx would inflate each network chunk whole (about 1000x for a bomb); zlib's `max_length`
+    bounds it. We ask servers for gzip or deflate only; anything else is an error of the response.
+    """
+
+    def __init__(self, encoding: str | None):
+        self.encoding = (encoding or "identity").strip().lower()
+        if self.encoding in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.encoding == "deflate":
+            self._z = zlib.decompressobj()
+        elif self.encoding == "identity":
+            self._z = None
+        else:
+            raise httpx.DecodingError(f"unsupported content-encoding {self.encoding!r}")
+        self._started = False
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        if self._z is None:
+            return data[:limit]
+        try:
+            out = self._z.decompress(data, limit)
+        except zlib.error:
+            if self.encoding != "deflate" or self._started:
+                raise httpx.DecodingError(f"corrupt {self.encoding} stream") from None
+            self._z = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as some servers send it
+            out = self._z.decompress(data, limit)
+        self._started = True
+        return out
+
+
+class _Sites:
+    """Per-site politeness: a concurrency cap and a request rate (aiolimiter)."""
+
+    def __init__(self, limits: CrawlLimits):
+        self.limits = limits
+        self._sems: dict[str, asyncio.Semaphore] = {}
+        self._rates: dict[str, AsyncLimiter | None] = {}
+
+    def slow_down(self, site: str, crawl_delay: float | None) -> None:
+        delay = max(self.limits.delay_seconds, min(crawl_delay or 0.0, self.limits.max_crawl_delay))
+        self._rates[site] = AsyncLimiter(1, delay) if delay > 0 else None
+
+    def semaphore(self, site: str) -> asyncio.Semaphore:
+        return self._sems.setdefault(site, asyncio.Semaphore(self.limits.per_site))
+
+    async def wait_turn(self, site: str) -> None:
+        if site not in self._rates:
+            self.slow_down(site, None)
+        rate = self._rates[site]
+        if rate is not None:
+            await rate.acquire()
+
+
+class PortalCrawler:
+    """Crawls one portal into one WARC file."""
+
+    def __init__(self, portal_id: str, base_url: str, client: httpx.AsyncClient, limits: CrawlLimits,
+                 kw: Keywords, crawl_id: str, warc_path: Path, global_sem: asyncio.Semaphore, sites: _Sites,
+                 progress: Callable[[str, int], None]):
+        self.portal_id, self.base_url, self.client, self.limits, self.kw = portal_id, base_url, client, limits, kw
+        self.crawl_id, self.global_sem, self.sites, self.progress = crawl_id, global_sem, sites, progress
+        base = urlsplit(base_url)
+        self.hosts = {base.netloc.lower()}
+        self.prefix = base.path or "/"
+        self.robots: dict[str, asyncio.Future] = {}
+        self.result = PortalCrawl(portal_id, warc_path)
+        self.warc = PortalWarc(warc_path, {
+            "software": f"portal-index/{__version__}", "format": "WARC File Format 1.1",
+            "crawl-id": crawl_id, "portal-id": portal_id, "base-url": base_url,
+            "user-agent": limits.user_agent, "robots": "obey (protego)",
+            "limits": str({k: v for k, v in asdict(limits).items() if k not in ("guard", "user_agent")}),
+            "started": datetime.now(timezone.utc).isoformat(),
+        })
+        self.seen: set[str] = set()
+        self.query_variants: Counter = Counter()
+        self.scheduled = 0
+        self.consecutive_errors = 0
+        self.search_form: tuple[str, str] | None = None
+        self.home_ok = False
+        self.extractor = PortalExtractor(kw)
+
+    # -- scope --------------------------------------------------------------------------------
+    def site(self, url: str) -> str:
+        return self.portal_id if self.limits.throttle_by == "portal" else urlsplit(url).netloc.lower()
+
+    def in_scope(self, url: str) -> bool:
+        u = urlsplit(url)
+        if u.scheme not in ("http", "https") or u.netloc.lower() not in self.hosts:
+            return False
+        base_host = urlsplit(self.base_url).netloc.lower()
+        return u.netloc.lower() != base_host or u.path.startswith(self.prefix) or u.path.rstrip("/") == self.prefix.rstrip("/")
+
+    def admit(self, url: str) -> bool:
+        """True once per URL in scope, within the query-variant limit (endless calendars)."""
+        url = canonical(url)
+        if url is None or url in self.seen or not self.in_scope(url):
+            return False
+        parts = urlsplit(url)
+        if parts.query:
+            key = (parts.netloc, parts.path)
+            if self.query_variants[key] >= self.limits.max_query_variants:
+                return False
+            self.query_variants[key] += 1
+        self.seen.add(url)
+        return True
+
+    # -- fetching -----------------------------------------------------------------------------
+    async def fetch(self, url: str, role: str, depth: int) -> tuple[dict, bytes | None, PageFacts | None]:
+        """One logical fetch (redirects followed by hand, each hop checked and archived), handed to
+        the extractor; returns its metadata, body and, for an HTML page, the page's facts."""
+        meta = {"crawl_id": self.crawl_id, "portal_id": self.portal_id, "role": role, "url": url,
+                "depth": depth, "fetched_at": datetime.now(timezone.utc).isoformat(), "final_url": None,
+                "status": None, "content_type": None, "bytes": 0, "elapsed_ms": None, "error": None,
+                "attempts": 0, "redirects": []}
+        body: bytes | None = None
+        response_id = None
+        site = self.site(url)
+        start = time.perf_counter()
+        async with self.global_sem, self.sites.semaphore(site):
             try:
-                with self.client.stream("GET", url) as r:
-                    body = bytearray()
-                    for chunk in r.iter_bytes():
-                        body += chunk
-                        if len(body) > self.limits.max_bytes:
-                            return (r.status_code, r.headers.get("content-type"), bytes(body),
-                                    "too_large", str(r.url), (time.perf_counter() - start) * 1000)
-                    elapsed = (time.perf_counter() - start) * 1000
-                    if r.status_code >= 500 and attempt == 0:
-                        time.sleep(0.2)
+                current, hops = url, []
+                while True:
+                    refusal = check_scheme(current)
+                    if refusal:
+                        meta["error"] = "blocked_scheme"
+                        break
+                    await self.sites.wait_turn(site)
+                    if not hops:
+                        meta["fetched_at"] = datetime.now(timezone.utc).isoformat()  # when it really started
+                    async with asyncio.timeout(self.limits.response_seconds):
+                        ex, truncated, attempts = await self._exchange(current)
+                    meta["attempts"] += attempts
+                    response_id = self.warc.exchange(ex)
+                    meta.update(final_url=current, status=ex.status, bytes=len(ex.body),
+                                content_type=dict((k.lower(), v) for k, v in ex.headers).get("content-type"))
+                    location = dict((k.lower(), v) for k, v in ex.headers).get("location")
+                    if 300 <= ex.status < 400 and location:
+                        target = urldefrag(urljoin(current, location.strip()))[0]
+                        hops.append(target)
+                        meta["redirects"] = hops
+                        if target in hops[:-1] or target == url:
+                            meta["error"] = "redirect_loop"
+                            break
+                        if len(hops) > self.limits.max_redirects:
+                            meta["error"] = "too_many_redirects"
+                            break
+                        current = target
                         continue
-                    return r.status_code, r.headers.get("content-type"), bytes(body), None, str(r.url), elapsed
-            except httpx.TimeoutException:
-                error = "timeout"
-            except httpx.HTTPError as e:
-                error = type(e).__name__
-            if attempt == 0:
-                time.sleep(0.2)
-        return None, None, b"", error, url, (time.perf_counter() - start) * 1000
+                    if truncated:
+                        meta["error"] = "too_large"
+                    body = ex.body
+                    break
+            except (TimeoutError, httpx.HTTPError) as e:
+                meta["error"] = classify(e)
+            except ValueError as e:  # httpx refuses some malformed URLs outright
+                meta["error"] = "bad_url"
+                meta["detail"] = str(e)[:200]
+        meta["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 1)
+        self.warc.fetch(meta, response_id)
+        facts = self.extractor.add(meta, body)
+        failed = bool(meta["error"] and meta["error"] != "too_large") or (meta["status"] or 0) >= 500
+        self.consecutive_errors = self.consecutive_errors + 1 if failed else 0
+        self.result.fetches += 1
+        self.result.errors += failed or (meta["status"] or 0) >= 400
+        self.progress("fetch", 1 if failed or (meta["status"] or 0) >= 400 else 0)
+        return meta, body, facts
 
+    async def _exchange(self, url: str) -> tuple[Exchange, bool, int]:
+        request = self.client.build_request("GET", url)
+        response = await self.client.send(request, stream=True)
+        try:
+            decoder = BoundedDecoder(response.headers.get("content-encoding"))
+            body = bytearray()
+            truncated = False
+            async for chunk in response.aiter_raw():
+                room = self.limits.max_bytes - len(body)
+                body += decoder.feed(chunk, room + 1)
+                if len(body) > self.limits.max_bytes:
+                    del body[self.limits.max_bytes:]
+                    truncated = True
+                    break
+        finally:
+            await response.aclose()
+        retry = response.extensions.get("retry")
+        attempts = 1 + (retry.attempts_made if retry is not None else 0)
+        ex = Exchange(url=url, request_headers=list(request.headers.items()), status=response.status_code,
+                      reason=response.reason_phrase, http_version=response.http_version,
+                      headers=list(response.headers.items()), body=bytes(body))
+        return ex, truncated, attempts
 
-def _robots(fetcher: _Fetcher, base_url: str) -> urllib.robotparser.RobotFileParser:
-    parts = urlsplit(base_url)
-    rp = urllib.robotparser.RobotFileParser()
-    status, _, body, _, _, _ = fetcher.get(f"{parts.scheme}://{parts.netloc}/robots.txt")
-    if status == 200:
-        rp.parse(body.decode("utf-8", errors="replace").splitlines())
-    else:
-        rp.parse([])  # no robots.txt: everything allowed
-    return rp
+    async def robots_for(self, url: str) -> Protego:
+        """robots.txt of the URL's host (RFC 9309: 4xx = no rules, 5xx or unreachable = disallow all)."""
+        parts = urlsplit(url)
+        host = parts.netloc.lower()
+        if host not in self.robots:  # one task per host: concurrent workers wait for the same answer
+            self.robots[host] = asyncio.ensure_future(self._load_robots(url))
+        return await self.robots[host]
 
+    async def _load_robots(self, url: str) -> Protego:
+        parts = urlsplit(url)
+        meta, body, _ = await self.fetch(f"{parts.scheme}://{parts.netloc}/robots.txt", "robots", 0)
+        status = meta["status"] or 0
+        if status == 200 and body is not None:
+            rules = Protego.parse(body.decode("utf-8", errors="replace"))
+        elif 400 <= status < 500:
+            rules = Protego.parse("")
+        else:
+            rules = Protego.parse("User-agent: *\nDisallow: /")
+        self.sites.slow_down(self.site(url), rules.crawl_delay(ROBOTS_AGENT))
+        return rules
 
-def crawl_portal(portal_id: str, base_url: str, client: httpx.Client, limits: CrawlLimits,
-                 kw: Keywords, crawl_id: str, today: date) -> tuple[list[dict], list[dict]]:
-    fetcher = _Fetcher(client, limits)
-    robots = _robots(fetcher, base_url)
-    started = time.monotonic()
-    crawled_at = datetime.now(timezone.utc)
-    pages: list[dict] = []
-    signals = PortalSignals(kw)
-    dates = []
-    search_form = None
-    home_ok = False
-    queue, seen = deque([(base_url, 0)]), {base_url}
-    while queue and len(pages) < limits.max_pages and time.monotonic() - started < limits.portal_seconds:
-        url, depth = queue.popleft()
-        row = {"crawl_id": crawl_id, "portal_id": portal_id, "url": url, "depth": depth,
-               "fetched_at": datetime.now(timezone.utc).isoformat()}
-        if not robots.can_fetch(USER_AGENT, url):
-            pages.append({**row, "error": "robots_disallowed"})
-            continue
-        if pages and limits.delay_seconds:
-            time.sleep(limits.delay_seconds)
-        status, ctype, body, error, final_url, elapsed = fetcher.get(url)
-        pages.append({**row, "final_url": final_url, "status": status, "content_type": ctype,
-                      "bytes": len(body), "elapsed_ms": round(elapsed, 1), "error": error})
-        if status != 200 or "html" not in (ctype or "html"):
-            continue
-        facts = page_facts(decode(body, ctype), final_url, kw)
-        signals.add_page(facts)
-        dates += facts.dates
+    async def polite_fetch(self, url: str, role: str, depth: int) -> tuple[dict, bytes | None, PageFacts | None]:
+        """`fetch` if robots.txt allows it, else a recorded refusal."""
+        rules = await self.robots_for(url)
+        if rules.can_fetch(url, ROBOTS_AGENT):
+            return await self.fetch(url, role, depth)
+        meta = {"crawl_id": self.crawl_id, "portal_id": self.portal_id, "role": role, "url": url, "depth": depth,
+                "fetched_at": datetime.now(timezone.utc).isoformat(), "error": "robots_disallowed", "attempts": 0}
+        self.warc.fetch(meta, None)
+        self.extractor.add(meta, None)
+        self.result.fetches += 1
+        self.progress("fetch", 0)
+        return meta, None, None
+
+    async def visit(self, url: str, depth: int, queue: asyncio.Queue) -> None:
+        meta, body, facts = await self.polite_fetch(url, "page", depth)
         if depth == 0:
-            home_ok = True
-            signals.set("home_page_bytes", float(len(body)), final_url)
-            for check in HOME_ONLY:
-                signals.set(check, facts.checks[check], final_url)
-        search_form = search_form or facts.search_form
-        if depth < limits.max_depth:
-            for link in facts.links:
-                link = urldefrag(link)[0]
-                if link not in seen and _in_scope(link, base_url):
-                    seen.add(link)
-                    queue.append((link, depth + 1))
-    if not home_ok:
-        return pages, []  # nothing can be said about the portal: its signals are missing, not zero
-    for path in kw.paths.get("sitemap", ()):
-        status, *_ = fetcher.get(base_url + path)
-        if status == 200:
-            signals.add_found("sitemap", base_url + path, path)
-    search_ok = 0.0
-    if search_form:
-        action, name = search_form
-        status, ctype, body, *_ = fetcher.get(str(httpx.URL(action, params={name: kw.search_query})))
-        if status == 200 and search_returned_results(decode(body, ctype), kw):
-            search_ok = 1.0
-    signals.set("search", search_ok, search_form[0] if search_form else None,
-                f"{search_form[1]}={kw.search_query}" if search_form else None)
-    age = newest_age_days(dates, today)
-    if age is not None:
-        signals.set("newest_item_age_days", float(age), base_url, f"newest item {age} days old")
-    internal = [p for p in pages[1:] if p.get("error") != "robots_disallowed"]
-    broken = [p for p in internal if p.get("error") or (p.get("status") or 0) >= 400]
-    signals.set("broken_link_share", len(broken) / len(internal) if internal else 0.0,
-                broken[0]["url"] if broken else None, f"{len(broken)} of {len(internal)} internal links broken")
-    return pages, signals.rows({"crawl_id": crawl_id, "portal_id": portal_id, "crawled_at": crawled_at.isoformat()})
+            self.home_ok = meta.get("status") == 200
+            if meta.get("final_url"):
+                self.hosts.add(urlsplit(meta["final_url"]).netloc.lower())  # e.g. http:// -> https://www.
+        if facts is None:  # not an HTML page (or not fetched)
+            return
+        self.search_form = self.search_form or facts.search_form
+        if depth >= self.limits.max_depth:
+            return
+        for link in facts.links:
+            if self.scheduled >= self.limits.max_pages:
+                break
+            if self.admit(link):
+                self.scheduled += 1
+                queue.put_nowait((canonical(link), depth + 1))
+
+    async def run(self) -> PortalCrawl:
+        started = time.monotonic()
+        try:
+            try:
+                async with asyncio.timeout(self.limits.portal_seconds):
+                    await self._crawl()
+            except TimeoutError:
+                self.result.stopped = "time_limit"
+        except Exception as e:  # a bug or a surprise must not take the other portals down
+            self.result.stopped = f"crashed: {type(e).__name__}: {str(e)[:200]}"
+        self.result.seconds = round(time.monotonic() - started, 2)
+        self.result.signals = len(self.extractor.signal_rows())
+        self.warc.summary(self.base_url, {**asdict(self.result), "warc": self.result.warc.name,
+                                          "hosts": sorted(self.hosts), "scheduled": self.scheduled,
+                                          "finished": datetime.now(timezone.utc).isoformat()})
+        self.warc.close()
+        self.progress("portal", 0)
+        return self.result
+
+    async def _crawl(self) -> None:
+        queue: asyncio.Queue = asyncio.Queue()
+        self.admit(self.base_url)
+        self.scheduled = 1
+        queue.put_nowait((self.base_url, 0))
+
+        async def worker():
+            while True:
+                url, depth = await queue.get()
+                try:
+                    if self.consecutive_errors < self.limits.max_errors:
+                        await self.visit(url, depth, queue)
+                finally:
+                    queue.task_done()
+
+        workers = [asyncio.create_task(worker()) for _ in range(max(1, self.limits.per_site))]
+        try:
+            await queue.join()
+        finally:
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+        if self.consecutive_errors >= self.limits.max_errors:
+            self.result.stopped = "error_budget"
+            return
+        if self.scheduled >= self.limits.max_pages:
+            self.result.stopped = "page_limit"
+        if not self.home_ok:
+            return  # nothing more to learn from a portal whose home page failed
+        for path in self.kw.paths.get("sitemap", ()):
+            await self.polite_fetch(urljoin(self.base_url, path), "sitemap", 1)
+        if self.search_form:
+            action, name = self.search_form
+            if self.in_scope(action):
+                await self.polite_fetch(str(httpx.URL(action, params={name: self.kw.search_query})), "search", 1)
 
 
-def crawl(portals: dict[str, str], limits: CrawlLimits = CrawlLimits(), today: date | None = None,
-          log=print) -> tuple[list[dict], list[dict]]:
-    """Crawl {portal_id: base_url}; returns (pages, signals) rows for all portals."""
+async def crawl_async(targets: dict[str, str], out_dir: Path, limits: CrawlLimits, crawl_id: str,
+                      progress: Callable[[str, int], None] = lambda kind, n: None,
+                      log: Callable[[str], None] = print) -> list[PortalCrawl]:
     kw = load_keywords()
-    today = today or date.today()
-    crawl_id = "crawl-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    pages: list[dict] = []
-    signals: list[dict] = []
-    with httpx.Client(headers={"User-Agent": USER_AGENT}, timeout=limits.timeout_seconds,
-                      follow_redirects=True, limits=httpx.Limits(max_connections=limits.workers * 2)) as client:
-        with ThreadPoolExecutor(max_workers=limits.workers) as pool:
-            futures = {pid: pool.submit(crawl_portal, pid, url, client, limits, kw, crawl_id, today)
-                       for pid, url in sorted(portals.items())}
-            for pid, fut in futures.items():
-                p, s = fut.result()
-                pages += p
-                signals += s
-                errors = sum(1 for r in p if r.get("error") or (r.get("status") or 0) >= 400)
-                log(f"crawled {pid}: {len(p)} pages, {errors} errors, {'signals' if s else 'NO SIGNALS'}")
-    return pages, signals
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sites = _Sites(limits)
+    sem = asyncio.Semaphore(limits.concurrency)
+    async with make_client(limits) as client:
+        crawlers = [PortalCrawler(pid, url, client, limits, kw, crawl_id, out_dir / f"{crawl_id}-{pid}.warc.gz",
+                                  sem, sites, progress) for pid, url in sorted(targets.items())]
+        results = await asyncio.gather(*(c.run() for c in crawlers))
+    for r in results:
+        log(f"crawled {r.portal_id}: {r.fetches} fetches, {r.errors} errors, stopped: {r.stopped}, {r.seconds} s")
+    return results
+
+
+def new_crawl_id() -> str:
+    return "crawl-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def crawl(targets: dict[str, str], out_dir: Path, limits: CrawlLimits = CrawlLimits(), crawl_id: str | None = None,
+          progress: Callable[[str, int], None] | None = None, log: Callable[[str], None] = print) -> list[PortalCrawl]:
+    """Crawl {portal_id: base_url} into one WARC per portal under `out_dir`."""
+    return asyncio.run(crawl_async(targets, out_dir, limits, crawl_id or new_crawl_id(),
+                                   progress or (lambda kind, n: None), log))
+
+
+def demo_limits(limits: CrawlLimits, simulator_port: int | None = None) -> CrawlLimits:
+    """Limits for the local simulator: loopback allowed, no politeness delay, one site per portal."""
+    guard = Guard(block_private=True, allow=("127.0.0.0/8", "::1/128"),
+                  allow_ports=(simulator_port,) if simulator_port else ())
+    return replace(limits, delay_seconds=0.0, throttle_by="portal", guard=guard)
+
+
+@contextlib.contextmanager
+def crawl_progress(portals: int):
+    """A progress bar on a terminal (portals done, pages, errors); silent elsewhere (Dagster's daemon)."""
+    from tqdm import tqdm
+
+    counts = {"fetches": 0, "errors": 0}
+    with tqdm(total=portals, unit="portal", desc="crawl", disable=None, dynamic_ncols=True) as bar:
+        def progress(kind: str, errors: int) -> None:
+            if kind == "portal":
+                bar.update(1)
+            else:
+                counts["fetches"] += 1
+                counts["errors"] += errors
+                if counts["fetches"] % 20 == 0:
+                    bar.set_postfix(pages=counts["fetches"], errors=counts["errors"], refresh=False)
+            if kind == "portal":
+                bar.set_postfix(pages=counts["fetches"], errors=counts["errors"])
+        yield progress
+
+
+def tally(results: list[PortalCrawl]) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for r in results:
+        out[r.stopped.split(":")[0]] += 1
+    return dict(out)

@@ -9,8 +9,8 @@ from pathlib import Path
 from portal_index import papi, results_files, surveys
 from portal_index.config import Home
 from portal_index.problems import Problem
-from portal_index.snapshots import Snapshot, land
-from portal_index.warehouse import LoadReport, Parser, connect, load_snapshot, loaded_shas, sync_source
+from portal_index.snapshots import Snapshot, land, list_snapshots
+from portal_index.warehouse import LoadReport, Parser, connect, load_snapshot, loaded_shas, sync_source, unload
 
 PARSERS: dict[str, Parser] = {
     "crawl": results_files.parse_crawl,
@@ -25,7 +25,7 @@ def detect_source(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".ods"):
         return "papi" if "papi" in path.name.lower() else "surveys"
-    if suffix in (".jsonl", ".ndjson"):
+    if suffix in (".jsonl", ".ndjson", ".warc") or path.name.lower().endswith(".warc.gz"):
         return "crawl"
     if suffix == ".csv":
         with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
@@ -75,3 +75,16 @@ def ingest_file(home: Home, path: Path, source: str | None = None, origin: str |
             else:
                 report.rejected.append((snapshot, [Problem(**p) for p in json.loads(row[2])]))
     return snapshot, report
+
+
+def reextract(home: Home) -> LoadReport:
+    """Load every crawl WARC snapshot again with today's keyword lists (no network)."""
+    report = LoadReport("crawl")
+    with connect(home.warehouse) as con:
+        for snapshot in list_snapshots(home.snapshots, "crawl"):
+            if results_files.is_warc(snapshot.path):
+                con.execute("begin")
+                unload(con, snapshot)
+                con.execute("commit")
+                load_snapshot(con, snapshot, PARSERS["crawl"], report)
+    return report

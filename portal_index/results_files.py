@@ -30,7 +30,29 @@ def write_crawl(path: Path, pages: list[dict], signals: list[dict]) -> None:
                 f.write(json.dumps({"record": kind, **row}, ensure_ascii=False, default=str) + "\n")
 
 
+def is_warc(path: Path) -> bool:
+    return path.name.lower().endswith((".warc", ".warc.gz"))
+
+
 def parse_crawl(path: Path) -> dict[str, list[dict]]:
+    """A portal WARC written by our crawler (signals extracted now), or JSON Lines rows."""
+    if is_warc(path):
+        return _parse_warc(path)
+    return _parse_jsonl(path)
+
+
+def _parse_warc(path: Path) -> dict[str, list[dict]]:
+    from portal_index.extract import extract_warc  # selectolax and warcio only when a WARC comes in
+    from warcio.exceptions import ArchiveLoadFailed
+
+    try:
+        return extract_warc(path)
+    except (ArchiveLoadFailed, OSError, EOFError, ValueError, KeyError) as e:
+        raise InputRejected([Problem(path.name, None, None, None, str(e)[:200],
+                                     "a WARC file of portal-index fetch records")]) from e
+
+
+def _parse_jsonl(path: Path) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {t: [] for t in CRAWL_REQUIRED}
     problems: list[Problem] = []
     with open(path, encoding="utf-8") as f:

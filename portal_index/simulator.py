@@ -4,6 +4,12 @@ Each portal is served under `http://127.0.0.1:<port>/<portal_id>/`. Its site is 
 function of the portal_id (a seeded profile): which of METHODOLOGY.md's features it has, how its
 text is written (NFC, NFD, or without diacritics), how slow it is, whether it is down or flaky.
 Tests read `profile(portal_id)` to know what a correct crawler must find.
+
+News is paginated (`tin-tuc/trang/N`, 20 articles a page) so a site can be made as large as a
+benchmark needs (`articles=`). Besides the portals, `HOSTILE` sites under `/hostile-<kind>/` behave
+as a crawler must survive: a redirect loop, a 50 MB page, a slow drip, a gzip bomb, a site
+robots.txt disallows, a storm of 5xx answers, an endless calendar, malformed HTML and wrong
+Content-Types.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import random
 import threading
 import time
 import unicodedata
+import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -83,6 +91,16 @@ def profile(portal_id: str) -> Profile:
     )
 
 
+def pick(predicate, n: int = 3) -> list[str]:
+    """The first `n` registry portals whose simulated profile satisfies `predicate` (for tests)."""
+    from portal_index.registry import portals
+
+    chosen = [p["portal_id"] for p in portals() if predicate(profile(p["portal_id"]))][:n]
+    if not chosen:
+        raise LookupError("no registry portal has a simulated profile of this kind")
+    return chosen
+
+
 def _styled(text: str, style: str) -> str:
     if style == "nfd":
         return unicodedata.normalize("NFD", text)
@@ -94,6 +112,7 @@ def _styled(text: str, style: str) -> str:
 class _Handler(BaseHTTPRequestHandler):
     server_version = "PortalSimulator/1"
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: without this, 40 ms delayed-ACK stalls
 
     def log_message(self, *args):  # keep test output clean
         pass
@@ -110,12 +129,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self):
+        try:
+            self._get()
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True  # the client gave up (byte limit, slow drip): fine
+
+    def _get(self):
         parts = urlsplit(self.path)
+        self.server.count_served(parts.path)
         if parts.path == "/robots.txt":
-            return self._send(200, b"User-agent: *\nDisallow: /admin/\n", "text/plain")
+            return self._send(200, self.server.robots_txt.encode(), "text/plain")
         segments = [s for s in parts.path.split("/") if s]
         if not segments:
             return self._send(404, b"not found")
+        if segments[0].startswith("hostile-") and segments[0].removeprefix("hostile-") in HOSTILE:
+            return HOSTILE[segments[0].removeprefix("hostile-")](self, "/".join(segments[1:]), parts.query)
         prof = profile(segments[0])
         sub = "/".join(segments[1:])
         if prof.ttfb_ms and sub in ("", "tim-kiem"):  # dynamic pages are the slow ones
@@ -135,11 +163,23 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, *args, today: date, **kwargs):
+    def __init__(self, *args, today: date, robots_txt: str, articles: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
+        self.robots_txt = robots_txt
+        self.articles = articles
         self._counts: dict[str, int] = {}
+        self.served: Counter = Counter()  # requests per path, for tests
         self._lock = threading.Lock()
+
+    def handle_error(self, request, client_address):
+        import sys
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):  # a client hanging up is normal
+            super().handle_error(request, client_address)
+
+    def count_served(self, path: str) -> None:
+        with self._lock:
+            self.served[path] += 1
 
     def next_count(self, key: str) -> int:
         with self._lock:
@@ -168,9 +208,27 @@ class _Server(ThreadingHTTPServer):
             if sub == path and prof.has(feature):
                 return (self._page(prof, _styled(title, style), f"<p>{_styled(body, style)}</p>").encode(),
                         "text/html; charset=utf-8")
+        if sub.startswith("tin-tuc/trang/"):
+            page = sub.removeprefix("tin-tuc/trang/")
+            if not page.isdigit() or not 1 <= int(page) <= self.news_pages:
+                return None
+            n = int(page)
+            first = (n - 1) * NEWS_PER_PAGE
+            items = "".join(f"<li><a href='{root}tin-tuc/{i}'>Tin {i}</a></li>"
+                            for i in range(first, min(first + NEWS_PER_PAGE, self.articles)))
+            more = f"<a href='{root}tin-tuc/trang/{n + 1}'>Trang sau</a>" if n < self.news_pages else ""
+            return (self._page(prof, f"Tin tức - trang {n}", f"<ul>{items}</ul>{more}").encode(),
+                    "text/html; charset=utf-8")
         if sub.startswith("tin-tuc/"):
-            return (self._page(prof, "Tin tức", "<p>Nội dung bài viết.</p>").encode(), "text/html; charset=utf-8")
+            number = sub.removeprefix("tin-tuc/")
+            if not number.isdigit() or int(number) >= max(self.articles, 5):
+                return None
+            return (self._page(prof, f"Tin {number}", "<p>Nội dung bài viết.</p>").encode(), "text/html; charset=utf-8")
         return None
+
+    @property
+    def news_pages(self) -> int:
+        return -(-self.articles // NEWS_PER_PAGE)
 
     def _page(self, prof: Profile, heading: str, content: str, head_extra: str = "") -> str:
         lang = " lang='vi'" if prof.has("a11y.lang") else ""
@@ -198,16 +256,138 @@ class _Server(ThreadingHTTPServer):
         contacts = " ".join(_styled(text, style) if not text.startswith("Email") else text
                             for f, text in CONTACTS.items() if prof.has(f))
         padding = f"<!-- {'x' * prof.padding_bytes} -->"
+        if self.articles > 5:
+            news.append(f"<li><a href='{root}tin-tuc/trang/1'>Xem tất cả tin</a></li>")
         content = (f"<img src='{root}logo.png'{alt}>{search}<ul class='menu'>{''.join(links)}</ul>"
                    f"<ul class='news'>{''.join(news)}</ul><footer>{contacts}</footer>{padding}")
         return self._page(prof, _styled("Cổng thông tin điện tử", style), content)
 
 
+NEWS_PER_PAGE = 20
+ROBOTS_TXT = "User-agent: *\nDisallow: /admin/\nDisallow: /hostile-robots/\n"
+HUGE_BYTES = 50_000_000
+BOMB_BYTES = 200_000_000  # what the gzip bomb inflates to (about 200 kB on the wire)
+_bomb: list[bytes] = []
+_bomb_lock = threading.Lock()
+
+
+def _gzip_bomb() -> bytes:
+    with _bomb_lock:
+        if not _bomb:
+            z = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: a gzip stream
+            chunk = b" " * 1_000_000
+            parts = [z.compress(b"<!doctype html><html><body>")]
+            parts += [z.compress(chunk) for _ in range(BOMB_BYTES // len(chunk))]
+            parts.append(z.flush())
+            _bomb.append(b"".join(parts))
+        return _bomb[0]
+
+
+def _home_with_links(handler, kind: str, links: list[str], extra: str = "") -> None:
+    items = "".join(f"<li><a href='/hostile-{kind}/{link}'>{link}</a></li>" for link in links)
+    body = (f"<!doctype html><html lang='vi'><head><meta charset='utf-8'><title>{kind}</title></head>"
+            f"<body><h1>{kind}</h1><ul>{items}</ul>{extra}</body></html>").encode()
+    handler._send(200, body)
+
+
+def _redirect_loop(h, sub, query):
+    target = "/hostile-redirect-loop/a" if sub == "" else "/hostile-redirect-loop/"
+    h.send_response(302)
+    h.send_header("Location", target)
+    h.send_header("Content-Length", "0")
+    h.end_headers()
+
+
+def _huge(h, sub, query):
+    h.send_response(200)
+    h.send_header("Content-Type", "text/html; charset=utf-8")
+    h.send_header("Content-Length", str(HUGE_BYTES))
+    h.end_headers()
+    chunk = b"<p>" + b"x" * 65_529 + b"</p>"
+    for _ in range(HUGE_BYTES // len(chunk)):
+        h.wfile.write(chunk)
+    h.wfile.write(b" " * (HUGE_BYTES % len(chunk)))
+
+
+def _slow_drip(h, sub, query):
+    body = b"<!doctype html><html><body>" + b"." * 400 + b"</body></html>"
+    h.send_response(200)
+    h.send_header("Content-Type", "text/html; charset=utf-8")
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    for i in range(len(body)):
+        h.wfile.write(body[i:i + 1])
+        h.wfile.flush()
+        time.sleep(0.2)
+
+
+def _gzip(h, sub, query):
+    bomb = _gzip_bomb()
+    h.send_response(200)
+    h.send_header("Content-Type", "text/html; charset=utf-8")
+    h.send_header("Content-Encoding", "gzip")
+    h.send_header("Content-Length", str(len(bomb)))
+    h.end_headers()
+    h.wfile.write(bomb)
+
+
+def _robots(h, sub, query):
+    _home_with_links(h, "robots", [f"trang-{i}" for i in range(5)], "<p>Góp ý</p>")
+
+
+def _errors(h, sub, query):
+    if sub == "":
+        return _home_with_links(h, "errors", [f"trang-{i}" for i in range(60)])
+    h._send(500 if len(sub) % 2 else 503, b"<html><body>Internal Server Error</body></html>")
+
+
+def _calendar(h, sub, query):
+    month = (parse_qs(query).get("thang") or ["2025-01"])[0]
+    try:
+        y, m = (int(x) for x in month.split("-"))
+    except ValueError:
+        y, m = 2025, 1
+    prev_m = f"{y - (m == 1)}-{(m - 2) % 12 + 1:02d}"
+    next_m = f"{y + (m == 12)}-{m % 12 + 1:02d}"
+    days = [f"ngay/{y}-{m:02d}-{d:02d}" for d in range(1, 29)]
+    _home_with_links(h, "calendar", [f"lich?thang={prev_m}", f"lich?thang={next_m}",
+                                     f"{sub or 'lich'}/{month}/x"] + days)
+
+
+def _malformed(h, sub, query):
+    body = ("<!doctype html><html lang=vi><head><title>Cổng <b>lỗi</title><meta charset=utf-8>"
+            "<body><div><p>Trang <i>không <b>đóng thẻ<table><tr><td>ô<form><form action=/tim-kiem>"
+            "<a href=/hostile-malformed/gop-y>Góp ý</a><a href='/hostile-malformed/x\" onclick='>x</a>"
+            "<a href=http://[::1/bad>bad</a><a href=''>empty</a><img src=x alt=>"
+            "<p>Địa chỉ: Hà Nội<p>").encode() + b"\x00\xff\xfe\xc3(\xe2\x82 <!-- unterminated comment <p>Email: a@b.vn"
+    h._send(200, body)
+
+
+def _wrong_type(h, sub, query):
+    if sub == "logo":  # a PNG announced as HTML
+        return h._send(200, b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40, "text/html; charset=utf-8")
+    if sub == "data":  # HTML announced as an image
+        return h._send(200, "<!doctype html><html><body>Góp ý</body></html>".encode(), "image/png")
+    body = ("<!doctype html><html lang='vi'><head><meta charset='utf-8'><title>Sai kiểu</title></head><body>"
+            "<h1>Sai kiểu</h1><a href='/hostile-wrong-type/logo'>logo</a> <a href='/hostile-wrong-type/data'>data</a>"
+            "<p>Người phát ngôn</p></body></html>").encode()
+    h._send(200, body, "application/octet-stream")  # HTML without an HTML Content-Type
+
+
+HOSTILE = {
+    "redirect-loop": _redirect_loop, "huge": _huge, "slow-drip": _slow_drip, "gzip-bomb": _gzip,
+    "robots": _robots, "errors": _errors, "calendar": _calendar, "malformed": _malformed,
+    "wrong-type": _wrong_type,
+}
+
+
 class Simulator:
     """Start with `with Simulator() as sim:`; `sim.url_for(portal_id)` is the portal's base URL."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, today: date | None = None):
-        self._server = _Server((host, port), _Handler, today=today or date.today())
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, today: date | None = None,
+                 robots_txt: str = ROBOTS_TXT, articles: int = 5):
+        self._server = _Server((host, port), _Handler, today=today or date.today(), robots_txt=robots_txt,
+                               articles=articles)
         self._thread = threading.Thread(target=self._server.serve_forever, name="portal-simulator", daemon=True)
 
     @property
@@ -215,8 +395,21 @@ class Simulator:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
+    @property
+    def served(self) -> Counter:
+        return self._server.served
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
     def url_for(self, portal_id: str) -> str:
         return f"{self.base_url}/{portal_id}/"
+
+    def hostile_url(self, kind: str) -> str:
+        if kind not in HOSTILE:
+            raise KeyError(f"no hostile site {kind!r}; there are {', '.join(HOSTILE)}")
+        return f"{self.base_url}/hostile-{kind}/"
 
     def start(self) -> "Simulator":
         self._thread.start()
@@ -232,3 +425,25 @@ class Simulator:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m portal_index.simulator [--port N] [--articles N]`: serve until interrupted."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="The local portal simulator.")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--articles", type=int, default=5, help="news articles per portal (20 a listing page)")
+    args = parser.parse_args(argv)
+    sim = Simulator(port=args.port, articles=args.articles).start()
+    print(f"serving {sim.base_url}", flush=True)
+    try:
+        sys.stdin.read()  # until stdin closes (the parent process ends) or Ctrl-C
+    except KeyboardInterrupt:
+        pass
+    sim.stop()
+
+
+if __name__ == "__main__":
+    main()

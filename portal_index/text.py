@@ -23,3 +23,17 @@ def fold(text: str) -> str:
 def contains_phrase(folded_text: str, folded_phrase: str) -> bool:
     """Whole-word phrase match on folded text ('gop y' matches 'Góp ý', not 'gop you')."""
     return re.search(rf"(?<!\w){re.escape(folded_phrase)}(?!\w)", folded_text) is not None
+
+
+_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+
+
+def to_windows_1258(text: str) -> bytes:
+    """Windows-1258 as legacy Vietnamese software writes it: precomposed â ê ô ơ ư ă, tone marks
+    combining (the code page has no precomposed toned letters)."""
+    out = []
+    for ch in unicodedata.normalize("NFC", text):
+        parts = unicodedata.normalize("NFD", ch)
+        out.append(unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONES))
+                   + "".join(c for c in parts if c in _TONES))
+    return "".join(out).encode("cp1258")

@@ -24,11 +24,12 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         "crawl_id": "VARCHAR", "portal_id": "VARCHAR", "url": "VARCHAR", "final_url": "VARCHAR",
         "fetched_at": "TIMESTAMPTZ", "status": "INTEGER", "content_type": "VARCHAR",
         "bytes": "BIGINT", "elapsed_ms": "DOUBLE", "depth": "INTEGER", "error": "VARCHAR",
+        "role": "VARCHAR", "attempts": "INTEGER", "redirects": "INTEGER", "warc_file": "VARCHAR",
     },
     "crawl_signals": {
         "crawl_id": "VARCHAR", "portal_id": "VARCHAR", "crawled_at": "TIMESTAMPTZ",
         "signal_id": "VARCHAR", "value": "DOUBLE", "evidence_url": "VARCHAR",
-        "evidence_text": "VARCHAR",
+        "evidence_text": "VARCHAR", "keywords_version": "VARCHAR",
     },
     "probes": {
         "portal_id": "VARCHAR", "url": "VARCHAR", "probed_at": "TIMESTAMPTZ", "status": "INTEGER",
@@ -149,6 +150,13 @@ def _record(con, snapshot: Snapshot, status: str, rows: int, problems: list[Prob
          snapshot.landed_at, datetime.now(timezone.utc), status, rows,
          json.dumps([p.as_dict() for p in problems], ensure_ascii=False)],
     )
+
+
+def unload(con: duckdb.DuckDBPyConnection, snapshot: Snapshot) -> None:
+    """Forget a snapshot's rows and load record (the snapshot file itself is kept)."""
+    for table in SOURCE_TABLES[snapshot.source]:
+        con.execute(f"delete from raw.{table} where snapshot_sha256 = ?", [snapshot.sha256])
+    con.execute("delete from meta.snapshot_loads where sha256 = ?", [snapshot.sha256])
 
 
 def sync_source(con: duckdb.DuckDBPyConnection, snapshots_root: Path, source: str, parser: Parser) -> LoadReport:

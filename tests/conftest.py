@@ -15,8 +15,8 @@ from portal_index.config import Home
 BIN = Path(sys.executable).parent
 
 
-def cli(*args: str, home: Path, check: bool = False) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("PORTAL_INDEX_HOME", "DAGSTER_HOME")}
+def cli(*args: str, home: Path, check: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**{k: v for k, v in os.environ.items() if k not in ("PORTAL_INDEX_HOME", "DAGSTER_HOME")}, **(env or {})}
     result = subprocess.run([str(BIN / "portal-index"), "--home", str(home), *args],
                             capture_output=True, text=True, env=env, timeout=900)
     if check and result.returncode != 0:

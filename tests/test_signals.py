@@ -5,6 +5,7 @@ import unicodedata
 import pytest
 
 from portal_index.signals import load_keywords, page_facts, search_returned_results
+from portal_index.text import to_windows_1258
 
 KW = load_keywords()
 
@@ -52,7 +53,44 @@ def test_search_form_dates_and_results():
     assert not search_returned_results("<p>Không có kết quả cho thủ tục</p>", KW)
 
 
+def test_evidence_is_the_pages_own_words():
+    page = facts("<ul><li><a href='/p/gy'>GỬI GÓP Ý CHO CỔNG</a></li></ul><footer>Điện thoại: 024 3825 1234</footer>")
+    assert page.found["feedback"] == "GỬI GÓP Ý CHO CỔNG"
+    assert page.found["contact.phone"] == "Điện thoại: 024 3825 1234"
+
+
+VI = "Góp ý, phản ánh kiến nghị"
+
+
+@pytest.mark.parametrize("body, content_type", [
+    (to_windows_1258(f"<html><head><meta charset='windows-1258'></head><body>{VI}</body></html>"), "text/html"),
+    (to_windows_1258(f"<html><body>{VI}</body></html>"), "text/html; charset=windows-1258"),
+    (to_windows_1258(f"<html><body>{VI}</body></html>"), "text/html"),  # undeclared legacy page
+    (b"\xef\xbb\xbf" + f"<html><body>{VI}</body></html>".encode(), "text/html; charset=iso-8859-1"),  # BOM wins
+    (f"<html><body>{VI}</body></html>".encode("utf-16"), None),
+    (unicodedata.normalize("NFD", f"<html><body>{VI}</body></html>").encode(), "text/html; charset=utf-8"),
+])
+def test_encodings_are_detected(body, content_type):
+    from portal_index.signals import decode
+    text = decode(body, content_type)
+    assert unicodedata.normalize("NFC", text).count(VI) == 1
+    assert page_facts(text, "http://x/p/", KW).found["feedback"]
+
+
 def test_undecodable_bytes_never_crash():
     from portal_index.signals import decode
-    assert decode(b"\xff\xfe\xfa abc", "text/html; charset=utf-8").endswith("abc")
-    assert decode("Góp ý".encode("cp1258", errors="ignore"), None)
+    assert decode(b"\xfa\xff\x00 abc", "text/html; charset=utf-8").endswith("abc")
+    assert decode(b"\x81\x8a abc", "text/html; charset=no-such-charset").endswith("abc")
+    assert decode(to_windows_1258("Góp ý")[:-1] + b"\xff", None)
+
+
+@pytest.mark.parametrize("content_type, body, expected", [
+    ("text/html", b"<!doctype html><p>x", True),
+    ("application/octet-stream", b"\n  <!DOCTYPE html><html>", True),  # HTML with a wrong type
+    ("text/html", b"\x89PNG\r\n\x1a\n\x00\x00", False),  # an image with a wrong type
+    ("image/png", b"<html><body>x", False),
+    ("text/plain", b"plain words", False),
+])
+def test_html_is_recognised_by_type_and_by_its_first_bytes(content_type, body, expected):
+    from portal_index.signals import looks_html
+    assert looks_html(content_type, body) is expected

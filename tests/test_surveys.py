@@ -9,6 +9,7 @@ from openpyxl import Workbook, load_workbook
 
 from portal_index.problems import InputRejected
 from portal_index.surveys import parse, write_template
+from portal_index.text import to_windows_1258 as windows_1258
 
 SERVICE = ["Mã cổng", "Ngày kiểm tra", "Hoàn thành trực tuyến", "Yêu cầu bản giấy gốc", "Số bước", "Người đánh giá"]
 
@@ -86,19 +87,6 @@ def test_ods_is_read_like_xlsx(tmp_path):
                      ).to_excel(writer, sheet_name="Hài lòng", index=False)
     rows = parse(path)["survey_responses"]
     assert rows[0]["portal_id"] == "hanoi-info" and rows[0]["satisfaction"] == 3.5 and rows[0]["test_type"] == "satisfaction"
-
-
-TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
-
-
-def windows_1258(text: str) -> bytes:
-    """Windows-1258 as legacy Vietnamese software writes it: precomposed â ê ô ơ ư ă, tone marks combining."""
-    out = []
-    for ch in unicodedata.normalize("NFC", text):
-        parts = unicodedata.normalize("NFD", ch)
-        out.append(unicodedata.normalize("NFC", "".join(c for c in parts if c not in TONES))
-                   + "".join(c for c in parts if c in TONES))
-    return "".join(out).encode("cp1258")
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "windows-1258"])

@@ -2,6 +2,7 @@
 
 
 import contextlib
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -9,12 +10,12 @@ import dagster as dg
 
 from orchestration.resources import PortalIndexResource
 from portal_index import __version__
-from portal_index.crawler import crawl
+from portal_index.crawler import crawl, crawl_progress, tally
 from portal_index.demo import seed_papi, seed_surveys
 from portal_index.ingest import ingest_source
 from portal_index.prober import probe_all
 from portal_index.registry import active_portals, period_of
-from portal_index.results_files import write_crawl, write_probes
+from portal_index.results_files import write_probes
 from portal_index.simulator import Simulator
 from portal_index.snapshots import land
 from portal_index.warehouse import LoadReport
@@ -38,18 +39,48 @@ def _report(context: dg.AssetExecutionContext, report: LoadReport) -> dg.Materia
     })
 
 
-def _targets(sim: Simulator | None) -> dict[str, str]:
+def _targets(sim: Simulator | None, only: list[str] | None = None) -> dict[str, str]:
     """{portal_id: URL} of the portals active today: on the simulator in demo mode, else the real ones."""
-    portals = active_portals(period_of(date.today()))
+    portals = [p for p in active_portals(period_of(date.today())) if only is None or p["portal_id"] in only]
     if sim is not None:
         return {p["portal_id"]: sim.url_for(p["portal_id"]) for p in portals}
     return {p["portal_id"]: p["base_url"] for p in portals if p["base_url"]}
 
 
-def _crawl(resource: PortalIndexResource, context, targets: dict[str, str], out: Path) -> Path:
-    pages, signals = crawl(targets, resource.crawl_limits(), log=context.log.info)
-    write_crawl(out.with_suffix(".jsonl"), pages, signals)
-    return out.with_suffix(".jsonl")
+PORTALS = dg.StaticPartitionsDefinition(sorted(p["portal_id"] for p in active_portals(period_of(date.today()))))
+
+
+@dg.asset(group_name="sources", kinds={"python", "warc"}, partitions_def=PORTALS,
+          backfill_policy=dg.BackfillPolicy.single_run())
+def portal_crawls(context: dg.AssetExecutionContext, portal_index: PortalIndexResource) -> dg.MaterializeResult:
+    """One polite crawl per portal, archived as a WARC snapshot (partitioned by portal; a backfill of
+    many portals runs them together in one run, and one portal can be crawled again alone)."""
+    home = portal_index.paths()
+    keys = context.partition_keys
+    out = home.work / f"crawl-{context.run_id[:8]}"
+    with (Simulator() if portal_index.mode == "demo" else contextlib.nullcontext()) as sim:
+        targets = _targets(sim, keys)
+        limits = portal_index.crawl_limits(sim.port if sim else None)
+        with crawl_progress(len(targets)) as progress:
+            results = crawl(targets, out, limits, progress=progress, log=context.log.info)
+    for r in results:
+        land(home.snapshots, "crawl", r.warc,
+             origin=f"portal-index {__version__} crawl ({portal_index.mode}) run {context.run_id}")
+        r.warc.unlink()
+    shutil.rmtree(out, ignore_errors=True)
+    crashed = [r for r in results if r.stopped.startswith("crashed")]
+    for r in crashed:
+        context.log.error(f"{r.portal_id}: {r.stopped}")
+    if crashed and len(keys) == 1:  # alone, a crashed portal fails its partition so it can be retried
+        raise dg.Failure(f"crawl of {keys[0]} crashed: {crashed[0].stopped}")
+    missing = sorted(set(keys) - set(targets))
+    return dg.MaterializeResult(metadata={
+        "portals": len(results), "fetches": sum(r.fetches for r in results),
+        "errors": sum(r.errors for r in results), "stopped": dg.MetadataValue.json(tally(results)),
+        "no_base_url": dg.MetadataValue.json(missing),
+        "per_portal": dg.MetadataValue.md("| portal | fetches | errors | stopped | s |\n|---|---|---|---|---|\n" + "\n".join(
+            f"| {r.portal_id} | {r.fetches} | {r.errors} | {r.stopped} | {r.seconds} |" for r in results)),
+    })
 
 
 def _probe(resource: PortalIndexResource, context, targets: dict[str, str], out: Path) -> Path:
@@ -57,7 +88,7 @@ def _probe(resource: PortalIndexResource, context, targets: dict[str, str], out:
     return out.with_suffix(".csv")
 
 
-FETCHERS = {"crawl": _crawl, "probes": _probe}
+FETCHERS = {"probes": _probe}
 
 
 def _fetch_and_load(context, config: FetchConfig, resource: PortalIndexResource, source: str) -> dg.MaterializeResult:
@@ -72,11 +103,11 @@ def _fetch_and_load(context, config: FetchConfig, resource: PortalIndexResource,
     return _report(context, ingest_source(home, source))
 
 
-@dg.asset(group_name="sources", kinds={"python", "duckdb"})
-def crawl_results(context: dg.AssetExecutionContext, config: FetchConfig,
-                  portal_index: PortalIndexResource) -> dg.MaterializeResult:
-    """Pages and signals from crawling every active portal (plus crawl files dropped in the inbox)."""
-    return _fetch_and_load(context, config, portal_index, "crawl")
+@dg.asset(group_name="sources", kinds={"python", "duckdb"}, deps=[portal_crawls])
+def crawl_results(context: dg.AssetExecutionContext, portal_index: PortalIndexResource) -> dg.MaterializeResult:
+    """Pages and signals extracted from every crawl snapshot not loaded yet (our WARC files, and
+    crawl files dropped in the inbox)."""
+    return _report(context, ingest_source(portal_index.paths(), "crawl"))
 
 
 @dg.asset(group_name="sources", kinds={"python", "duckdb"})

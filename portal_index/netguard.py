@@ -1,0 +1,116 @@
+"""Outbound HTTP that cannot be turned against the network it runs in.
+
+A portal page, its DNS or a redirect may point the crawler or prober at a private, loopback or
+link-local address (a router's admin page, a cloud metadata service at 169.254.169.254). In live
+mode we refuse those. The check sits in httpcore's network backend, at the moment of connecting,
+on the addresses the name actually resolved to, and the connection is made to the vetted address:
+so a redirect, a DNS answer or a DNS answer that changes between check and use (rebinding) cannot
+get past it. Demo runs and tests allow loopback through `Guard.allow`.
+
+Only http and https are ever requested (`check_scheme`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import anyio
+import httpcore
+import httpx
+
+SCHEMES = ("http", "https")
+
+
+class BlockedAddress(httpcore.ConnectError):
+    """Raised instead of connecting; httpx reports it as a ConnectError with this message."""
+
+
+def blocked_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why an address is off limits, or None when it is a public unicast address."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    for attribute in ("is_loopback", "is_private", "is_link_local", "is_multicast", "is_reserved",
+                      "is_unspecified"):
+        if getattr(ip, attribute):
+            return attribute.removeprefix("is_").replace("_", "-")
+    return None
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Which addresses outbound requests may reach.
+
+    `block_private` is on in live mode. `allow` lists networks that stay reachable even so, e.g.
+    `127.0.0.1/32` for the demo's simulator; `allow_ports` narrows that allowance to given ports.
+    """
+
+    block_private: bool = True
+    allow: tuple[str, ...] = ()
+    allow_ports: tuple[int, ...] = ()
+    _nets: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "_nets", tuple(ipaddress.ip_network(n, strict=False) for n in self.allow))
+
+    @classmethod
+    def open(cls) -> "Guard":
+        return cls(block_private=False)
+
+    def refusal(self, address: str, port: int) -> str | None:
+        """A message when connecting to address:port is not allowed, else None."""
+        if not self.block_private:
+            return None
+        ip = ipaddress.ip_address(address.split("%")[0])
+        reason = blocked_reason(ip)
+        if reason is None:
+            return None
+        if any(ip in net for net in self._nets) and (not self.allow_ports or port in self.allow_ports):
+            return None
+        return f"blocked address: {address} is {reason}"
+
+
+def check_scheme(url: str | httpx.URL) -> str | None:
+    scheme = httpx.URL(str(url)).scheme
+    return None if scheme in SCHEMES else f"blocked scheme: {scheme or 'none'} (only http and https)"
+
+
+class GuardedBackend(httpcore.AnyIOBackend):
+    """Resolves the host itself, refuses blocked addresses, and connects to a vetted address."""
+
+    def __init__(self, guard: Guard):
+        self.guard = guard
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None, socket_options: Iterable | None = None):
+        try:
+            infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as e:
+            raise httpcore.ConnectError(f"dns failure: {host}: {e}") from e
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        refusals = [r for r in (self.guard.refusal(a, port) for a in addresses) if r]
+        if refusals:  # one bad answer taints the name: a rebinding attacker mixes good and bad ones
+            raise BlockedAddress(f"{refusals[0]} (resolved from {host})")
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return await super().connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                                 socket_options=socket_options)
+            except httpcore.ConnectError as e:
+                last = e
+        raise last or httpcore.ConnectError(f"no address for {host}")
+
+
+def guarded_transport(guard: Guard, *, max_connections: int = 100, verify: bool = True) -> httpx.AsyncHTTPTransport:
+    """An httpx transport whose every connection goes through `GuardedBackend`."""
+    transport = httpx.AsyncHTTPTransport(verify=verify, limits=httpx.Limits(max_connections=max_connections))
+    # httpx builds its httpcore pool without a network-backend argument; the pool is rebuilt with
+    # the same settings and our backend (httpx 0.28 / httpcore 1.0, pinned in requirements.lock).
+    old = transport._pool
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=old._ssl_context, max_connections=max_connections,
+        max_keepalive_connections=old._max_keepalive_connections, keepalive_expiry=old._keepalive_expiry,
+        http1=True, http2=False, network_backend=GuardedBackend(guard))
+    return transport

@@ -1,0 +1,143 @@
+"""One WARC file per portal per crawl (ISO 28500, written and read with warcio).
+
+The file holds everything needed to re-derive the crawl's rows without the network:
+- a `warcinfo` record: software, crawl id, portal, base URL, user-agent, limits;
+- per HTTP exchange (each redirect hop included) a `request` and a `response` record;
+- per logical fetch a `metadata` record (JSON, `application/vnd.portal-index.fetch+json`) that
+  refers to its final response with `WARC-Concurrent-To`: role (robots, page, sitemap, search),
+  depth, status, error, attempts, redirect chain, timings. Fetches that got no response (timeouts,
+  refused connections, URLs disallowed by robots.txt) have only this record;
+- a last `metadata` record summarising the portal's crawl (why it stopped, counts).
+
+Response payloads are stored as the crawler read them: after content decoding and cut at the
+byte limit. The recorded `Content-Encoding` header is renamed `X-Original-Content-Encoding` and
+`Content-Length` set to the stored length, so a WARC reader does not decode twice.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+FETCH_TYPE = "application/vnd.portal-index.fetch+json"
+SUMMARY_TYPE = "application/vnd.portal-index.summary+json"
+_DROP = {"content-encoding", "content-length", "transfer-encoding"}
+
+
+@dataclass
+class Exchange:
+    """One HTTP request and the response as the crawler read it."""
+
+    url: str
+    request_headers: list[tuple[str, str]]
+    status: int
+    reason: str
+    http_version: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class PortalWarc:
+    """Appends records to `<path>` (gzip per record, as is usual for WARC)."""
+
+    def __init__(self, path: Path, info: dict):
+        self.path = path
+        self._file = open(path, "wb")
+        self._writer = WARCWriter(self._file, gzip=True)
+        self._writer.write_record(self._writer.create_warcinfo_record(path.name, info))
+
+    def exchange(self, ex: Exchange) -> str:
+        """Write a request/response pair; returns the response's WARC-Record-ID."""
+        req = StatusAndHeaders(f"GET {_path_of(ex.url)} HTTP/1.1", ex.request_headers, is_http_request=True)
+        self._writer.write_record(self._writer.create_warc_record(ex.url, "request", http_headers=req))
+        headers = [(f"X-Original-{k}" if k.lower() == "content-encoding" else k, v)
+                   for k, v in ex.headers if k.lower() not in _DROP - {"content-encoding"}]
+        headers.append(("Content-Length", str(len(ex.body))))
+        http = StatusAndHeaders(f"{ex.status} {ex.reason}".strip(), headers, protocol=ex.http_version)
+        record = self._writer.create_warc_record(ex.url, "response", payload=io.BytesIO(ex.body), http_headers=http)
+        self._writer.write_record(record)
+        return record.rec_headers.get_header("WARC-Record-ID")
+
+    def fetch(self, meta: dict, response_id: str | None) -> None:
+        self._metadata(meta["url"], FETCH_TYPE, meta, response_id)
+
+    def summary(self, base_url: str, summary: dict) -> None:
+        self._metadata(base_url, SUMMARY_TYPE, summary, None)
+
+    def _metadata(self, url: str, content_type: str, obj: dict, concurrent_to: str | None) -> None:
+        headers = {"WARC-Concurrent-To": concurrent_to} if concurrent_to else {}
+        payload = json.dumps(obj, ensure_ascii=False, default=str).encode()
+        self._writer.write_record(self._writer.create_warc_record(
+            url, "metadata", payload=io.BytesIO(payload), warc_content_type=content_type,
+            warc_headers_dict=headers))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _path_of(url: str) -> str:
+    rest = url.split("://", 1)[-1]
+    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+
+
+@dataclass
+class Fetch:
+    """A logical fetch read back from a WARC: its metadata and, if any, its final response."""
+
+    meta: dict
+    body: bytes | None
+    content_type: str | None
+
+
+@dataclass
+class PortalArchive:
+    info: dict
+    fetches: list[Fetch]
+    summary: dict
+
+
+def read(path: Path) -> PortalArchive:
+    """Read a portal WARC written by `PortalWarc` (or any WARC with our metadata records)."""
+    info: dict = {}
+    summary: dict = {}
+    fetches: list[Fetch] = []
+    responses: dict[str, tuple[bytes, str | None]] = {}
+    with open(path, "rb") as f:
+        for record in ArchiveIterator(f):
+            kind = record.rec_type
+            if kind == "warcinfo":
+                info = _warcinfo_fields(record.content_stream().read())
+            elif kind == "response":
+                rid = record.rec_headers.get_header("WARC-Record-ID")
+                ctype = record.http_headers.get_header("Content-Type") if record.http_headers else None
+                responses[rid] = (record.content_stream().read(), ctype)
+            elif kind == "metadata":
+                ctype = record.rec_headers.get_header("Content-Type")
+                obj = json.loads(record.content_stream().read())
+                if ctype == SUMMARY_TYPE:
+                    summary = obj
+                elif ctype == FETCH_TYPE:
+                    body, rtype = responses.pop(record.rec_headers.get_header("WARC-Concurrent-To"), (None, None))
+                    fetches.append(Fetch(obj, body, rtype))
+            # request records and redirect hops' responses are kept in the file for people, not rows
+    return PortalArchive(info, fetches, summary)
+
+
+def _warcinfo_fields(payload: bytes) -> dict:
+    out = {}
+    for line in payload.decode("utf-8", errors="replace").splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def iter_warcs(folder: Path) -> Iterator[Path]:
+    yield from sorted(folder.glob("*.warc.gz"))
