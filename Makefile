@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test dev release clean install bench-crawl
+.PHONY: run test dev release clean install bench-crawl bench-probe
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ release: $(STAMP)
 bench-crawl: $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks.bench_crawl
+
+## Compare the prober's timings with curl's on the same URLs; prints differences and probes/s.
+bench-probe: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_probe
 
 ## Remove generated state (the working folder var/, dbt artifacts) but keep .venv/.
 clean:

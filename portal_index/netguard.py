@@ -77,6 +77,15 @@ def check_scheme(url: str | httpx.URL) -> str | None:
     return None if scheme in SCHEMES else f"blocked scheme: {scheme or 'none'} (only http and https)"
 
 
+def vetted_addresses(guard: Guard, host: str, port: int, infos: list) -> list[str]:
+    """The addresses of a getaddrinfo answer, or BlockedAddress if any of them is off limits."""
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    refusals = [r for r in (guard.refusal(a, port) for a in addresses) if r]
+    if refusals:  # one bad answer taints the name: a rebinding attacker mixes good and bad ones
+        raise BlockedAddress(f"{refusals[0]} (resolved from {host})")
+    return addresses
+
+
 class GuardedBackend(httpcore.AnyIOBackend):
     """Resolves the host itself, refuses blocked addresses, and connects to a vetted address."""
 
@@ -89,12 +98,8 @@ class GuardedBackend(httpcore.AnyIOBackend):
             infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as e:
             raise httpcore.ConnectError(f"dns failure: {host}: {e}") from e
-        addresses = list(dict.fromkeys(info[4][0] for info in infos))
-        refusals = [r for r in (self.guard.refusal(a, port) for a in addresses) if r]
-        if refusals:  # one bad answer taints the name: a rebinding attacker mixes good and bad ones
-            raise BlockedAddress(f"{refusals[0]} (resolved from {host})")
         last: Exception | None = None
-        for address in addresses:
+        for address in vetted_addresses(self.guard, host, port, infos):
             try:
                 return await super().connect_tcp(address, port, timeout=timeout, local_address=local_address,
                                                  socket_options=socket_options)

@@ -251,3 +251,33 @@ def test_one_portal_is_crawled_alone_as_its_partition_then_re_extracted(tmp_path
     assert feedback() == []  # the edited seed has no feedback phrases: the signal is gone, without a crawl
     cli("extract", home=tmp_path, check=True)
     assert feedback() == before  # and back with the seed as it is
+
+
+def test_crawl_files_in_the_inbox_a_warc_rows_from_another_crawler_and_a_broken_warc(sim, tmp_path):
+    import duckdb
+
+    from portal_index.config import Home
+    from portal_index.ingest import ingest_source
+    from portal_index.results_files import write_crawl
+
+    pid = pick(lambda p: p.failure == "none", 1)[0]
+    results, pages, signals = run({pid: sim.url_for(pid)}, tmp_path / "crawl", demo_limits(QUICK, sim.port))
+    home = Home(tmp_path / "home").ensure()
+    inbox = home.inbox("crawl")
+    warc = results[pid].warc
+    (inbox / warc.name).write_bytes(warc.read_bytes())
+    (inbox / "cut.warc.gz").write_bytes(warc.read_bytes()[: warc.stat().st_size // 2])  # a transfer cut short
+    other = [{**p, "crawl_id": "other-1", "portal_id": "hue-info"} for p in pages[:3]]
+    write_crawl(inbox / "other.jsonl", other, [{**s, "crawl_id": "other-1", "portal_id": "hue-info"} for s in signals])
+    (inbox / "bad.jsonl").write_text('{"record": "page", "crawl_id": "x"}\nnot json\n', encoding="utf-8")
+
+    report = ingest_source(home, "crawl")
+    rejected = {s.original_name: [str(p) for p in ps] for s, ps in report.rejected}
+    assert sorted(s.original_name for s, _ in report.accepted) == sorted([warc.name, "other.jsonl"])
+    assert set(rejected) == {"cut.warc.gz", "bad.jsonl"}
+    assert "a WARC file of portal-index fetch records" in rejected["cut.warc.gz"][0]
+    assert any("row 1" in p and "portal_id" in p for p in rejected["bad.jsonl"])
+    assert any("row 2" in p and "a JSON object" in p for p in rejected["bad.jsonl"])
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        counts = dict(con.execute("select portal_id, count(*) from raw.crawl_signals group by 1").fetchall())
+    assert counts == {pid: len(signals), "hue-info": len(signals)}

@@ -91,18 +91,6 @@ def _probe(resource: PortalIndexResource, context, targets: dict[str, str], out:
 FETCHERS = {"probes": _probe}
 
 
-def _fetch_and_load(context, config: FetchConfig, resource: PortalIndexResource, source: str) -> dg.MaterializeResult:
-    """Crawl or probe the active portals (unless told not to), land the result, then load the source."""
-    home = resource.paths()
-    if config.fetch and resource.mode != "inbox":
-        with (Simulator() if resource.mode == "demo" else contextlib.nullcontext()) as sim:
-            out = FETCHERS[source](resource, context, _targets(sim), home.work / f"{source}-{context.run_id[:8]}")
-        land(home.snapshots, source, out,
-             origin=f"portal-index {__version__} {source} ({resource.mode}) run {context.run_id}")
-        out.unlink()
-    return _report(context, ingest_source(home, source))
-
-
 @dg.asset(group_name="sources", kinds={"python", "duckdb"}, deps=[portal_crawls])
 def crawl_results(context: dg.AssetExecutionContext, portal_index: PortalIndexResource) -> dg.MaterializeResult:
     """Pages and signals extracted from every crawl snapshot not loaded yet (our WARC files, and
@@ -114,7 +102,17 @@ def crawl_results(context: dg.AssetExecutionContext, portal_index: PortalIndexRe
 def probe_results(context: dg.AssetExecutionContext, config: FetchConfig,
                   portal_index: PortalIndexResource) -> dg.MaterializeResult:
     """Timed probes of every active portal (plus probe files dropped in the inbox)."""
-    return _fetch_and_load(context, config, portal_index, "probes")
+    home = portal_index.paths()
+    if config.fetch and portal_index.mode != "inbox":
+        with (Simulator() if portal_index.mode == "demo" else contextlib.nullcontext()) as sim:
+            guard = portal_index.crawl_limits(sim.port if sim else None).guard
+            rows = probe_all(_targets(sim), rounds=portal_index.probe_rounds, guard=guard, log=context.log.info)
+        out = home.work / f"probes-{context.run_id[:8]}.csv"
+        write_probes(out, rows)
+        land(home.snapshots, "probes", out,
+             origin=f"portal-index {__version__} probes ({portal_index.mode}) run {context.run_id}")
+        out.unlink()
+    return _report(context, ingest_source(home, "probes"))
 
 
 @dg.asset(group_name="sources", kinds={"python", "duckdb"})
