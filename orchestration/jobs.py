@@ -9,7 +9,7 @@ pipeline_job = dg.define_asset_job("pipeline_job", selection=dg.AssetSelection.a
                                    description="Fetch, ingest, score, validate and publish.")
 release_job = dg.define_asset_job(
     "release_job", selection=dg.AssetSelection.all() - dg.AssetSelection.assets("portal_crawls"),
-    config={"ops": {"probe_results": {"config": {"fetch": False}}}},  # load what is there, fetch nothing
+    config={"ops": {name: {"config": {"fetch": False}} for name in ("probe_results", "accessibility_audits")}},
     description="Ingest inbox files and unloaded snapshots, score, validate and publish from the data gathered so far.")
 publish_job = dg.define_asset_job(
     "publish_job",
@@ -28,3 +28,5 @@ def all_portals_tags() -> dict[str, str]:
     keys = PORTALS.get_partition_keys()
     return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
 probe_job = dg.define_asset_job("probe_job", selection=dg.AssetSelection.assets("probe_results"))
+audit_job = dg.define_asset_job("audit_job", selection=dg.AssetSelection.assets("accessibility_audits"),
+                                description="Audit the portals' home pages in headless Chromium (axe-core).")

@@ -28,6 +28,8 @@ class PortalIndexResource(dg.ConfigurableResource):
     crawl_max_pages: int = 40
     crawl_delay_seconds: float = 1.0
     probe_rounds: int = 3
+    audit_max_portals: int = 0  # 0: every portal (the demo audits a dozen)
+    audit_page_seconds: float = 30.0
 
     def paths(self) -> Home:
         return Home.from_env(self.home).ensure()

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from orchestration.jobs import all_portals_tags, crawl_job, probe_job, release_job
+from orchestration.jobs import all_portals_tags, audit_job, crawl_job, probe_job, release_job
 
 TZ = "Asia/Ho_Chi_Minh"
 
@@ -21,3 +21,5 @@ def crawls_weekly(context: dg.ScheduleEvaluationContext):
 release_half_yearly = dg.ScheduleDefinition(name="release_half_yearly", job=release_job,
                                             cron_schedule="0 6 1 1,7 *", execution_timezone=TZ,
                                             default_status=dg.DefaultScheduleStatus.STOPPED)
+audits_weekly = dg.ScheduleDefinition(name="audits_weekly", job=audit_job, cron_schedule="0 3 * * 1",
+                                      execution_timezone=TZ, default_status=dg.DefaultScheduleStatus.STOPPED)

@@ -6,8 +6,8 @@ import dagster as dg
 from orchestration.resources import PortalIndexResource
 from portal_index.config import SOURCES
 
-ASSET_FOR_SOURCE = {"crawl": "crawl_results", "probes": "probe_results", "surveys": "survey_sheets",
-                    "papi": "papi_indicators"}
+ASSET_FOR_SOURCE = {"crawl": "crawl_results", "probes": "probe_results", "audits": "accessibility_audits",
+                    "surveys": "survey_sheets", "papi": "papi_indicators"}
 ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.assets(*ASSET_FOR_SOURCE.values()))
 
 
@@ -31,6 +31,6 @@ def inbox_sensor(context: dg.SensorEvaluationContext, portal_index: PortalIndexR
         return
     run_key = "|".join(f"{s}={','.join(files)}" for s, files in sorted(pending.items()))
     assets = [ASSET_FOR_SOURCE[s] for s in pending]
-    ops = {name: {"config": {"fetch": False}} for name in assets if name == "probe_results"}
+    ops = {name: {"config": {"fetch": False}} for name in assets if name in ("probe_results", "accessibility_audits")}
     yield dg.RunRequest(run_key=run_key, asset_selection=[dg.AssetKey(a) for a in assets],
                         run_config={"ops": ops})

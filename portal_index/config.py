@@ -11,7 +11,7 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 DATAPACKAGE_DIR = REPO_ROOT / "datapackage"
 
-SOURCES = ("crawl", "probes", "surveys", "papi")
+SOURCES = ("crawl", "probes", "audits", "surveys", "papi")
 
 
 @dataclass(frozen=True)

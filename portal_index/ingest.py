@@ -15,6 +15,7 @@ from portal_index.warehouse import LoadReport, Parser, connect, load_snapshot, l
 PARSERS: dict[str, Parser] = {
     "crawl": results_files.parse_crawl,
     "probes": results_files.parse_probes,
+    "audits": results_files.parse_audits,
     "surveys": surveys.parse,
     "papi": papi.parse,
 }
@@ -25,7 +26,9 @@ def detect_source(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".ods"):
         return "papi" if "papi" in path.name.lower() else "surveys"
-    if suffix in (".jsonl", ".ndjson", ".warc") or path.name.lower().endswith(".warc.gz"):
+    if suffix in (".jsonl", ".ndjson"):
+        return "audits" if results_files.record_kinds(path) & set(results_files.AUDIT_RECORDS) else "crawl"
+    if suffix == ".warc" or path.name.lower().endswith(".warc.gz"):
         return "crawl"
     if suffix == ".csv":
         with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:

@@ -1,7 +1,8 @@
-"""File formats for crawl and probe results, ours or another tool's.
+"""File formats for crawl, probe and audit results, ours or another tool's.
 
-- crawl: JSON Lines, one object per line, `"record": "page"` (the crawl_pages columns) or
-  `"record": "signal"` (the crawl_signals columns).
+- crawl: a portal WARC file of ours, or JSON Lines, one object per line, `"record": "page"` (the
+  crawl_pages columns) or `"record": "signal"` (the crawl_signals columns).
+- audits: JSON Lines, `"record": "audit"` (a11y_audits) or `"record": "violation"` (a11y_violations).
 - probes: CSV with the probes columns (header row; empty cell = null).
 The columns are the raw-table contracts in `portal_index.warehouse.RAW_TABLES`.
 """
@@ -15,19 +16,39 @@ from pathlib import Path
 from portal_index.problems import InputRejected, Problem
 from portal_index.warehouse import RAW_TABLES
 
-CRAWL_REQUIRED = {
+REQUIRED = {
     "crawl_pages": ("crawl_id", "portal_id", "url", "fetched_at"),
     "crawl_signals": ("crawl_id", "portal_id", "crawled_at", "signal_id"),
+    "a11y_audits": ("portal_id", "url", "audited_at"),
+    "a11y_violations": ("portal_id", "url", "audited_at", "rule_id"),
 }
 PROBE_REQUIRED = ("portal_id", "url", "probed_at")
-_RECORDS = {"page": "crawl_pages", "signal": "crawl_signals"}
+CRAWL_RECORDS = {"page": "crawl_pages", "signal": "crawl_signals"}
+AUDIT_RECORDS = {"audit": "a11y_audits", "violation": "a11y_violations"}
+
+
+def write_records(path: Path, records: dict[str, str], tables: dict[str, list[dict]]) -> None:
+    """JSON Lines: each row of each table as one object tagged with its record kind."""
+    with open(path, "w", encoding="utf-8") as f:
+        for kind, table in records.items():
+            for row in tables.get(table, []):
+                f.write(json.dumps({"record": kind, **row}, ensure_ascii=False, default=str) + "\n")
 
 
 def write_crawl(path: Path, pages: list[dict], signals: list[dict]) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        for kind, rows in (("page", pages), ("signal", signals)):
-            for row in rows:
-                f.write(json.dumps({"record": kind, **row}, ensure_ascii=False, default=str) + "\n")
+    write_records(path, CRAWL_RECORDS, {"crawl_pages": pages, "crawl_signals": signals})
+
+
+def record_kinds(path: Path) -> set[str]:
+    """The record kinds of a JSON Lines file's first lines (to tell crawl rows from audits)."""
+    kinds = set()
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line, _ in zip(f, range(20)):
+            try:
+                kinds.add(json.loads(line).get("record"))
+            except (ValueError, AttributeError):
+                continue
+    return kinds
 
 
 def is_warc(path: Path) -> bool:
@@ -38,7 +59,11 @@ def parse_crawl(path: Path) -> dict[str, list[dict]]:
     """A portal WARC written by our crawler (signals extracted now), or JSON Lines rows."""
     if is_warc(path):
         return _parse_warc(path)
-    return _parse_jsonl(path)
+    return parse_records(path, CRAWL_RECORDS)
+
+
+def parse_audits(path: Path) -> dict[str, list[dict]]:
+    return parse_records(path, AUDIT_RECORDS)
 
 
 def _parse_warc(path: Path) -> dict[str, list[dict]]:
@@ -52,8 +77,8 @@ def _parse_warc(path: Path) -> dict[str, list[dict]]:
                                      "a WARC file of portal-index fetch records")]) from e
 
 
-def _parse_jsonl(path: Path) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {t: [] for t in CRAWL_REQUIRED}
+def parse_records(path: Path, records: dict[str, str]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {t: [] for t in records.values()}
     problems: list[Problem] = []
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, start=1):
@@ -64,11 +89,11 @@ def _parse_jsonl(path: Path) -> dict[str, list[dict]]:
             except json.JSONDecodeError as e:
                 problems.append(Problem(path.name, None, n, None, line[:80], f"a JSON object ({e.msg})"))
                 continue
-            table = _RECORDS.get(obj.pop("record", None))
+            table = records.get(obj.pop("record", None))
             if table is None:
-                problems.append(Problem(path.name, None, n, "record", None, "'page' or 'signal'"))
+                problems.append(Problem(path.name, None, n, "record", None, " or ".join(f"'{k}'" for k in records)))
                 continue
-            for col in CRAWL_REQUIRED[table]:
+            for col in REQUIRED[table]:
                 if obj.get(col) in (None, ""):
                     problems.append(Problem(path.name, None, n, col, obj.get(col), "a value"))
             out[table].append({k: v for k, v in obj.items() if k in RAW_TABLES[table]})

@@ -142,6 +142,8 @@ class _Handler(BaseHTTPRequestHandler):
         segments = [s for s in parts.path.split("/") if s]
         if not segments:
             return self._send(404, b"not found")
+        if segments[0].startswith("a11y-") and segments[0].removeprefix("a11y-") in A11Y_CASES:
+            return _a11y_page(self, segments[0].removeprefix("a11y-"))
         if segments[0].startswith("hostile-") and segments[0].removeprefix("hostile-") in HOSTILE:
             return HOSTILE[segments[0].removeprefix("hostile-")](self, "/".join(segments[1:]), parts.query)
         prof = profile(segments[0])
@@ -374,6 +376,28 @@ def _wrong_type(h, sub, query):
     h._send(200, body, "application/octet-stream")  # HTML without an HTML Content-Type
 
 
+# Pages with known accessibility faults (and one without), for the audit in a real browser.
+_PIXEL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+A11Y_CASES = {  # case -> (html lang attribute, body); the audit must find exactly A11Y_EXPECTED[case]
+    "clean": (" lang='vi'", f"<main><h1>Cổng thông tin</h1><img src='{_PIXEL}' alt='Quốc huy'>"
+                            "<form><label for='q'>Tìm kiếm</label><input id='q' name='q' type='text'></form>"
+                            "<p style='color:#222;background:#fff'>Nội dung rõ ràng.</p></main>"),
+    "missing-alt": (" lang='vi'", f"<main><h1>Ảnh</h1><img src='{_PIXEL}'></main>"),
+    "unlabeled-input": (" lang='vi'", "<main><h1>Tìm kiếm</h1><form><input name='q' type='text'></form></main>"),
+    "low-contrast": (" lang='vi'", "<main><h1>Chữ mờ</h1><p style='color:#bbb;background:#fff'>Chữ khó đọc.</p></main>"),
+    "missing-lang": ("", "<main><h1>Không khai báo ngôn ngữ</h1><p>Nội dung.</p></main>"),
+}
+A11Y_EXPECTED = {"clean": set(), "missing-alt": {"image-alt"}, "unlabeled-input": {"label"},
+                 "low-contrast": {"color-contrast"}, "missing-lang": {"html-has-lang"}}
+
+
+def _a11y_page(h, case: str) -> None:
+    lang, body = A11Y_CASES[case]
+    page = (f"<!doctype html><html{lang}><head><meta charset='utf-8'><title>{case}</title>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'></head><body>{body}</body></html>")
+    h._send(200, page.encode())
+
+
 HOSTILE = {
     "redirect-loop": _redirect_loop, "huge": _huge, "slow-drip": _slow_drip, "gzip-bomb": _gzip,
     "robots": _robots, "errors": _errors, "calendar": _calendar, "malformed": _malformed,
@@ -405,6 +429,11 @@ class Simulator:
 
     def url_for(self, portal_id: str) -> str:
         return f"{self.base_url}/{portal_id}/"
+
+    def a11y_url(self, case: str) -> str:
+        if case not in A11Y_CASES:
+            raise KeyError(f"no accessibility case {case!r}; there are {', '.join(A11Y_CASES)}")
+        return f"{self.base_url}/a11y-{case}/"
 
     def hostile_url(self, kind: str) -> str:
         if kind not in HOSTILE:

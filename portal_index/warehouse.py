@@ -38,6 +38,15 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         "redirects_to_https": "BOOLEAN", "tls_expires_at": "TIMESTAMPTZ", "error": "VARCHAR",
         "url_kind": "VARCHAR",
     },
+    "a11y_audits": {
+        "portal_id": "VARCHAR", "url": "VARCHAR", "audited_at": "TIMESTAMPTZ", "status": "INTEGER",
+        "lcp_ms": "DOUBLE", "cls": "DOUBLE", "rules_passed": "INTEGER", "rules_violated": "INTEGER",
+        "axe_version": "VARCHAR", "error": "VARCHAR",
+    },
+    "a11y_violations": {
+        "portal_id": "VARCHAR", "url": "VARCHAR", "audited_at": "TIMESTAMPTZ", "rule_id": "VARCHAR",
+        "impact": "VARCHAR", "nodes": "INTEGER",
+    },
     "survey_responses": {
         "file_name": "VARCHAR", "sheet": "VARCHAR", "row_number": "INTEGER",
         "portal_id": "VARCHAR", "owner_name": "VARCHAR", "test_type": "VARCHAR", "test_date": "DATE",
@@ -58,6 +67,7 @@ RAW_TABLES: dict[str, dict[str, str]] = {
 SOURCE_TABLES = {
     "crawl": ("crawl_pages", "crawl_signals"),
     "probes": ("probes",),
+    "audits": ("a11y_audits", "a11y_violations"),
     "surveys": ("survey_responses",),
     "papi": ("papi_scores",),
 }

@@ -9,9 +9,11 @@ from portal_index.config import Home
 
 def test_definitions_load_with_jobs_schedules_and_sensor():
     repo = defs.get_repository_def()
-    assert {"pipeline_job", "release_job", "publish_job", "crawl_job", "probe_job", "ingest_job"} <= set(repo.job_names)
+    assert {"pipeline_job", "release_job", "publish_job", "crawl_job", "probe_job", "audit_job",
+            "ingest_job"} <= set(repo.job_names)
     schedules = {s.name: s for s in repo.schedule_defs}
-    assert {"probes_hourly": "0 * * * *", "crawls_weekly": "0 2 * * 1", "release_half_yearly": "0 6 1 1,7 *"} == {
+    assert {"probes_hourly": "0 * * * *", "crawls_weekly": "0 2 * * 1", "audits_weekly": "0 3 * * 1",
+            "release_half_yearly": "0 6 1 1,7 *"} == {
         n: s.cron_schedule for n, s in schedules.items()}
     assert all(s.default_status == dg.DefaultScheduleStatus.STOPPED for s in schedules.values())
     assert [s.name for s in repo.sensor_defs] == ["inbox_sensor"]
@@ -21,6 +23,7 @@ def test_dbt_sources_are_tied_to_the_ingest_assets():
     graph = defs.get_repository_def().asset_graph
     parents = lambda key: {k.to_user_string() for k in graph.get(dg.AssetKey(key)).parent_keys}  # noqa: E731
     assert "probe_results" in parents(["staging", "stg_probes__probes"])
+    assert "accessibility_audits" in parents(["staging", "stg_audits__pages"])
     assert "crawl_results" in parents(["staging", "stg_crawl__signals"])
     assert "survey_sheets" in parents(["staging", "stg_surveys__responses"])
     assert "papi_indicators" in parents(["staging", "stg_papi__scores"])

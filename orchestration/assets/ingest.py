@@ -15,7 +15,8 @@ from portal_index.demo import seed_papi, seed_surveys
 from portal_index.ingest import ingest_source
 from portal_index.prober import probe_all
 from portal_index.registry import active_portals, period_of
-from portal_index.results_files import write_probes
+from portal_index.a11y_audit import audit, find_chromium
+from portal_index.results_files import AUDIT_RECORDS, write_probes, write_records
 from portal_index.simulator import Simulator
 from portal_index.snapshots import land
 from portal_index.warehouse import LoadReport
@@ -47,6 +48,7 @@ def _targets(sim: Simulator | None, only: list[str] | None = None) -> dict[str, 
     return {p["portal_id"]: p["base_url"] for p in portals if p["base_url"]}
 
 
+DEMO_AUDITS = 12  # the demo audits a dozen portals in the browser; the others show the crawl fallback for A01
 PORTALS = dg.StaticPartitionsDefinition(sorted(p["portal_id"] for p in active_portals(period_of(date.today()))))
 
 
@@ -113,6 +115,31 @@ def probe_results(context: dg.AssetExecutionContext, config: FetchConfig,
              origin=f"portal-index {__version__} probes ({portal_index.mode}) run {context.run_id}")
         out.unlink()
     return _report(context, ingest_source(home, "probes"))
+
+
+@dg.asset(group_name="sources", kinds={"python", "chromium"})
+def accessibility_audits(context: dg.AssetExecutionContext, config: FetchConfig,
+                         portal_index: PortalIndexResource) -> dg.MaterializeResult:
+    """Home pages audited in headless Chromium with axe-core (WCAG 2.1 A/AA), with LCP and CLS; feeds
+    A01 where present (plus audit files dropped in the inbox). Without Chromium, nothing is audited
+    and A01 keeps the crawl's checks."""
+    home = portal_index.paths()
+    chromium = find_chromium()
+    if config.fetch and portal_index.mode != "inbox" and chromium is None:
+        context.log.warning("no Chromium found (install Debian's chromium): no browser audit in this run; "
+                            "A01 uses the crawl's accessibility checks")
+    elif config.fetch and portal_index.mode != "inbox":
+        with (Simulator() if portal_index.mode == "demo" else contextlib.nullcontext()) as sim:
+            targets = sorted(_targets(sim).items())
+            limit = portal_index.audit_max_portals or (DEMO_AUDITS if portal_index.mode == "demo" else None)
+            tables = audit(targets[:limit] if limit else targets, chromium, page_seconds=portal_index.audit_page_seconds,
+                           guard=portal_index.crawl_limits(sim.port if sim else None).guard, log=context.log.info)
+        out = home.work / f"audits-{context.run_id[:8]}.jsonl"
+        write_records(out, AUDIT_RECORDS, tables)
+        land(home.snapshots, "audits", out,
+             origin=f"portal-index {__version__} audits ({portal_index.mode}) run {context.run_id}")
+        out.unlink()
+    return _report(context, ingest_source(home, "audits"))
 
 
 @dg.asset(group_name="sources", kinds={"python", "duckdb"})

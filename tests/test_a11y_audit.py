@@ -1,0 +1,28 @@
+"""The accessibility audit in Debian's headless Chromium finds exactly the faults the simulator serves."""
+
+import pytest
+
+from portal_index.a11y_audit import audit, find_chromium
+from portal_index.netguard import Guard
+from portal_index.simulator import A11Y_CASES, A11Y_EXPECTED, Simulator
+
+pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium here (.ci/run installs Debian's chromium)")
+
+
+def test_the_audit_finds_exactly_the_known_violations_and_none_on_the_clean_page():
+    with Simulator() as sim:
+        guard = Guard(allow=("127.0.0.1/32",), allow_ports=(sim.port,))
+        found = audit([(case, sim.a11y_url(case)) for case in A11Y_CASES]
+                      + [("slow", sim.hostile_url("slow-drip")), ("lan", "http://10.255.255.1/")],
+                      page_seconds=4, concurrency=3, guard=guard, log=lambda m: None)
+    pages = {r["portal_id"]: r for r in found["a11y_audits"]}
+    for case, expected in A11Y_EXPECTED.items():
+        rules = {v["rule_id"] for v in found["a11y_violations"] if v["portal_id"] == case}
+        assert rules == expected, case
+        assert "error" not in pages[case], pages[case]
+        assert pages[case]["rules_violated"] == len(expected) and pages[case]["rules_passed"] > 0
+        assert pages[case]["lcp_ms"] is not None and pages[case]["cls"] == 0
+    impacts = {v["rule_id"]: (v["impact"], v["nodes"]) for v in found["a11y_violations"]}
+    assert impacts["image-alt"] == ("critical", 1) and impacts["color-contrast"] == ("serious", 1)
+    assert pages["slow"]["error"] == "time_limit"  # a page that never finishes loading: the hard limit holds
+    assert "ERR_BLOCKED_BY_CLIENT" in pages["lan"]["error"]  # the guard aborted it: no connection was tried
