@@ -7,8 +7,8 @@ from orchestration.jobs import all_portals_tags, audit_job, crawl_job, probe_job
 
 TZ = "Asia/Ho_Chi_Minh"
 
-probes_hourly = dg.ScheduleDefinition(name="probes_hourly", job=probe_job, cron_schedule="0 * * * *",
-                                      execution_timezone=TZ, default_status=dg.DefaultScheduleStatus.STOPPED)
+probes_hourly = dg.build_schedule_from_partitioned_job(probe_job, name="probes_hourly",
+                                                       default_status=dg.DefaultScheduleStatus.STOPPED)
 
 
 @dg.schedule(name="crawls_weekly", job=crawl_job, cron_schedule="0 2 * * 1", execution_timezone=TZ,

@@ -31,6 +31,6 @@ def inbox_sensor(context: dg.SensorEvaluationContext, portal_index: PortalIndexR
         return
     run_key = "|".join(f"{s}={','.join(files)}" for s, files in sorted(pending.items()))
     assets = [ASSET_FOR_SOURCE[s] for s in pending]
-    ops = {name: {"config": {"fetch": False}} for name in assets if name in ("probe_results", "accessibility_audits")}
+    ops = {name: {"config": {"fetch": False}} for name in assets if name == "accessibility_audits"}
     yield dg.RunRequest(run_key=run_key, asset_selection=[dg.AssetKey(a) for a in assets],
                         run_config={"ops": ops})

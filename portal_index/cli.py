@@ -43,13 +43,17 @@ def _run_job(job_name: str, home: Home, mode: str, verbose: bool = False, partit
     from dagster import DagsterInstance
 
     from orchestration.definitions import defs
-    from orchestration.jobs import all_portals_tags
+    from orchestration.jobs import all_portals_tags, current_hour_tags
 
     job = defs.resolve_job_def(job_name)
     log_path = home.work / f"{job_name}.log"
     tags = {}
-    if job.partitions_def is not None:  # jobs with the per-portal crawl: every portal in one run, or one
-        tags = {"dagster/partition": partition} if partition else all_portals_tags()
+    if partition:
+        tags = {"dagster/partition": partition}
+    elif job_name == "crawl_job":  # every portal in one run
+        tags = all_portals_tags()
+    elif job_name == "probe_job":  # this hour
+        tags = current_hour_tags()
     with DagsterInstance.get() as instance, open(log_path, "w", encoding="utf-8") as log, \
             contextlib.redirect_stdout(sys.stderr if verbose else log):  # dbt's own output
         result = job.execute_in_process(
@@ -74,6 +78,16 @@ def _materialization(result, asset: str):
     return events[0].event_specific_data.materialization.metadata if events else None
 
 
+def _fetch(home: Home, mode: str, verbose: bool) -> bool:
+    """The crawl (every portal) and this hour's probes, each its own run; False if either failed."""
+    for job_name in ("crawl_job", "probe_job"):
+        result, _, log_path = _run_job(job_name, home, mode, verbose)
+        if not result.success:
+            print(f"{job_name} run {result.run_id} failed (log: {log_path})", file=sys.stderr)
+            return False
+    return True
+
+
 def _execute(job_name: str, home: Home, mode: str, verbose: bool = False) -> int:
     """Run a job that ends in a release; print the release's path."""
     result, failed_checks, log_path = _run_job(job_name, home, mode, verbose)
@@ -89,7 +103,11 @@ def _execute(job_name: str, home: Home, mode: str, verbose: bool = False) -> int
 def cmd_run(args) -> int:
     home = _prepare(Home.from_env(args.home))
     mode = "demo" if args.demo else args.mode
-    return _execute("release_job" if mode == "inbox" else "pipeline_job", home, mode, args.verbose)
+    if mode == "inbox":
+        return _execute("release_job", home, mode, args.verbose)
+    if not _fetch(home, mode, args.verbose):
+        return 1
+    return _execute("pipeline_job", home, mode, args.verbose)
 
 
 def cmd_crawl(args) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -142,15 +143,39 @@ def _redirects_to_https(client: httpx.Client, parts) -> bool:
         return False
 
 
+RETRYABLE = ("timeout", "connection_refused", "connect_error", "protocol_error")
+
+
 def probe_all(portals: dict[str, str], rounds: int = 3, workers: int = 16, timeout: float = DEFAULT_TIMEOUT,
-              guard: Guard | None = None, log=print) -> list[dict]:
-    """`rounds` probes of each portal's URL, `workers` at a time (one at a time per portal)."""
+              guard: Guard | None = None, per_site: int = 2, retry_after: float = 2.0,
+              site_of=lambda portal_id, url: urlsplit(url).netloc, log=print) -> list[dict]:
+    """`rounds` probes of each portal's URL, `workers` at a time and at most `per_site` at a time to
+    one site (`site_of`: the host, or the portal where many share one address). A probe that failed
+    at the network level is tried once more after `retry_after` seconds; the retry is its own row,
+    with `retry_of` = the first attempt's time, so availability can count the pair once."""
+    sites: dict[str, threading.BoundedSemaphore] = {}
+    lock = threading.Lock()
+
+    def one(item: tuple[str, str]) -> list[dict]:
+        portal_id, url = item
+        with lock:
+            site = sites.setdefault(site_of(portal_id, url), threading.BoundedSemaphore(per_site))
+        with site:
+            first = probe(portal_id, url, timeout, guard)
+        if first.get("error") not in RETRYABLE:
+            return [first]
+        time.sleep(retry_after)
+        with site:
+            again = probe(portal_id, url, timeout, guard)
+        return [first, {**again, "retry_of": first["probed_at"]}]
+
     rows: list[dict] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for n in range(rounds):
-            batch = list(pool.map(lambda item: probe(item[0], item[1], timeout, guard), sorted(portals.items())))
-            failed = sum(1 for r in batch if r.get("error"))
-            log(f"probe round {n + 1}/{rounds}: {len(batch)} probes, {failed} failed")
+            batch = [row for rows_of in pool.map(one, sorted(portals.items())) for row in rows_of]
+            failed = sum(1 for r in batch if r.get("error") and not any(
+                o.get("retry_of") == r["probed_at"] and not o.get("error") for o in batch))
+            log(f"probe round {n + 1}/{rounds}: {len(portals)} portals, {len(batch)} probes "
+                f"({sum(1 for r in batch if r.get('retry_of'))} retries), {failed} failed")
             rows += batch
     return rows
-

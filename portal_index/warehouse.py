@@ -36,7 +36,7 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         "dns_ms": "DOUBLE", "connect_ms": "DOUBLE", "tls_ms": "DOUBLE", "ttfb_ms": "DOUBLE",
         "total_ms": "DOUBLE", "bytes": "BIGINT", "http_version": "VARCHAR",
         "redirects_to_https": "BOOLEAN", "tls_expires_at": "TIMESTAMPTZ", "error": "VARCHAR",
-        "url_kind": "VARCHAR",
+        "url_kind": "VARCHAR", "retry_of": "TIMESTAMPTZ",
     },
     "a11y_audits": {
         "portal_id": "VARCHAR", "url": "VARCHAR", "audited_at": "TIMESTAMPTZ", "status": "INTEGER",

@@ -127,3 +127,38 @@ def test_probe_all_measures_the_simulators_slow_and_fast_portals():
     delay = profile(slow).ttfb_ms
     assert all(delay <= r["ttfb_ms"] <= delay + 250 and r["status"] == 200 for r in by[slow])
     assert all(r["ttfb_ms"] < 250 for r in by[fast])
+
+
+class _Counting(_Delayed):
+    """Records the most requests it ever served at once."""
+    lock = threading.Lock()
+    now = 0
+    most = 0
+
+    def do_GET(self):
+        with _Counting.lock:
+            _Counting.now += 1
+            _Counting.most = max(_Counting.most, _Counting.now)
+        try:
+            super().do_GET()
+        finally:
+            with _Counting.lock:
+                _Counting.now -= 1
+
+
+def test_concurrency_per_site_is_bounded_and_retries_are_recorded_as_such():
+    server = serve(_Counting)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        rows = probe_all({f"p{i}": f"{base}/delay/150" for i in range(6)}, rounds=1, workers=6, per_site=2,
+                         guard=OPEN, log=lambda m: None)
+    finally:
+        server.shutdown()
+    assert len(rows) == 6 and _Counting.most == 2  # six portals on one host: two at a time
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    rows = probe_all({"down": f"http://127.0.0.1:{port}/"}, rounds=2, retry_after=0.05, guard=OPEN, log=lambda m: None)
+    assert [r["error"] for r in rows] == ["connection_refused"] * 4
+    assert [r.get("retry_of") for r in rows] == [None, rows[0]["probed_at"], None, rows[2]["probed_at"]]

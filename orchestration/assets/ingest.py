@@ -3,8 +3,10 @@
 
 import contextlib
 import shutil
+from collections import Counter
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dagster as dg
 
@@ -22,9 +24,12 @@ from portal_index.snapshots import land
 from portal_index.warehouse import LoadReport
 
 
+TZ = "Asia/Ho_Chi_Minh"
+
+
 class FetchConfig(dg.Config):
     fetch: bool = True
-    """Crawl or probe the portals before loading; false only loads files dropped in the inbox."""
+    """Audit the portals before loading; false only loads files dropped in the inbox."""
 
 
 def _report(context: dg.AssetExecutionContext, report: LoadReport) -> dg.MaterializeResult:
@@ -100,21 +105,34 @@ def crawl_results(context: dg.AssetExecutionContext, portal_index: PortalIndexRe
     return _report(context, ingest_source(portal_index.paths(), "crawl"))
 
 
-@dg.asset(group_name="sources", kinds={"python", "duckdb"})
-def probe_results(context: dg.AssetExecutionContext, config: FetchConfig,
-                  portal_index: PortalIndexResource) -> dg.MaterializeResult:
-    """Timed probes of every active portal (plus probe files dropped in the inbox)."""
+HOURS = dg.HourlyPartitionsDefinition(start_date="2025-01-01-00:00", timezone=TZ, end_offset=1)
+
+
+@dg.asset(group_name="sources", kinds={"python"}, partitions_def=HOURS)
+def portal_probes(context: dg.AssetExecutionContext, portal_index: PortalIndexResource) -> dg.MaterializeResult:
+    """Timed probes of every active portal in one hour (partitioned by hour; each hour's probes are
+    appended as their own snapshot)."""
     home = portal_index.paths()
-    if config.fetch and portal_index.mode != "inbox":
-        with (Simulator() if portal_index.mode == "demo" else contextlib.nullcontext()) as sim:
-            guard = portal_index.crawl_limits(sim.port if sim else None).guard
-            rows = probe_all(_targets(sim), rounds=portal_index.probe_rounds, guard=guard, log=context.log.info)
-        out = home.work / f"probes-{context.run_id[:8]}.csv"
-        write_probes(out, rows)
-        land(home.snapshots, "probes", out,
-             origin=f"portal-index {__version__} probes ({portal_index.mode}) run {context.run_id}")
-        out.unlink()
-    return _report(context, ingest_source(home, "probes"))
+    with (Simulator() if portal_index.mode == "demo" else contextlib.nullcontext()) as sim:
+        guard = portal_index.crawl_limits(sim.port if sim else None).guard
+        by_portal = (lambda portal_id, url: portal_id) if sim else (lambda portal_id, url: urlsplit(url).netloc)
+        rows = probe_all(_targets(sim), rounds=portal_index.probe_rounds, guard=guard, site_of=by_portal,
+                         log=context.log.info)
+    out = home.work / f"probes-{context.partition_key.replace(':', '')}-{context.run_id[:8]}.csv"
+    write_probes(out, rows)
+    land(home.snapshots, "probes", out, origin=f"portal-index {__version__} probes ({portal_index.mode}) "
+                                              f"hour {context.partition_key} run {context.run_id}")
+    out.unlink()
+    failed = [r for r in rows if r.get("error")]
+    return dg.MaterializeResult(metadata={
+        "probes": len(rows), "failed": len(failed),
+        "errors": dg.MetadataValue.json(dict(sorted(Counter(r["error"] for r in failed).items())))})
+
+
+@dg.asset(group_name="sources", kinds={"python", "duckdb"}, deps=[portal_probes])
+def probe_results(context: dg.AssetExecutionContext, portal_index: PortalIndexResource) -> dg.MaterializeResult:
+    """Every probe snapshot not loaded yet (our hourly probes, and probe files dropped in the inbox)."""
+    return _report(context, ingest_source(portal_index.paths(), "probes"))
 
 
 @dg.asset(group_name="sources", kinds={"python", "chromium"})

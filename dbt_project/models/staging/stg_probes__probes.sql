@@ -14,6 +14,9 @@ select
     redirects_to_https,
     tls_expires_at,
     error,
+    url_kind,
+    retry_of,
+    coalesce(retry_of, probed_at) as attempt_of,  -- a retry and its first attempt are one probe
     (error is null and status between 200 and 399) as is_success,
     snapshot_sha256
 from {{ source('raw', 'probes') }}
