@@ -146,36 +146,39 @@ def _redirects_to_https(client: httpx.Client, parts) -> bool:
 RETRYABLE = ("timeout", "connection_refused", "connect_error", "protocol_error")
 
 
-def probe_all(portals: dict[str, str], rounds: int = 3, workers: int = 16, timeout: float = DEFAULT_TIMEOUT,
-              guard: Guard | None = None, per_site: int = 2, retry_after: float = 2.0,
-              site_of=lambda portal_id, url: urlsplit(url).netloc, log=print) -> list[dict]:
-    """`rounds` probes of each portal's URL, `workers` at a time and at most `per_site` at a time to
-    one site (`site_of`: the host, or the portal where many share one address). A probe that failed
-    at the network level is tried once more after `retry_after` seconds; the retry is its own row,
-    with `retry_of` = the first attempt's time, so availability can count the pair once."""
+def probe_all(targets: dict[str, str] | list[tuple[str, str, str]], rounds: int = 3, workers: int = 16,
+              timeout: float = DEFAULT_TIMEOUT, guard: Guard | None = None, per_site: int = 2,
+              retry_after: float = 2.0, site_of=lambda portal_id, url: urlsplit(url).netloc, log=print) -> list[dict]:
+    """`rounds` probes of each target, {portal_id: home URL} or [(portal_id, url kind, URL)]
+    (`portal_index.key_urls`), `workers` at a time and at most `per_site` at a time to one site
+    (`site_of`: the host, or the portal where many share one address). A probe that failed at the
+    network level is tried once more after `retry_after` seconds; the retry is its own row, with
+    `retry_of` = the first attempt's time, so availability can count the pair once."""
+    if isinstance(targets, dict):
+        targets = [(portal_id, "home", url) for portal_id, url in sorted(targets.items())]
     sites: dict[str, threading.BoundedSemaphore] = {}
     lock = threading.Lock()
 
-    def one(item: tuple[str, str]) -> list[dict]:
-        portal_id, url = item
+    def one(item: tuple[str, str, str]) -> list[dict]:
+        portal_id, kind, url = item
         with lock:
             site = sites.setdefault(site_of(portal_id, url), threading.BoundedSemaphore(per_site))
         with site:
-            first = probe(portal_id, url, timeout, guard)
+            first = probe(portal_id, url, timeout, guard, url_kind=kind)
         if first.get("error") not in RETRYABLE:
             return [first]
         time.sleep(retry_after)
         with site:
-            again = probe(portal_id, url, timeout, guard)
+            again = probe(portal_id, url, timeout, guard, url_kind=kind)
         return [first, {**again, "retry_of": first["probed_at"]}]
 
     rows: list[dict] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for n in range(rounds):
-            batch = [row for rows_of in pool.map(one, sorted(portals.items())) for row in rows_of]
+            batch = [row for rows_of in pool.map(one, targets) for row in rows_of]
             failed = sum(1 for r in batch if r.get("error") and not any(
                 o.get("retry_of") == r["probed_at"] and not o.get("error") for o in batch))
-            log(f"probe round {n + 1}/{rounds}: {len(portals)} portals, {len(batch)} probes "
+            log(f"probe round {n + 1}/{rounds}: {len(targets)} URLs, {len(batch)} probes "
                 f"({sum(1 for r in batch if r.get('retry_of'))} retries), {failed} failed")
             rows += batch
     return rows

@@ -162,3 +162,25 @@ def test_concurrency_per_site_is_bounded_and_retries_are_recorded_as_such():
     rows = probe_all({"down": f"http://127.0.0.1:{port}/"}, rounds=2, retry_after=0.05, guard=OPEN, log=lambda m: None)
     assert [r["error"] for r in rows] == ["connection_refused"] * 4
     assert [r.get("retry_of") for r in rows] == [None, rows[0]["probed_at"], None, rows[2]["probed_at"]]
+
+
+def test_key_urls_come_from_the_latest_crawl_relative_to_the_home_page(tmp_path):
+    from portal_index.config import Home
+    from portal_index.crawler import CrawlLimits, crawl, demo_limits
+    from portal_index.ingest import ingest_file
+    from portal_index.key_urls import key_paths, key_urls
+
+    pid = pick(lambda p: p.failure == "none" and p.has("search") and p.search_results, 1)[0]
+    without = pick(lambda p: p.failure == "none" and not p.has("search"), 1)[0]
+    home = Home(tmp_path / "home").ensure()
+    assert key_paths(home.warehouse) == {}  # before any crawl: home pages only
+    with Simulator() as sim:
+        for r in crawl({pid: sim.url_for(pid), without: sim.url_for(without)}, tmp_path / "warc",
+                       demo_limits(CrawlLimits(max_pages=10), sim.port), log=lambda m: None):
+            ingest_file(home, r.warc)
+    paths = key_paths(home.warehouse)
+    assert set(paths) == {pid} and paths[pid]["search"].startswith("tim-kiem?q=")
+    moved = key_urls({pid: "http://elsewhere:8000/p/", without: "http://elsewhere:8000/w/"}, paths)
+    assert moved == [(pid, "home", "http://elsewhere:8000/p/"),
+                     (pid, "search", "http://elsewhere:8000/p/" + paths[pid]["search"]),
+                     (without, "home", "http://elsewhere:8000/w/")]

@@ -15,6 +15,7 @@ from portal_index import __version__
 from portal_index.crawler import crawl, crawl_progress, tally
 from portal_index.demo import seed_papi, seed_surveys
 from portal_index.ingest import ingest_source
+from portal_index.key_urls import key_paths, key_urls
 from portal_index.prober import probe_all
 from portal_index.registry import active_portals, period_of
 from portal_index.a11y_audit import audit, find_chromium
@@ -116,7 +117,8 @@ def portal_probes(context: dg.AssetExecutionContext, portal_index: PortalIndexRe
     with (Simulator() if portal_index.mode == "demo" else contextlib.nullcontext()) as sim:
         guard = portal_index.crawl_limits(sim.port if sim else None).guard
         by_portal = (lambda portal_id, url: portal_id) if sim else (lambda portal_id, url: urlsplit(url).netloc)
-        rows = probe_all(_targets(sim), rounds=portal_index.probe_rounds, guard=guard, site_of=by_portal,
+        targets = key_urls(_targets(sim), key_paths(home.warehouse))  # home pages, and search pages the crawl found
+        rows = probe_all(targets, rounds=portal_index.probe_rounds, guard=guard, site_of=by_portal,
                          log=context.log.info)
     out = home.work / f"probes-{context.partition_key.replace(':', '')}-{context.run_id[:8]}.csv"
     write_probes(out, rows)
@@ -138,7 +140,7 @@ def probe_results(context: dg.AssetExecutionContext, portal_index: PortalIndexRe
 @dg.asset(group_name="sources", kinds={"python", "chromium"})
 def accessibility_audits(context: dg.AssetExecutionContext, config: FetchConfig,
                          portal_index: PortalIndexResource) -> dg.MaterializeResult:
-    """Home pages audited in headless Chromium with axe-core (WCAG 2.1 A/AA), with LCP and CLS; feeds
+    """Key pages (home, search) audited in headless Chromium with axe-core (WCAG 2.1 A/AA), with LCP and CLS; feeds
     A01 where present (plus audit files dropped in the inbox). Without Chromium, nothing is audited
     and A01 keeps the crawl's checks."""
     home = portal_index.paths()
@@ -148,9 +150,10 @@ def accessibility_audits(context: dg.AssetExecutionContext, config: FetchConfig,
                             "A01 uses the crawl's accessibility checks")
     elif config.fetch and portal_index.mode != "inbox":
         with (Simulator() if portal_index.mode == "demo" else contextlib.nullcontext()) as sim:
-            targets = sorted(_targets(sim).items())
+            bases = sorted(_targets(sim).items())
             limit = portal_index.audit_max_portals or (DEMO_AUDITS if portal_index.mode == "demo" else None)
-            tables = audit(targets[:limit] if limit else targets, chromium, page_seconds=portal_index.audit_page_seconds,
+            pages = key_urls(dict(bases[:limit] if limit else bases), key_paths(home.warehouse))
+            tables = audit([(pid, url) for pid, _, url in pages], chromium, page_seconds=portal_index.audit_page_seconds,
                            guard=portal_index.crawl_limits(sim.port if sim else None).guard, log=context.log.info)
         out = home.work / f"audits-{context.run_id[:8]}.jsonl"
         write_records(out, AUDIT_RECORDS, tables)
