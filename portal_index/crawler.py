@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import time
 import zlib
 from collections import Counter, defaultdict
@@ -116,10 +117,17 @@ def make_client(limits: CrawlLimits) -> httpx.AsyncClient:
                                       "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"})
 
 
+_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?")
+
+
 def canonical(url: str) -> str | None:
-    """The URL as it is requested and archived: no fragment, unsafe characters percent-encoded."""
+    """The URL as it is requested and archived: no fragment, unsafe characters percent-encoded
+    (by httpx; a URL that is already plain, lower-case host and safe characters only, as is)."""
+    url = urldefrag(url)[0]
+    if _PLAIN_URL.fullmatch(url) and ":80" not in url and ":443" not in url:  # default ports: httpx drops them
+        return url
     try:
-        return str(httpx.URL(urldefrag(url)[0]))
+        return str(httpx.URL(url))
     except (httpx.InvalidURL, ValueError):
         return None
 
@@ -448,8 +456,16 @@ def new_crawl_id() -> str:
 def crawl(targets: dict[str, str], out_dir: Path, limits: CrawlLimits = CrawlLimits(), crawl_id: str | None = None,
           progress: Callable[[str, int], None] | None = None, log: Callable[[str], None] = print) -> list[PortalCrawl]:
     """Crawl {portal_id: base_url} into one WARC per portal under `out_dir`."""
-    return asyncio.run(crawl_async(targets, out_dir, limits, crawl_id or new_crawl_id(),
-                                   progress or (lambda kind, n: None), log))
+    return _run(crawl_async(targets, out_dir, limits, crawl_id or new_crawl_id(), progress or (lambda kind, n: None), log))
+
+
+def _run(coro):
+    """asyncio.run on uvloop where it is installed (a faster event loop), else the standard one."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def demo_limits(limits: CrawlLimits, simulator_port: int | None = None) -> CrawlLimits:
