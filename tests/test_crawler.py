@@ -221,7 +221,7 @@ def test_one_portal_is_crawled_alone_as_its_partition_then_re_extracted(tmp_path
     from orchestration.jobs import all_portals_tags
     from portal_index.registry import active_portals, period_of
     from portal_index.signals import keywords_file
-    from tests.conftest import cli
+    from conftest import cli
 
     today = period_of(datetime.now().date())
     assert PORTALS.get_partition_keys() == sorted(p["portal_id"] for p in active_portals(today))
