@@ -32,6 +32,8 @@ def _prepare(home: Home) -> Home:
     os.environ["PORTAL_INDEX_HOME"] = str(home.root)  # dbt's profile and child processes read it
     os.environ["DAGSTER_HOME"] = str(home.dagster_home)
     os.environ["DBT_TARGET_PATH"] = str(home.work / "dbt")  # dagster-dbt's per-run dbt artifacts
+    if sys.stderr.isatty():
+        os.environ["PORTAL_INDEX_PROGRESS"] = "tty"  # the crawl draws its progress bar on this terminal
     config = home.dagster_home / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_YAML)

@@ -477,21 +477,33 @@ def demo_limits(limits: CrawlLimits, simulator_port: int | None = None) -> Crawl
 
 @contextlib.contextmanager
 def crawl_progress(portals: int):
-    """A progress bar on a terminal (portals done, pages, errors); silent elsewhere (Dagster's daemon)."""
+    """A progress bar (portals done, pages, errors) on the terminal of `portal-index`, which sets
+    PORTAL_INDEX_PROGRESS when it runs on one; Dagster captures the steps' own output, so the bar
+    goes to /dev/tty. Silent elsewhere (the daemon, tests, CI)."""
     from tqdm import tqdm
 
     counts = {"fetches": 0, "errors": 0}
-    with tqdm(total=portals, unit="portal", desc="crawl", disable=None, dynamic_ncols=True) as bar:
+    tty = None
+    if os.environ.get("PORTAL_INDEX_PROGRESS") == "tty":
+        try:
+            tty = open("/dev/tty", "w")
+        except OSError:
+            tty = None
+    with contextlib.ExitStack() as stack:
+        if tty is not None:
+            stack.callback(tty.close)
+        bar = stack.enter_context(tqdm(total=portals, unit="portal", desc="crawl", file=tty, disable=tty is None,
+                                       dynamic_ncols=True))
+
         def progress(kind: str, errors: int) -> None:
-            if kind == "portal":
-                bar.update(1)
-            else:
+            if kind == "fetch":
                 counts["fetches"] += 1
                 counts["errors"] += errors
-                if counts["fetches"] % 20 == 0:
-                    bar.set_postfix(pages=counts["fetches"], errors=counts["errors"], refresh=False)
+            if kind == "portal" or counts["fetches"] % 20 == 0:
+                bar.set_postfix(pages=counts["fetches"], errors=counts["errors"], refresh=kind == "portal")
             if kind == "portal":
-                bar.set_postfix(pages=counts["fetches"], errors=counts["errors"])
+                bar.update(1)
+
         yield progress
 
 
