@@ -1,24 +1,24 @@
-"""The four sources: each lands immutable snapshots, then loads the raw tables."""
+"""The sources: the fetchers (crawls per portal, probes per hour, the browser audit) and the inbox
+files land immutable snapshots; the loaders parse them into the raw tables."""
 
 
 import contextlib
 import shutil
 from collections import Counter
 from datetime import date
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import dagster as dg
 
 from orchestration.resources import PortalIndexResource
 from portal_index import __version__
+from portal_index.a11y_audit import audit, find_chromium
 from portal_index.crawler import crawl, crawl_progress, tally
 from portal_index.demo import seed_papi, seed_surveys
 from portal_index.ingest import ingest_source
 from portal_index.key_urls import key_paths, key_urls
 from portal_index.prober import probe_all
 from portal_index.registry import active_portals, period_of
-from portal_index.a11y_audit import audit, find_chromium
 from portal_index.results_files import AUDIT_RECORDS, write_probes, write_records
 from portal_index.simulator import Simulator
 from portal_index.snapshots import land
@@ -89,14 +89,6 @@ def portal_crawls(context: dg.AssetExecutionContext, portal_index: PortalIndexRe
         "per_portal": dg.MetadataValue.md("| portal | fetches | errors | stopped | s |\n|---|---|---|---|---|\n" + "\n".join(
             f"| {r.portal_id} | {r.fetches} | {r.errors} | {r.stopped} | {r.seconds} |" for r in results)),
     })
-
-
-def _probe(resource: PortalIndexResource, context, targets: dict[str, str], out: Path) -> Path:
-    write_probes(out.with_suffix(".csv"), probe_all(targets, rounds=resource.probe_rounds, log=context.log.info))
-    return out.with_suffix(".csv")
-
-
-FETCHERS = {"probes": _probe}
 
 
 @dg.asset(group_name="sources", kinds={"python", "duckdb"}, deps=[portal_crawls])
