@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test dev release clean install bench-crawl bench-probe
+.PHONY: run test dev release clean install bench-crawl bench-probe chromium
 
 install: $(STAMP)
 
@@ -37,6 +37,11 @@ bench-crawl: $(STAMP)
 ## Compare the prober's timings with curl's on the same URLs; prints differences and probes/s.
 bench-probe: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_probe
+
+## Install Debian's chromium for the accessibility audit and the report's browser test (needs root or sudo).
+chromium:
+	command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 ## Remove generated state (the working folder var/, dbt artifacts) but keep .venv/.
 clean:
