@@ -33,7 +33,7 @@ from httpx_retries import Retry, RetryTransport
 from protego import Protego
 
 from portal_index import __version__
-from portal_index.netguard import Guard, check_scheme, guarded_transport
+from portal_index.netguard import Guard, check_scheme, classify, guarded_transport
 from portal_index.extract import PortalExtractor
 from portal_index.signals import Keywords, PageFacts, load_keywords
 from portal_index.warc import Exchange, PortalWarc
@@ -79,30 +79,6 @@ class PortalCrawl:
     stopped: str = "complete"  # complete | page_limit | time_limit | error_budget | crashed: ...
     seconds: float = 0.0
     signals: int = 0  # signal rows extracted during the crawl (the loader re-derives them from the WARC)
-
-
-def classify(exc: BaseException) -> str:
-    """The error class recorded for a fetch that got no usable response."""
-    message = str(exc)
-    if isinstance(exc, TimeoutError):
-        return "slow_response"
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
-    if isinstance(exc, httpx.ConnectError):
-        if message.startswith("blocked address"):
-            return "blocked_address"
-        if message.startswith("dns failure"):
-            return "dns_failure"
-        if "refused" in message.lower():
-            return "connection_refused"
-        if "ssl" in message.lower() or "certificate" in message.lower():
-            return "tls_failure"
-        return "connect_error"
-    if isinstance(exc, httpx.DecodingError):
-        return "bad_encoding"
-    if isinstance(exc, (httpx.RemoteProtocolError, httpx.LocalProtocolError)):
-        return "protocol_error"
-    return type(exc).__name__
 
 
 def make_client(limits: CrawlLimits) -> httpx.AsyncClient:
@@ -268,9 +244,10 @@ class PortalCrawler:
                         ex, truncated, attempts = await self._exchange(current)
                     meta["attempts"] += attempts
                     response_id = self.warc.exchange(ex)
+                    headers = {k.lower(): v for k, v in ex.headers}
                     meta.update(final_url=current, status=ex.status, bytes=len(ex.body),
-                                content_type=dict((k.lower(), v) for k, v in ex.headers).get("content-type"))
-                    location = dict((k.lower(), v) for k, v in ex.headers).get("location")
+                                content_type=headers.get("content-type"))
+                    location = headers.get("location")
                     if 300 <= ex.status < 400 and location:
                         target = urldefrag(urljoin(current, location.strip()))[0]
                         hops.append(target)

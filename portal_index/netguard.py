@@ -108,14 +108,54 @@ class GuardedBackend(httpcore.AnyIOBackend):
         raise last or httpcore.ConnectError(f"no address for {host}")
 
 
+def with_backend(transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport, backend, max_connections: int = 100):
+    """The transport with its httpcore pool rebuilt around `backend` (same TLS context and keep-alive).
+
+    httpx builds its pool without a network-backend argument, so the pool is replaced (httpx 0.28 /
+    httpcore 1.0, pinned in requirements.lock)."""
+    old = transport._pool
+    pool = httpcore.AsyncConnectionPool if isinstance(transport, httpx.AsyncHTTPTransport) else httpcore.ConnectionPool
+    transport._pool = pool(ssl_context=old._ssl_context, max_connections=max_connections,
+                           max_keepalive_connections=min(old._max_keepalive_connections, max_connections),
+                           keepalive_expiry=old._keepalive_expiry, http1=True, http2=False, network_backend=backend)
+    return transport
+
+
 def guarded_transport(guard: Guard, *, max_connections: int = 100, verify: bool = True) -> httpx.AsyncHTTPTransport:
     """An httpx transport whose every connection goes through `GuardedBackend`."""
-    transport = httpx.AsyncHTTPTransport(verify=verify, limits=httpx.Limits(max_connections=max_connections))
-    # httpx builds its httpcore pool without a network-backend argument; the pool is rebuilt with
-    # the same settings and our backend (httpx 0.28 / httpcore 1.0, pinned in requirements.lock).
-    old = transport._pool
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=old._ssl_context, max_connections=max_connections,
-        max_keepalive_connections=old._max_keepalive_connections, keepalive_expiry=old._keepalive_expiry,
-        http1=True, http2=False, network_backend=GuardedBackend(guard))
-    return transport
+    return with_backend(httpx.AsyncHTTPTransport(verify=verify), GuardedBackend(guard), max_connections)
+
+def tls_error_class(message: str) -> str | None:
+    """The kind of TLS failure an ssl error message describes, if it is one."""
+    text = message.lower()
+    if "certificate has expired" in text:
+        return "tls_expired"
+    if "hostname mismatch" in text or "not valid for" in text or "ip address mismatch" in text:
+        return "tls_hostname_mismatch"
+    if "self-signed" in text or "unable to get local issuer" in text or "self signed" in text:
+        return "tls_untrusted"
+    if "ssl" in text or "certificate" in text or "tls" in text:
+        return "tls_failure"
+    return None
+
+
+def classify(exc: BaseException) -> str:
+    """The error class recorded for a request (crawl fetch or probe) that got no usable response."""
+    message = str(exc)
+    if isinstance(exc, TimeoutError):
+        return "slow_response"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        if message.startswith("blocked address"):
+            return "blocked_address"
+        if message.startswith("dns failure"):
+            return "dns_failure"
+        if "refused" in message.lower():
+            return "connection_refused"
+        return tls_error_class(message) or "connect_error"
+    if isinstance(exc, httpx.DecodingError):
+        return "bad_encoding"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.LocalProtocolError)):
+        return "protocol_error"
+    return type(exc).__name__

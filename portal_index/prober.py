@@ -25,8 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpcore
 import httpx
 
-from portal_index.crawler import USER_AGENT, classify
-from portal_index.netguard import Guard, vetted_addresses
+from portal_index.crawler import USER_AGENT
+from portal_index.netguard import Guard, classify, vetted_addresses, with_backend
 
 DEFAULT_TIMEOUT = 30.0  # long enough that a slow portal is measured as slow, not as down
 
@@ -49,25 +49,6 @@ class _TimedBackend(httpcore.NetworkBackend):
         address = vetted_addresses(self.guard, host, port, infos)[0]
         return self._inner.connect_tcp(address, port, timeout=timeout, local_address=local_address,
                                        socket_options=socket_options)
-
-
-def tls_error_class(exc: BaseException) -> str | None:
-    text = str(exc).lower()
-    if "certificate has expired" in text:
-        return "tls_expired"
-    if "hostname mismatch" in text or "not valid for" in text or "ip address mismatch" in text:
-        return "tls_hostname_mismatch"
-    if "self-signed" in text or "unable to get local issuer" in text or "self signed" in text:
-        return "tls_untrusted"
-    if "ssl" in text or "certificate" in text or "tls" in text:
-        return "tls_failure"
-    return None
-
-
-def _error_class(exc: BaseException) -> str:
-    if isinstance(exc, httpx.ConnectError):
-        return tls_error_class(exc) or classify(exc)
-    return classify(exc)
 
 
 def certificate_expiry(host: str, port: int, timeout: float) -> datetime | None:
@@ -98,8 +79,7 @@ def probe(portal_id: str, url: str, timeout: float = DEFAULT_TIMEOUT, guard: Gua
         marks[name] = time.perf_counter()
 
     backend = _TimedBackend(guard or Guard())
-    transport = httpx.HTTPTransport(verify=verify)
-    transport._pool = httpcore.ConnectionPool(ssl_context=transport._pool._ssl_context, network_backend=backend)
+    transport = with_backend(httpx.HTTPTransport(verify=verify), backend)
     start = time.perf_counter()
     try:
         with httpx.Client(transport=transport, headers={"User-Agent": USER_AGENT}, timeout=timeout,
@@ -121,7 +101,7 @@ def probe(portal_id: str, url: str, timeout: float = DEFAULT_TIMEOUT, guard: Gua
             if parts.scheme == "https" and url_kind == "home":
                 row["redirects_to_https"] = _redirects_to_https(client, parts)
     except Exception as exc:  # every failure is recorded as data, never raised
-        row["error"] = _error_class(exc)
+        row["error"] = classify(exc)
         row["total_ms"] = round((time.perf_counter() - start) * 1000, 2)
         if row["error"].startswith("tls_"):
             expires = certificate_expiry(parts.hostname, parts.port or 443, min(timeout, 10))
