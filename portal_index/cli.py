@@ -8,6 +8,7 @@
     portal-index verify RELEASE                       recompute every hash and validate the descriptor
     portal-index reproduce VERSION                    rebuild a release from its snapshots; same files?
     portal-index template FILE.xlsx                   write a blank survey template for evaluators
+    portal-index synth --portals N --days D           synthetic inputs at scale in the working folder
     portal-index dev                                  Dagster webserver and daemon on the project
 """
 
@@ -32,6 +33,8 @@ def _prepare(home: Home) -> Home:
     os.environ["PORTAL_INDEX_HOME"] = str(home.root)  # dbt's profile and child processes read it
     os.environ["DAGSTER_HOME"] = str(home.dagster_home)
     os.environ["DBT_TARGET_PATH"] = str(home.work / "dbt")  # dagster-dbt's per-run dbt artifacts
+    if home.registry.exists() and "PORTAL_INDEX_REGISTRY" not in os.environ:
+        os.environ["PORTAL_INDEX_REGISTRY"] = str(home.registry)  # the working folder's own registry (synth)
     if sys.stderr.isatty():
         os.environ["PORTAL_INDEX_PROGRESS"] = "tty"  # the crawl draws its progress bar on this terminal
     config = home.dagster_home / "dagster.yaml"
@@ -217,6 +220,24 @@ def cmd_template(args) -> int:
     return 0
 
 
+def cmd_synth(args) -> int:
+    from datetime import date
+
+    from portal_index.synth import synth
+
+    home = Home.from_env(args.home)
+    if home.registry.exists() or any(home.snapshots.glob("*/*/sidecar.json")):
+        print(f"{home.root} already holds inputs; synth writes into an empty working folder (--home)", file=sys.stderr)
+        return 2
+    summary = synth(home, args.portals, args.days, seed=args.seed, start=date.fromisoformat(args.start),
+                    log=lambda m: print(m, file=sys.stderr))
+    for source, files in summary.files.items():
+        print(f"{source}: {files} file(s), {summary.rows[source]:,} rows")
+    print(f"registry: {summary.registry} ({summary.portals} portals); "
+          f"portal-index --home {home.root} run --mode inbox scores them")
+    return 0
+
+
 def cmd_dev(args) -> int:
     """Dagster's webserver and daemon on this code location, with the working folder prepared."""
     home = _prepare(Home.from_env(args.home))
@@ -267,6 +288,13 @@ def main(argv: list[str] | None = None) -> int:
     tpl.add_argument("file")
     tpl.add_argument("--force", action="store_true", help="overwrite an existing file")
     tpl.set_defaults(func=cmd_template)
+
+    syn = sub.add_parser("synth", help="write synthetic inputs at scale (registry, probes, crawls, surveys, PAPI)")
+    syn.add_argument("--portals", type=int, default=1000, help="number of portals (default 1000)")
+    syn.add_argument("--days", type=int, default=182, help="days of hourly probes (default 182)")
+    syn.add_argument("--start", default="2026-01-01", help="first day of probes (default 2026-01-01)")
+    syn.add_argument("--seed", type=int, default=20260101, help="random seed (default 20260101)")
+    syn.set_defaults(func=cmd_synth)
 
     dev = sub.add_parser("dev", help="start the Dagster webserver and daemon")
     dev.add_argument("--host", default="127.0.0.1")

@@ -39,6 +39,11 @@ class Home:
         return self.root / "warehouse.duckdb"
 
     @property
+    def registry(self) -> Path:
+        """A registry of this working folder's own (from `portal-index synth`), used instead of the seed."""
+        return self.root / "registry" / "portals_registry.csv"
+
+    @property
     def releases(self) -> Path:
         return self.root / "releases"
 

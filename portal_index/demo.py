@@ -29,13 +29,14 @@ def demo_snapshot_sql() -> str:
             f"or original_name like 'khao-sat-demo-%')")
 
 
-def write_demo_surveys(path: Path, period: str) -> int:
-    """The survey template filled for every portal active in `period`, with plausible answers."""
+def survey_rows(portals: list[dict], period: str, quality, rng: random.Random) -> dict[str, list[dict]]:
+    """{test type: rows} of plausible survey answers for `portals` in `period`; `quality(portal)`
+    (0 to 1) sets the odds of a good answer. The demo and `portal-index synth` both fill the
+    survey template with these."""
     start, end = period_bounds(period)
-    rng = random.Random(period)
     rows: dict[str, list[dict]] = {name: [] for name in template()["sheets"]}
-    for portal in active_portals(period):
-        p = TIERS[profile(portal["portal_id"]).tier]
+    for portal in portals:
+        p = quality(portal)
         tests = (["service", "service"] if portal["kind"] == "service" else []) + ["satisfaction", "screen_reader",
                                                                                    "ethnic_minority"]
         for n, test in enumerate(tests):
@@ -55,6 +56,13 @@ def write_demo_surveys(path: Path, period: str) -> int:
             else:
                 row["ethnic_language_content"] = yes(p - 0.3)
             rows[test].append(row)
+    return rows
+
+
+def write_demo_surveys(path: Path, period: str) -> int:
+    """The survey template filled for every portal active in `period`, with plausible answers."""
+    rows = survey_rows(active_portals(period), period, lambda p: TIERS[profile(p["portal_id"]).tier],
+                       random.Random(period))
     write_template(path, rows)
     return sum(len(r) for r in rows.values())
 

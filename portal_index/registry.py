@@ -1,10 +1,18 @@
-"""Read-only access to the registry seeds, and the half-year assessment periods."""
+"""Read-only access to the portal registry, and the half-year assessment periods.
+
+The registry is the seed `portals_registry.csv`, unless `$PORTAL_INDEX_REGISTRY` names another file
+of the same columns (a synthetic registry from `portal-index synth`, say); the dbt model
+`stg_registry__portals` follows the same variable, so Python and the warehouse see one registry.
+"""
 
 from __future__ import annotations
 
 import csv
+import os
 import re
 from datetime import date
+from functools import lru_cache
+from pathlib import Path
 
 from portal_index.config import SEEDS_DIR
 
@@ -23,9 +31,23 @@ def period_bounds(period: str) -> tuple[date, date]:
     return (date(year, 1, 1), date(year, 6, 30)) if half == 1 else (date(year, 7, 1), date(year, 12, 31))
 
 
+REGISTRY_ENV = "PORTAL_INDEX_REGISTRY"
+SEED_REGISTRY = SEEDS_DIR / "registry" / "portals_registry.csv"
+
+
+def registry_file() -> Path:
+    return Path(os.environ.get(REGISTRY_ENV) or SEED_REGISTRY)
+
+
 def portals() -> list[dict]:
-    with open(SEEDS_DIR / "registry" / "portals_registry.csv", encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+    path = registry_file()
+    return [dict(p) for p in _read(path, path.stat().st_mtime_ns)]
+
+
+@lru_cache(maxsize=4)
+def _read(path: Path, mtime_ns: int) -> tuple[dict, ...]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return tuple(csv.DictReader(f))
 
 
 def active_portals(period: str) -> list[dict]:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
+
+import pyarrow as pa
 
 from portal_index.problems import InputRejected, Problem
 from portal_index.warehouse import RAW_TABLES
@@ -111,19 +114,43 @@ def write_probes(path: Path, probes: list[dict]) -> None:
             writer.writerow({c: ("" if row.get(c) is None else row.get(c)) for c in columns})
 
 
-def parse_probes(path: Path) -> dict[str, list[dict]]:
-    problems: list[Problem] = []
-    rows: list[dict] = []
+def parse_probes(path: Path) -> dict[str, pa.Table]:
+    """A probe CSV read by DuckDB into typed columns (hourly files of thousands of rows, and days of
+    them at national scale). A file with a missing value or a value of the wrong type is rejected
+    with every problem: row, column, value and what was expected."""
+    import duckdb
+
     with open(path, encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in PROBE_REQUIRED if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputRejected([Problem(path.name, None, 1, c, None, "a header with this column") for c in missing])
-        for n, row in enumerate(reader, start=2):
-            for col in PROBE_REQUIRED:
-                if not row.get(col):
-                    problems.append(Problem(path.name, None, n, col, row.get(col), "a value"))
-            rows.append({k: (v if v != "" else None) for k, v in row.items() if k in RAW_TABLES["probes"]})
+        header = next(csv.reader(f), [])
+    missing = [c for c in PROBE_REQUIRED if c not in header]
+    if missing:
+        raise InputRejected([Problem(path.name, None, 1, c, None, "a header with this column") for c in missing])
+    contract = RAW_TABLES["probes"]
+    types = ", ".join(f"'{c}': '{contract.get(c, 'VARCHAR')}'" for c in header)
+    text = ", ".join(f"'{c}': 'VARCHAR'" for c in header)
+    known = ", ".join(c for c in header if c in contract)
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")  # a time without an offset is UTC, as everywhere in the warehouse
+        table = con.sql(
+            f"select {known} from read_csv(?, header = true, auto_detect = false, columns = {{{types}}}, "
+            "nullstr = '', store_rejects = true)", params=[str(path)]).to_arrow_table()
+        problems = [Problem(path.name, None, int(line), column, _bad_value(error, csv_line),
+                            f"a value of type {contract.get(column, 'VARCHAR')}")
+                    for line, column, csv_line, error in con.execute(
+                        "select line, column_name, csv_line, error_message from reject_errors order by line").fetchall()]
+        if any(table.column(c).null_count for c in PROBE_REQUIRED):
+            blanks = " or ".join(f"{c} is null" for c in PROBE_REQUIRED)
+            for line, *values in con.execute(
+                    f"select * from (select row_number() over () + 1 as line, {', '.join(PROBE_REQUIRED)} "
+                    f"from read_csv(?, header = true, auto_detect = false, columns = {{{text}}}, nullstr = '')) where {blanks} order by line", [str(path)]).fetchall():
+                problems += [Problem(path.name, None, int(line), c, None, "a value")
+                             for c, v in zip(PROBE_REQUIRED, values) if v is None]
     if problems:
-        raise InputRejected(problems)
-    return {"probes": rows}
+        raise InputRejected(sorted(problems, key=lambda p: p.row or 0))
+    return {"probes": table}
+
+
+def _bad_value(error: str, line: str) -> str:
+    """The cell DuckDB could not convert, from its message (else the whole line)."""
+    found = re.search(r'Could not convert string "(.*?)" to', error or "")
+    return found.group(1) if found else line

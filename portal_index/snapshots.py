@@ -46,8 +46,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def land(root: Path, source: str, file: Path, origin: str) -> tuple[Snapshot, bool]:
-    """Copy `file` into the snapshot store. Returns (snapshot, newly_landed)."""
+def land(root: Path, source: str, file: Path, origin: str, move: bool = False) -> tuple[Snapshot, bool]:
+    """Copy `file` into the snapshot store (move it, with `move`, when it is our own scratch file on
+    the same file system). Returns (snapshot, newly_landed)."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
     file = Path(file)
@@ -58,8 +59,11 @@ def land(root: Path, source: str, file: Path, origin: str) -> tuple[Snapshot, bo
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{sha[:12]}-", dir=folder.parent))
     target = staging / file.name
-    shutil.copyfile(file, target)
-    if sha256_file(target) != sha:
+    if move:
+        shutil.move(file, target)
+    else:
+        shutil.copyfile(file, target)
+    if not move and sha256_file(target) != sha:
         shutil.rmtree(staging)
         raise OSError(f"{file}: changed while it was being copied; try again")
     snapshot = Snapshot(

@@ -72,7 +72,9 @@ SOURCE_TABLES = {
     "papi": ("papi_scores",),
 }
 
-Parser = Callable[[Path], dict[str, list[dict]]]
+# A parser gives each table's rows as dicts, or as an Arrow table typed to the contract (a file
+# DuckDB reads itself, with no Python object per row).
+Parser = Callable[[Path], dict[str, list[dict] | pa.Table]]
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -129,16 +131,17 @@ def load_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, parser: Pa
     try:
         total = 0
         for table, rows in tables.items():
-            if not rows:
+            if not len(rows):
                 continue
-            # every row shaped to the table's contract: pyarrow infers columns from the first row only
-            columns = RAW_TABLES[table]
-            arrow = pa.Table.from_pylist([{"snapshot_sha256": snapshot.sha256, "snapshot_landed_at": snapshot.landed_at,
-                                           **{c: r.get(c) for c in columns}} for r in rows])
-            con.register("incoming", arrow)
-            con.execute(f"insert into raw.{table} by name select * from incoming")
+            if not isinstance(rows, pa.Table):
+                # every row shaped to the table's contract: pyarrow infers columns from the first row only
+                rows = pa.Table.from_pylist([{c: r.get(c) for c in RAW_TABLES[table]} for r in rows])
+            con.register("incoming", rows)
+            con.execute(f"insert into raw.{table} by name select ? as snapshot_sha256, "
+                        f"cast(? as timestamptz) as snapshot_landed_at, * from incoming",
+                        [snapshot.sha256, snapshot.landed_at])
             con.unregister("incoming")
-            total += len(rows)
+            total += rows.num_rows
         _record(con, snapshot, "accepted", total, [])
         con.execute("commit")
     except (duckdb.ConversionException, duckdb.InvalidInputException) as e:

@@ -1,7 +1,9 @@
 -- The assessment periods: every half-year in which a crawl, probe or survey test took place.
+-- Read from the per-period measures, not the raw rows: tens of millions of probes are scanned once,
+-- by the incremental probe model, not again by every build that touches the periods.
 with observed as (
-    select period from {{ ref('stg_crawl__signals') }}
-    union select period from {{ ref('stg_probes__probes') }}
+    select period from {{ ref('int_measures__crawl') }}
+    union select period from {{ ref('int_measures__probes') }}
     union select period from {{ ref('stg_surveys__responses') }}
 )
 select

@@ -12,7 +12,7 @@ select
     -- the province that owns the portal in that period's administrative map
     case when pp.period_start >= date '2025-07-01' then '34-' || p.province_code_34
          else '63-' || p.province_code_63 end as owner_province_id
-from {{ ref('portals_registry') }} as p
+from {{ ref('stg_registry__portals') }} as p
 cross join {{ ref('int_periods') }} as pp
 where (p.valid_from is null or p.valid_from <= pp.period_end)
   and (p.valid_to is null or p.valid_to >= pp.period_start)

@@ -11,4 +11,4 @@ select
     base_url,
     valid_from,
     valid_to
-from {{ ref('portals_registry') }}
+from {{ ref('stg_registry__portals') }}
