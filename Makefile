@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test dev release clean install bench-crawl bench-probe chromium
+.PHONY: run test dev release clean install bench bench-crawl bench-probe chromium
 
 install: $(STAMP)
 
@@ -33,6 +33,12 @@ release: $(STAMP)
 bench-crawl: $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks.bench_crawl
+
+## The pipeline at 1,000, 3,000 and 10,000 portals x 182 days of hourly probes (synthetic inputs kept in
+## var/bench, about 10 GB): per stage wall, CPU, peak memory and rows/s, against the DuckDB floor.
+## BENCH_ARGS="--sizes 1000 --days 30" for a quick run.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_pipeline $(BENCH_ARGS)
 
 ## Compare the prober's timings with curl's on the same URLs; prints differences and probes/s.
 bench-probe: $(STAMP)

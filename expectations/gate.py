@@ -42,8 +42,27 @@ def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
         table_name VARCHAR, fingerprint VARCHAR, success BOOLEAN, validated_at TIMESTAMPTZ, failures VARCHAR)""")
 
 
+def _duckdb_datasource(context, warehouse: Path):
+    """A Great Expectations SQL data source on the warehouse: every expectation runs as a query in
+    DuckDB, and no table is read into pandas.
+
+    Great Expectations has no DuckDB dialect of its own and reads a metric's rows after returning
+    the connection to its pool, which for DuckDB drops them; it keeps one connection open for the
+    dialects that need one (SQLite and others), and DuckDB is given the same treatment here.
+    """
+    import great_expectations.execution_engine.sqlalchemy_execution_engine as engine
+
+    class _DuckDB(str):  # GX compares dialects by `.value`
+        value = "duckdb"
+
+    if "duckdb" not in [getattr(d, "value", d) for d in engine._PERSISTED_CONNECTION_DIALECTS]:
+        engine._PERSISTED_CONNECTION_DIALECTS = (*engine._PERSISTED_CONNECTION_DIALECTS, _DuckDB("duckdb"))
+    return context.data_sources.add_sql("warehouse", connection_string=f"duckdb:///{warehouse}")
+
+
 def validate(warehouse: Path, tables: tuple[str, ...] | None = None, docs_dir: Path | None = None) -> dict[str, TableOutcome]:
-    """Run each table's suite; with `docs_dir`, write Great Expectations' data docs of these runs there."""
+    """Run each table's suite inside DuckDB; with `docs_dir`, write Great Expectations' data docs of
+    these runs there."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no usage statistics over the network
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -53,38 +72,43 @@ def validate(warehouse: Path, tables: tuple[str, ...] | None = None, docs_dir: P
     with duckdb.connect(str(warehouse)) as con:
         ensure_table(con)
         suites = build_all(con)
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        source = context.data_sources.add_pandas("warehouse")
-        outcomes: dict[str, TableOutcome] = {}
-        for table in tables or published_tables():
-            frame = con.execute(f"select * from marts.{table}").df()
-            batch = source.add_dataframe_asset(name=table).add_batch_definition_whole_dataframe("all")
-            suite = context.suites.add(gx.ExpectationSuite(name=table, expectations=suites[table]))
-            definition = context.validation_definitions.add(
-                gx.ValidationDefinition(name=table, data=batch, suite=suite))
-            checkpoint = context.checkpoints.add(gx.Checkpoint(name=f"gate_{table}", validation_definitions=[definition],
-                                                               actions=[gx.checkpoint.UpdateDataDocsAction(name="docs")]
-                                                               if docs_dir else []))
-            result = checkpoint.run(batch_parameters={"dataframe": frame})
-            run = next(iter(result.run_results.values()))
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = _duckdb_datasource(context, warehouse)
+    results: dict[str, tuple[bool, list]] = {}
+    for table in tables or published_tables():
+        batch = source.add_query_asset(name=table, query=f"select * from marts.{table}").add_batch_definition_whole_table("all")
+        suite = context.suites.add(gx.ExpectationSuite(name=table, expectations=suites[table]))
+        definition = context.validation_definitions.add(gx.ValidationDefinition(name=table, data=batch, suite=suite))
+        checkpoint = context.checkpoints.add(gx.Checkpoint(name=f"gate_{table}", validation_definitions=[definition],
+                                                           actions=[gx.checkpoint.UpdateDataDocsAction(name="docs")]
+                                                           if docs_dir else []))
+        result = checkpoint.run()
+        results[table] = (bool(result.success), next(iter(result.run_results.values())).results)
+    if docs_dir is not None:
+        site = next(iter(context.get_docs_sites_urls()), {}).get("site_url", "")
+        if site.startswith("file://"):
+            shutil.rmtree(docs_dir, ignore_errors=True)
+            shutil.copytree(Path(site.removeprefix("file://")).parent, docs_dir)
+    source.get_execution_engine().close()  # GX's connections to the warehouse, before it is written to
+    source.get_engine().dispose()
+    outcomes: dict[str, TableOutcome] = {}
+    with duckdb.connect(str(warehouse)) as con:
+        for table, (success, run) in results.items():
             failures = [
                 {"expectation": r.expectation_config.type,
                  "kwargs": {k: v for k, v in r.expectation_config.kwargs.items() if k != "batch_id"},
-                 "unexpected_count": (r.result or {}).get("unexpected_count"),
-                 "partial_unexpected_list": (r.result or {}).get("partial_unexpected_list", [])[:5]}
-                for r in run.results if not r.success
+                 "unexpected_count": (r.result or {}).get("unexpected_count") or (r.result or {}).get("observed_value"),
+                 "partial_unexpected_list": ((r.result or {}).get("partial_unexpected_list")
+                                             or ((r.result or {}).get("details") or {}).get("unexpected_rows") or [])[:5],
+                 "exception": (r.exception_info or {}).get("exception_message")}
+                for r in run if not r.success
             ]
-            outcome = TableOutcome(table, bool(result.success), len(run.results), failures, fingerprint(con, table))
+            outcome = TableOutcome(table, success, len(run), failures, fingerprint(con, table))
             con.execute("insert into meta.validation_runs values (?, ?, ?, ?, ?)",
                         [table, outcome.fingerprint, outcome.success, datetime.now(timezone.utc),
                          json.dumps(failures, ensure_ascii=False, default=str)])
             outcomes[table] = outcome
-        if docs_dir is not None:
-            site = next(iter(context.get_docs_sites_urls()), {}).get("site_url", "")
-            if site.startswith("file://"):
-                shutil.rmtree(docs_dir, ignore_errors=True)
-                shutil.copytree(Path(site.removeprefix("file://")).parent, docs_dir)
     return outcomes
 
 

@@ -1,14 +1,24 @@
-"""A sensor that ingests files dropped into $PORTAL_INDEX_HOME/inbox/<source>/."""
+"""A sensor that ingests files dropped into $PORTAL_INDEX_HOME/inbox/<source>/, and re-runs only
+what depends on them: a changed survey sheet re-scores the survey measures and everything after
+them, not the probes or the crawls."""
 
 
 import dagster as dg
 
+from orchestration.jobs import FETCHERS
 from orchestration.resources import PortalIndexResource
 from portal_index.config import SOURCES
 
 ASSET_FOR_SOURCE = {"crawl": "crawl_results", "probes": "probe_results", "audits": "accessibility_audits",
                     "surveys": "survey_sheets", "papi": "papi_indicators"}
-ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.assets(*ASSET_FOR_SOURCE.values()))
+ingest_job = dg.define_asset_job(
+    "ingest_job", selection=dg.AssetSelection.all() - FETCHERS,
+    description="Load inbox files, then rebuild, validate and publish only what depends on them (the inbox sensor's runs).")
+
+
+def inbox_selection(sources) -> dg.AssetSelection:
+    """The loaders of these sources and every asset downstream of them (never a fetcher)."""
+    return dg.AssetSelection.assets(*[ASSET_FOR_SOURCE[s] for s in sources]).downstream() - FETCHERS
 
 
 def pending_files(portal_index: PortalIndexResource) -> dict[str, list[str]]:
@@ -30,7 +40,6 @@ def inbox_sensor(context: dg.SensorEvaluationContext, portal_index: PortalIndexR
         yield dg.SkipReason("inbox is empty")
         return
     run_key = "|".join(f"{s}={','.join(files)}" for s, files in sorted(pending.items()))
-    assets = [ASSET_FOR_SOURCE[s] for s in pending]
-    ops = {name: {"config": {"fetch": False}} for name in assets if name == "accessibility_audits"}
-    yield dg.RunRequest(run_key=run_key, asset_selection=[dg.AssetKey(a) for a in assets],
-                        run_config={"ops": ops})
+    keys = inbox_selection(pending).resolve(context.repository_def.asset_graph)
+    ops = {"accessibility_audits": {"config": {"fetch": False}}} if "audits" in pending else {}
+    yield dg.RunRequest(run_key=run_key, asset_selection=sorted(keys), run_config={"ops": ops})

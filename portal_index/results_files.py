@@ -138,16 +138,33 @@ def parse_probes(path: Path) -> dict[str, pa.Table]:
                             f"a value of type {contract.get(column, 'VARCHAR')}")
                     for line, column, csv_line, error in con.execute(
                         "select line, column_name, csv_line, error_message from reject_errors order by line").fetchall()]
-        if any(table.column(c).null_count for c in PROBE_REQUIRED):
+        if problems or any(table.column(c).null_count for c in PROBE_REQUIRED):  # rejected rows too
             blanks = " or ".join(f"{c} is null" for c in PROBE_REQUIRED)
             for line, *values in con.execute(
                     f"select * from (select row_number() over () + 1 as line, {', '.join(PROBE_REQUIRED)} "
                     f"from read_csv(?, header = true, auto_detect = false, columns = {{{text}}}, nullstr = '')) where {blanks} order by line", [str(path)]).fetchall():
                 problems += [Problem(path.name, None, int(line), c, None, "a value")
                              for c, v in zip(PROBE_REQUIRED, values) if v is None]
+        if not problems:
+            problems += _repeated_probes(con, path, table, text)
     if problems:
         raise InputRejected(sorted(problems, key=lambda p: p.row or 0))
     return {"probes": table}
+
+
+def _repeated_probes(con, path: Path, table: pa.Table, text: str) -> list[Problem]:
+    """A probe (portal, URL, time) given twice in one file: each repeat, with the row it repeats."""
+    con.register("incoming", table)
+    key = ", ".join(PROBE_REQUIRED)
+    if not con.execute(f"select count(*) - count(distinct ({key})) from incoming").fetchone()[0]:
+        return []
+    repeats = con.execute(
+        f"select line, first_line, probed_at from (select *, min(line) over (partition by {key}) as first_line "
+        f"from (select row_number() over () + 1 as line, {key} from read_csv(?, header = true, auto_detect = false, "
+        f"columns = {{{text}}}, nullstr = ''))) where line > first_line order by line", [str(path)]).fetchall()
+    return [Problem(path.name, None, int(line), "probed_at", value,
+                    f"one row per portal, URL and time (this probe repeats row {first})")
+            for line, first, value in repeats]
 
 
 def _bad_value(error: str, line: str) -> str:

@@ -206,6 +206,18 @@ def write_crawl(con: duckdb.DuckDBPyConnection, out: Path, crawled: date, first:
         ) to '{out}' (format json)""").fetchone()[0]
 
 
+def add_probe_day(home: Home, day: date, seed: int = 20260101) -> int:
+    """One more day of hourly probes of the working folder's registry, landed as a snapshot."""
+    out = home.work / f"probes-synth-{day.isoformat()}.csv"
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"set variable seed = {int(seed)}")
+        _portals_table(con, home.registry)
+        rows = write_probes(con, out, day)
+    land(home.snapshots, "probes", out, origin=f"portal-index {__version__} synth (seed {seed}, one day {day})", move=True)
+    return rows
+
+
 def synth(home: Home, portals: int, days: int, seed: int = 20260101, start: date = date(2026, 1, 1),
           log=print) -> SynthSummary:
     """Write the registry and every source's inputs into `home` as snapshots."""

@@ -33,45 +33,30 @@ def test_dbt_sources_are_tied_to_the_ingest_assets():
                                              "portals", "provinces", "ministries")}
 
 
-def test_the_inbox_sensor_requests_ingestion_without_fetching(tmp_path):
+def _sensor_context(home: Home, mode: str = "demo"):
+    from orchestration.resources import PortalIndexResource
+    return dg.build_sensor_context(resources={"portal_index": PortalIndexResource(home=str(home.root), mode=mode)},
+                                   repository_def=defs.get_repository_def())
+
+
+def test_the_inbox_sensor_requests_the_loaders_and_what_depends_on_them_without_fetching(tmp_path):
     home = Home(tmp_path).ensure()
     (home.inbox("surveys") / "khao-sat.xlsx").write_bytes(b"x")
+    context = _sensor_context(home)
+    [request] = list(inbox_sensor(context))
+    selected = {k.to_user_string() for k in request.asset_selection}
+    # a survey sheet re-scores the survey measures and everything after them
+    assert {"survey_sheets", "staging/stg_surveys__responses", "intermediate/int_measures__surveys",
+            "intermediate/int_measures", "marts/portal_scores", "marts/indicator_values", "release"} <= selected
+    # and nothing that does not depend on it: no fetcher, no other loader, no probe or crawl model
+    assert not selected & {"portal_crawls", "portal_probes", "crawl_results", "probe_results", "papi_indicators",
+                           "accessibility_audits", "staging/stg_probes__probes", "intermediate/int_measures__probes",
+                           "staging/stg_crawl__signals", "intermediate/int_measures__crawl", "marts/papi_scores"}
+    assert request.run_config.get("ops", {}) == {}  # the audit's fetch switch only when audits are selected
     (home.inbox("probes") / "probes.csv").write_text("portal_id,url,probed_at\n")
-    from orchestration.resources import PortalIndexResource
-    context = dg.build_sensor_context(resources={"portal_index": PortalIndexResource(home=str(tmp_path))})
-    requests = list(inbox_sensor(context))
-    assert len(requests) == 1
-    request = requests[0]
-    assert sorted(k.to_user_string() for k in request.asset_selection) == ["probe_results", "survey_sheets"]
-    assert request.run_config.get("ops", {}) == {}  # the loaders fetch nothing; only the audit has a fetch switch
+    [request] = list(inbox_sensor(context))
+    assert {"probe_results", "survey_sheets", "intermediate/int_measures__probes"} <= {
+        k.to_user_string() for k in request.asset_selection}
     (home.inbox("surveys") / "khao-sat.xlsx").unlink()
     (home.inbox("probes") / "probes.csv").unlink()
     assert isinstance(next(iter(inbox_sensor(context))), dg.SkipReason)
-
-
-def test_a_file_dropped_in_the_inbox_is_ingested_by_the_run_the_sensor_requests(tmp_path):
-    import sys
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-    from papi_workbooks import wide_workbook
-
-    import duckdb
-    from orchestration.resources import PortalIndexResource
-
-    home = Home(tmp_path).ensure()
-    wide_workbook(home.inbox("papi") / "2024PAPI_ProvincialIndicators_34_TinhThanh.xlsx",
-                  {2024: {"variants": True, "metadata_rows": True, "separators": True}})
-    resource = PortalIndexResource(home=str(tmp_path), mode="inbox")
-    [request] = list(inbox_sensor(dg.build_sensor_context(resources={"portal_index": resource})))
-    job = defs.resolve_job_def("ingest_job")
-    with dg.instance_for_test() as instance:
-        result = job.execute_in_process(instance=instance, asset_selection=list(request.asset_selection),
-                                        run_config={**request.run_config,
-                                                    "resources": {"portal_index": {"config": {"home": str(tmp_path),
-                                                                                              "mode": "inbox"}}}})
-    assert result.success
-    materialized = [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]
-    assert materialized == ["papi_indicators"]
-    with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        assert con.execute("select count(*), count(distinct province_code), min(source_year) from raw.papi_scores "
-                           "where dimension = 8").fetchone() == (63, 63, 2024)
-    assert not any(home.inbox("papi").iterdir())

@@ -41,6 +41,41 @@ def test_values_that_do_not_fit_the_raw_types_reject_the_file(tmp_path):
     assert "abc" in str(report.rejected[0][1][0])
 
 
+def test_a_probe_file_names_every_bad_cell_and_every_repeated_probe(tmp_path):
+    home = Home(tmp_path).ensure()
+    (home.inbox("probes") / "bad.csv").write_text(
+        "portal_id,url,probed_at,status,ttfb_ms\n"
+        "hanoi-info,http://x/,2026-09-01T00:00:00Z,200,12.5\n"
+        ",http://x/,2026-09-01T01:00:00Z,abc,12.5\n"
+        "hanoi-info,http://x/,yesterday,200,1\n")
+    (home.inbox("probes") / "repeats.csv").write_text(
+        "portal_id,url,probed_at,status\n"
+        "hanoi-info,http://x/,2026-09-01T00:00:00Z,200\n"
+        "hanoi-info,http://x/,2026-09-01T01:00:00Z,200\n"
+        "hanoi-info,http://x/,2026-09-01T00:00:00Z,503\n")
+    (home.inbox("probes") / "good.csv").write_text(
+        "portal_id,url,probed_at,status,redirects_to_https,retry_of\n"
+        "hanoi-info,http://x/,2026-09-01 00:00:00,200,true,\n"
+        "hanoi-info,http://x/,2026-09-01T00:00:02+07:00,,false,2026-09-01T00:00:00+07:00\n")
+    report = ingest_source(home, "probes")
+    assert report.rows == 2 and [s.original_name for s, _ in report.accepted] == ["good.csv"]
+    problems = {s.original_name: [str(p) for p in ps] for s, ps in report.rejected}
+    assert problems["bad.csv"] == [
+        "bad.csv, row 3, column 'status': got 'abc', expected a value of type INTEGER",
+        "bad.csv, row 3, column 'portal_id': got None, expected a value",
+        "bad.csv, row 4, column 'probed_at': got 'yesterday', expected a value of type TIMESTAMPTZ"]
+    assert problems["repeats.csv"] == ["repeats.csv, row 4, column 'probed_at': got '2026-09-01T00:00:00Z', "
+                                       "expected one row per portal, URL and time (this probe repeats row 2)"]
+    from datetime import datetime, timedelta, timezone
+    utc, ict = timezone.utc, timezone(timedelta(hours=7))
+    with duckdb.connect(str(home.warehouse)) as con:  # a time without an offset is UTC
+        assert con.execute("select epoch(probed_at)::bigint, status, redirects_to_https, epoch(retry_of)::bigint "
+                           "from raw.probes order by probed_at").fetchall() == [
+            (int(datetime(2026, 9, 1, 0, 0, 2, tzinfo=ict).timestamp()), None, False,
+             int(datetime(2026, 9, 1, tzinfo=ict).timestamp())),
+            (int(datetime(2026, 9, 1, tzinfo=utc).timestamp()), 200, True, None)]
+
+
 def test_rows_with_different_fields_all_keep_their_values(tmp_path):
     """Sheets of one workbook fill different columns; none may be lost on loading."""
     import sys

@@ -152,6 +152,7 @@ def test_dbt_unit_tests_pass_on_the_built_warehouse(demo_copy, tmp_path):
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     names = sorted(r["unique_id"].split(".")[-1] for r in results if r["status"] == "pass")
     assert names == ["a_browser_audit_replaces_the_crawl_accessibility_checks", "a_later_file_supersedes_the_same_test",
+                     "a_probe_and_its_retry_are_one_attempt",
                      "grade_from_rounded_total_coverage_rule_and_competition_rank",
                      "normalisation_and_not_applicable_vs_missing", "one_canonical_papi_value_per_year",
                      "papi_competition_rank_on_two_decimals", "pillar_scores_and_coverage_weights"]
@@ -179,6 +180,44 @@ def test_a_corrected_survey_file_supersedes_the_earlier_test(demo_copy, tmp_path
     assert (old_value, old_current, new_file, new_value, new_current) == (done, False, "dinh-chinh.xlsx", not done, True)
     assert reason.startswith("superseded by dinh-chinh.xlsx") and no_reason is None
     assert "dinh-chinh.xlsx / Dịch vụ công / row 2" in evidence  # the published evidence cites the correction
+
+
+def test_a_changed_survey_sheet_reruns_only_what_depends_on_it(demo_copy, tmp_path):
+    """The inbox sensor's run for one survey file: the survey loader, the survey models and what
+    follows them are materialised; the probe and crawl models are not touched."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.sensors import inbox_sensor
+    from orchestration.resources import PortalIndexResource
+    from portal_index.surveys import write_template
+
+    with duckdb.connect(str(demo_copy.warehouse), read_only=True) as con:
+        portal, day, evaluator, done = con.execute(
+            """select portal_id, test_date, evaluator, completed_online from staging.stg_surveys__responses
+               where test_type = 'service' order by portal_id, test_date limit 1""").fetchone()
+    write_template(demo_copy.inbox("surveys") / "sua.xlsx", {"service": [
+        {"portal_id": portal, "test_date": day.strftime("%d/%m/%Y"), "evaluator": evaluator,
+         "completed_online": "không" if done else "có"}]})
+    resource = PortalIndexResource(home=str(demo_copy.root), mode="inbox")
+    [request] = list(inbox_sensor(dg.build_sensor_context(resources={"portal_index": resource},
+                                                          repository_def=defs.get_repository_def())))
+    env = {"PORTAL_INDEX_HOME": str(demo_copy.root), "DBT_TARGET_PATH": str(tmp_path / "dbt")}
+    with dg.instance_for_test() as instance, __import__("unittest").mock.patch.dict("os.environ", env):
+        result = defs.resolve_job_def("ingest_job").execute_in_process(
+            instance=instance, asset_selection=list(request.asset_selection),
+            run_config={**request.run_config, "resources": {"portal_index": {"config": {"home": str(demo_copy.root),
+                                                                                      "mode": "inbox"}}}})
+    assert result.success
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert {"survey_sheets", "staging/stg_surveys__responses", "marts/portal_scores", "release"} <= materialized
+    assert not materialized & {"probe_results", "crawl_results", "staging/stg_probes__probes",
+                               "intermediate/int_measures__probes", "intermediate/int_measures__crawl"}
+    with duckdb.connect(str(demo_copy.warehouse), read_only=True) as con:
+        assert con.execute("select completed_online from staging.stg_surveys__responses where is_current "
+                           "and portal_id = ? and test_date = ? and evaluator = ?",
+                           [portal, day, evaluator]).fetchone()[0] is (not done)
+    assert (demo_copy.releases / "latest").resolve().name != "1.0.0"  # the correction was published
 
 
 def test_template_command_writes_a_blank_template(tmp_path):

@@ -2,7 +2,7 @@
 -- Accessibility (A01): where a portal has a browser audit in the period, its `a11y.audit` measure
 -- replaces the crawl's structural checks (`a11y.*`); the crawl checks remain the fallback.
 with crawl as (
-    select c.*
+    select c.* exclude (crawl_loaded_through)
     from {{ ref('int_measures__crawl') }} as c
     where not (c.measure like 'a11y.%' and exists (
         select 1 from {{ ref('int_measures__audits') }} as a
@@ -12,7 +12,7 @@ select * from crawl
 union all by name
 select * from {{ ref('int_measures__audits') }}
 union all by name
-select * from {{ ref('int_measures__probes') }}
+select * exclude (probes_loaded_through) from {{ ref('int_measures__probes') }}
 union all by name
 select * from {{ ref('int_measures__surveys') }}
 union all by name

@@ -1,7 +1,23 @@
 -- Crawl signals of the latest crawl of each portal in each period, one row per signal (measure).
-with latest as (
-    select portal_id, period, max(crawl_id) as crawl_id
+-- Incremental by period: a build recomputes only the periods that crawl snapshots loaded since the
+-- previous build fall in (a re-extraction loads them again, so their periods are recomputed).
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='period',
+          on_schema_change='append_new_columns') }}
+with loads as (
+    {{ accepted_snapshots('crawl') }}
+),
+signals as (
+    select *
     from {{ ref('stg_crawl__signals') }}
+    {%- if incremental_since('crawl_loaded_through') %}
+    where period in (
+        select distinct period from {{ ref('stg_crawl__signals') }}
+        where snapshot_sha256 in ({{ snapshots_since_last_build('crawl', 'crawl_loaded_through') }}))
+    {%- endif %}
+),
+latest as (
+    select portal_id, period, max(crawl_id) as crawl_id
+    from signals
     group by all
 )
 select
@@ -11,7 +27,8 @@ select
     s.value,
     'crawl' as source,
     coalesce(s.evidence_url || case when s.evidence_text is not null then ' («' || s.evidence_text || '»)' else '' end,
-             s.crawl_id) as evidence
-from {{ ref('stg_crawl__signals') }} as s
+             s.crawl_id) as evidence,
+    (select max(loaded_at) from loads) as crawl_loaded_through
+from signals as s
 join latest using (portal_id, period, crawl_id)
 where s.value is not null

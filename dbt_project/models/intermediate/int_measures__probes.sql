@@ -1,21 +1,46 @@
 -- Probe aggregates per portal and period: availability, median TTFB, 95th percentile total, HTTPS health.
 -- Availability counts a probe and its retry once: up if either attempt succeeded.
-with attempts as (
-    select portal_id, period, url, attempt_of, bool_or(is_success) as up
-    from {{ ref('stg_probes__probes') }}
-    group by all
+-- Incremental by period: a build recomputes only the periods that probe snapshots loaded since the
+-- previous build fall in (`dbt build --full-refresh` recomputes all, after rows were removed).
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='period',
+          on_schema_change='append_new_columns') }}
+with loads as (
+    {{ accepted_snapshots('probes') }}
 ),
-availability as (
+probes as not materialized (  -- each use scans the raw table again: cheaper than keeping it
+    select *
+    from {{ ref('stg_probes__probes') }}
+    {%- if incremental_since('probes_loaded_through') %}
+    where period in (
+        select distinct {{ period_of('probed_at') }}
+        from {{ source('raw', 'probes') }}
+        where snapshot_sha256 in ({{ snapshots_since_last_build('probes', 'probes_loaded_through') }}))
+    {%- endif %}
+),
+retried as (  -- the few first attempts that were tried again
+    select distinct portal_id, url, retry_of as probed_at from probes where retry_of is not null
+),
+attempts as (
+    -- a probe never retried is one attempt by itself; a retried probe and its retries are one together
+    select p.portal_id, p.period, p.is_success as up
+    from probes as p
+    anti join retried as r using (portal_id, url, probed_at)
+    where p.retry_of is null
+    union all
+    select p.portal_id, p.period, bool_or(p.is_success)
+    from probes as p
+    semi join retried as r on r.portal_id = p.portal_id and r.url = p.url and r.probed_at = p.attempt_of
+    group by p.portal_id, p.period, p.url, p.attempt_of
+),
+availability as materialized (  -- one aggregation at a time: each gets the memory
     select portal_id, period, count(*) as probes, avg(case when up then 1.0 else 0.0 end) as availability
     from attempts
     group by all
 ),
-agg as (
+agg as materialized (
     select
         portal_id,
         period,
-        any_value(a.probes) as probes,
-        any_value(a.availability) as availability,
         median(ttfb_ms) filter (where is_success) as ttfb_median_ms,
         quantile_cont(total_ms, 0.95) filter (where is_success) as total_p95_ms,
         arg_max(
@@ -24,8 +49,7 @@ agg as (
             probed_at) as https_ok,
         min(probed_at) as first_probe,
         max(probed_at) as last_probe
-    from {{ ref('stg_probes__probes') }}
-    join availability as a using (portal_id, period)
+    from probes
     group by all
 )
 select
@@ -35,7 +59,9 @@ select
     value,
     'probes' as source,
     probes || ' probes, ' || strftime(first_probe, '%Y-%m-%d %H:%M') || ' to '
-        || strftime(last_probe, '%Y-%m-%d %H:%M') || ' UTC' as evidence
+        || strftime(last_probe, '%Y-%m-%d %H:%M') || ' UTC' as evidence,
+    (select max(loaded_at) from loads) as probes_loaded_through
 from agg
+join availability using (portal_id, period)
 unpivot (value for measure in (availability, ttfb_median_ms, total_p95_ms, https_ok))
 -- unpivot drops nulls: a portal with no successful probe has no timing, which is missing, not zero

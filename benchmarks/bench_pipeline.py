@@ -1,0 +1,157 @@
+"""`make bench`: the pipeline at national scale, stage by stage, against the floor.
+
+For each size (portals) it makes the inputs once with `portal-index synth` (kept under the bench
+folder for the next run), starts from an empty warehouse, and runs each stage in its own process:
+ingest -> dbt build -> validation -> publish, then the floor (one hand-written DuckDB query that
+computes portal_scores from the same snapshots). Wall time, CPU time (user + system, from
+`os.wait4`), peak resident memory of the process and its children, and rows per second are printed
+per stage. At the largest size it then shows what the incremental models and the sensor save:
+a dbt build with nothing new, one with one more day of probes, and the Dagster run the inbox sensor
+asks for when one survey sheet changes.
+
+    python -m benchmarks.bench_pipeline [--sizes 1000,3000,10000] [--days 182] [--root var/bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from portal_index.config import REPO_ROOT, Home
+
+STAGES = ("ingest", "dbt", "validate", "publish", "floor")
+
+
+def measure(args: list[str], env: dict) -> dict:
+    """Run one stage in its own process: its JSON line, and its wall time, CPU time and peak memory
+    (the process and its children, from `os.wait4`)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "benchmarks.stages", *args], env=env, cwd=REPO_ROOT,
+                                stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"stage {args[0]} failed:\n{stdout[-2000:]}\n{stderr[-4000:]}")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    return {**result, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
+
+
+def fresh_start(home: Home) -> None:
+    """Keep the snapshots (the inputs); drop the warehouse, releases and scratch of a previous run."""
+    for path in home.root.glob("warehouse.duckdb*"):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for path in (home.releases, home.work):
+        shutil.rmtree(path, ignore_errors=True)
+    home.ensure()
+
+
+def run_size(root: Path, portals: int, days: int, env: dict, log) -> dict:
+    home = Home(root / str(portals))
+    stage_env = {**env, "PORTAL_INDEX_HOME": str(home.root), "PORTAL_INDEX_REGISTRY": str(home.registry)}
+    out = {"portals": portals, "days": days}
+    if not home.registry.exists():
+        started = time.perf_counter()
+        subprocess.run([str(Path(sys.executable).parent / "portal-index"), "--home", str(home.root), "synth",
+                        "--portals", str(portals), "--days", str(days)], check=True, env=env)
+        out["synth_seconds"] = time.perf_counter() - started
+    out["input_bytes"] = sum(p.stat().st_size for p in home.snapshots.rglob("*") if p.is_file())
+    fresh_start(home)
+    for stage in STAGES:
+        out[stage] = measure([stage, str(home.root)], stage_env)
+        log(f"  {portals:>6} portals  {stage:<9} {out[stage]['wall']:7.1f} s wall")
+    return out
+
+
+def incremental(root: Path, portals: int, days: int, env: dict, log) -> dict:
+    """At one size: a dbt build with nothing new; one after a day more of probes; the sensor's run
+    for one changed survey sheet."""
+    from portal_index.synth import add_probe_day
+
+    home = Home(root / str(portals))
+    stage_env = {**env, "PORTAL_INDEX_HOME": str(home.root), "PORTAL_INDEX_REGISTRY": str(home.registry)}
+    out = {"nothing_new": measure(["dbt", str(home.root)], stage_env)}
+    log("  dbt build with nothing new done")
+    os.environ["PORTAL_INDEX_REGISTRY"] = str(home.registry)
+    day = date(2026, 1, 1) + timedelta(days=days)
+    rows = add_probe_day(home, day)
+    out["one_more_day"] = {"probe_rows": rows, "ingest": measure(["ingest", str(home.root)], stage_env),
+                           "dbt": measure(["dbt", str(home.root)], stage_env)}
+    log("  one more day of probes done")
+    out["survey_change"] = measure(["survey_change", str(home.root)], stage_env)
+    log("  one changed survey sheet done")
+    return out
+
+
+def report(results: list[dict], inc: dict | None) -> str:
+    lines = []
+    for r in results:
+        lines.append(f"\n{r['portals']:,} portals, {r['days']} days of hourly probes "
+                     f"({r['input_bytes'] / 1e9:.1f} GB of snapshots)")
+        lines.append(f"  {'stage':<10}{'wall s':>9}{'CPU s':>9}{'peak MB':>9}{'rows':>13}{'rows/s':>12}")
+        for stage in STAGES:
+            s = r[stage]
+            lines.append(f"  {stage:<10}{s['wall']:9.1f}{s['cpu']:9.1f}{s['peak_mb']:9.0f}{s['rows']:13,}"
+                         f"{s['rows'] / s['wall']:12,.0f}")
+        floor = r["floor"]
+        lines.append(f"  dbt / floor {r['dbt']['wall'] / floor['wall']:.2f}   validation / dbt "
+                     f"{r['validate']['wall'] / r['dbt']['wall']:.2f}   floor vs mart: "
+                     f"{floor.get('rows_identical_to_mart', '?'):,} of {floor['rows']:,} rows identical, "
+                     f"{floor.get('grades_differing', '?')} grades differ, largest score difference "
+                     f"{floor.get('largest_score_difference', '?')}")
+    if len(results) > 1:
+        lines.append("\nGrowth (seconds per million raw rows)")
+        lines.append(f"  {'portals':>8}{'raw rows':>13}" + "".join(f"{s:>10}" for s in STAGES))
+        for r in results:
+            raw = r["dbt"]["rows"] / 1e6
+            lines.append(f"  {r['portals']:>8,}{r['dbt']['rows']:13,}" + "".join(f"{r[s]['wall'] / raw:10.2f}" for s in STAGES))
+    if inc:
+        lines.append("\nIncremental, at the largest size")
+        lines.append(f"  dbt build, nothing new:            {inc['nothing_new']['wall']:6.1f} s")
+        day = inc["one_more_day"]
+        lines.append(f"  one more day ({day['probe_rows']:,} probes): ingest {day['ingest']['wall']:.1f} s, "
+                     f"dbt build {day['dbt']['wall']:.1f} s")
+        sc = inc["survey_change"]
+        lines.append(f"  one survey sheet changed (inbox sensor's Dagster run): {sc['wall']:.1f} s wall, "
+                     f"{sc['materialized_count']} of {sc['assets_total']} assets materialised; "
+                     f"not re-run: {', '.join(sc['not_rerun'])}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,3000,10000")
+    parser.add_argument("--days", type=int, default=182)
+    parser.add_argument("--root", default=str(REPO_ROOT / "var" / "bench"), help="where the synthetic inputs are kept")
+    parser.add_argument("--no-incremental", action="store_true", help="skip the incremental runs")
+    args = parser.parse_args(argv)
+    root = Path(args.root).resolve()
+    env = {k: v for k, v in os.environ.items() if k not in ("PORTAL_INDEX_HOME", "PORTAL_INDEX_REGISTRY")}
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results = []
+    for n in sizes:
+        log(f"{n:,} portals")
+        results.append(run_size(root, n, args.days, env, log))
+    inc = None if args.no_incremental else incremental(root, max(sizes), args.days, env, log)
+    text = report(results, inc)
+    print(text)
+    (root / "results.json").write_text(json.dumps({"sizes": results, "incremental": inc}, indent=2, default=str))
+    (root / "results.txt").write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""The pipeline's stages, one per process, as the benchmark runs them: `python -m benchmarks.stages
+STAGE HOME`. Each prints one JSON line with the rows it handled; the caller measures the process.
+
+- ingest: every snapshot of every source into the raw tables (what the loader assets do)
+- dbt: one `dbt build` (seeds, models, tests, unit tests), as the dbt asset runs it
+- validate: the Great Expectations gate on the published tables (inside DuckDB)
+- publish: the release (CSV, Parquet, workbook, report, datapackage.json, Frictionless validation)
+- floor: one hand-written DuckDB query computing portal_scores straight from the snapshot files
+- survey_change: one corrected survey sheet through the inbox sensor's Dagster run
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from portal_index.config import DBT_PROJECT_DIR, SOURCES, Home
+
+RAW_ROWS = "select sum(rows) from meta.snapshot_loads where status = 'accepted'"
+
+
+def _rows(home: Home, sql: str) -> int:
+    import duckdb
+
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        return int(con.execute(sql).fetchone()[0] or 0)
+
+
+def ingest(home: Home) -> dict:
+    from portal_index.ingest import ingest_source
+
+    reports = {source: ingest_source(home, source) for source in SOURCES}
+    rejected = [s.original_name for r in reports.values() for s, _ in r.rejected]
+    return {"rows": sum(r.rows for r in reports.values()), "rejected": rejected}
+
+
+def dbt(home: Home, select: str | None = None) -> dict:
+    dbt_exe = Path(sys.executable).parent / "dbt"
+    command = [str(dbt_exe), "--quiet", "build", "--profiles-dir", str(DBT_PROJECT_DIR),
+               "--target-path", str(home.work / "dbt-bench")] + (["--select", select] if select else [])
+    done = subprocess.run(command, cwd=DBT_PROJECT_DIR, capture_output=True, text=True,
+                          env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+    if done.returncode != 0:
+        raise SystemExit(f"dbt build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    results = json.loads((home.work / "dbt-bench" / "run_results.json").read_text())["results"]
+    return {"rows": _rows(home, RAW_ROWS), "nodes": len(results),
+            "slowest": sorted(((r["unique_id"].split(".")[-1], round(r["execution_time"], 2)) for r in results),
+                              key=lambda x: -x[1])[:6]}
+
+
+def validate(home: Home) -> dict:
+    from expectations.gate import validate as gate
+    from portal_index.publish import published_tables
+
+    outcomes = gate(home.warehouse)
+    failed = {t: o.failures for t, o in outcomes.items() if not o.success}
+    if failed:
+        raise SystemExit(f"validation failed: {json.dumps(failed, default=str)[:3000]}")
+    return {"rows": _rows(home, " + ".join(f"(select count(*) from marts.{t})" for t in published_tables()).join(
+        ("select ", "")))}
+
+
+def publish(home: Home) -> dict:
+    from portal_index.publish import publish as release, published_tables
+
+    result = release(home.warehouse, home.releases, log=lambda m: None)
+    return {"rows": _rows(home, " + ".join(f"(select count(*) from marts.{t})" for t in published_tables()).join(
+        ("select ", ""))), "version": result.version}
+
+
+def floor(home: Home) -> dict:
+    from benchmarks.floor import portal_scores
+
+    return portal_scores(home)
+
+
+def survey_change(home: Home) -> dict:
+    """One evaluator corrects one answer of one survey sheet: the file goes to the inbox, the inbox
+    sensor asks for a run, and that run (in this process, as Dagster runs it) loads the sheet and
+    re-runs only the assets that depend on it."""
+    import dagster as dg
+    import duckdb
+
+    from orchestration.definitions import defs
+    from orchestration.sensors import inbox_sensor
+    from orchestration.resources import PortalIndexResource
+    from portal_index.surveys import write_template
+
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        portal, day, evaluator, done = con.execute(
+            """select portal_id, test_date, evaluator, completed_online from staging.stg_surveys__responses
+               where test_type = 'service' and is_current order by portal_id, test_date limit 1""").fetchone()
+    write_template(home.inbox("surveys") / "dinh-chinh.xlsx", {"service": [
+        {"portal_id": portal, "test_date": day.strftime("%d/%m/%Y"), "evaluator": evaluator,
+         "completed_online": "không" if done else "có", "notes": "đính chính"}]})
+    os.environ["DBT_TARGET_PATH"] = str(home.work / "dbt-dagster")
+    resource = PortalIndexResource(home=str(home.root), mode="inbox")
+    [request] = list(inbox_sensor(dg.build_sensor_context(resources={"portal_index": resource},
+                                                          repository_def=defs.get_repository_def())))
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("ingest_job").execute_in_process(
+            instance=instance, asset_selection=list(request.asset_selection),
+            run_config={**request.run_config, "resources": {"portal_index": {"config": {
+                "home": str(home.root), "mode": "inbox"}}}, "loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    if not result.success:
+        raise SystemExit("the survey run failed")
+    materialized = sorted({e.asset_key.to_user_string() for e in result.get_asset_materialization_events()})
+    every = sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys())
+    probe_and_crawl = [k for k in every if "probe" in k or "crawl" in k]
+    return {"rows": 1, "materialized_count": len(materialized), "assets_total": len(every),
+            "materialized": materialized, "not_rerun": [k for k in probe_and_crawl if k not in materialized]}
+
+
+STAGES = {"ingest": ingest, "dbt": dbt, "validate": validate, "publish": publish, "floor": floor,
+          "survey_change": survey_change}
+
+if __name__ == "__main__":
+    stage, root = sys.argv[1], sys.argv[2]
+    home = Home.from_env(root)
+    if home.registry.exists():
+        os.environ.setdefault("PORTAL_INDEX_REGISTRY", str(home.registry))
+    os.environ["PORTAL_INDEX_HOME"] = str(home.root)
+    extra = sys.argv[3:]
+    print(json.dumps(STAGES[stage](home, *extra), default=str))
