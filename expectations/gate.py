@@ -104,6 +104,7 @@ def validate(warehouse: Path, tables: tuple[str, ...] | None = None, docs_dir: P
                  "exception": (r.exception_info or {}).get("exception_message")}
                 for r in run if not r.success
             ]
+            failures = json.loads(json.dumps(failures, ensure_ascii=False, default=str))  # SQL gives Decimals and dates
             outcome = TableOutcome(table, success, len(run), failures, fingerprint(con, table))
             con.execute("insert into meta.validation_runs values (?, ?, ?, ?, ?)",
                         [table, outcome.fingerprint, outcome.success, datetime.now(timezone.utc),

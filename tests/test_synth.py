@@ -1,0 +1,70 @@
+"""Synthetic inputs at scale, and the benchmark's floor: the same scores as the pipeline's."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from portal_index.config import REPO_ROOT, Home
+from portal_index.snapshots import list_snapshots
+from portal_index.synth import add_probe_day, synth
+
+
+def _stage(stage: str, home: Home) -> dict:
+    env = {**os.environ, "PORTAL_INDEX_HOME": str(home.root), "PORTAL_INDEX_REGISTRY": str(home.registry),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    done = subprocess.run([sys.executable, "-m", "benchmarks.stages", stage, str(home.root)], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_synth_writes_every_source_from_a_seed(tmp_path):
+    a = synth(Home(tmp_path / "a"), 30, 2, log=lambda m: None)
+    b = synth(Home(tmp_path / "b"), 30, 2, log=lambda m: None)
+    other = synth(Home(tmp_path / "c"), 30, 2, seed=7, log=lambda m: None)
+    with open(a.registry, encoding="utf-8") as f:
+        registry = list(csv.DictReader(f))
+    assert len(registry) == a.portals == 30 and len({p["portal_id"] for p in registry}) == 30
+    assert {p["kind"] for p in registry} == {"info", "service"}
+    assert all(p["base_url"].endswith(".synth.invalid/") for p in registry)  # never fetched
+    # every portal probed every hour of both days; network failures add their retry rows
+    assert a.rows["probes"] >= 30 * 24 * 2 and a.files["probes"] == 2
+    # the same seed gives the same bytes, another seed other values
+    digests = lambda s, source: sorted(x.sha256 for x in list_snapshots(Home(s.home).snapshots, source))  # noqa: E731
+    assert digests(a, "probes") == digests(b, "probes") and a.registry.read_bytes() == b.registry.read_bytes()
+    assert digests(a, "probes") != digests(other, "probes")
+    # two days are too few for a period's crawl and survey tests; PAPI comes along
+    assert "crawl" not in a.files and "surveys" not in a.files and a.files["papi"] == 1
+
+
+def test_the_floor_computes_the_pipelines_scores_and_incremental_builds_keep_them(tmp_path):
+    home = Home(tmp_path / "synth")
+    summary = synth(home, 40, 30, log=lambda m: None)
+    assert summary.files["crawl"] == 1 and summary.files["surveys"] >= 2
+    assert _stage("ingest", home)["rejected"] == []
+    _stage("dbt", home)
+    _stage("validate", home)  # the gate passes on a synthetic registry of 40 portals
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        grades = dict(con.execute("select grade, count(*) from marts.portal_scores group by all").fetchall())
+    assert sum(grades.values()) == 40 and len(set(grades) - {"insufficient_data"}) >= 3  # a spread of grades
+    floor = _stage("floor", home)
+    assert floor["compared"] and floor["rows"] == 40
+    assert floor["rows_identical_to_mart"] == 40 and floor["grades_differing"] == 0
+    # one more day of probes: the incremental build recomputes that period and agrees with the floor
+    add_probe_day(home, date(2026, 1, 31))
+    _stage("ingest", home)
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        before = con.execute("select max(probes_loaded_through) from intermediate.int_measures__probes").fetchone()[0]
+    _stage("dbt", home)
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        after, last = con.execute("select max(probes_loaded_through), max(evidence) from intermediate.int_measures__probes "
+                                  "where measure = 'availability'").fetchone()
+    assert after > before and "2026-01-31" in last
+    floor = _stage("floor", home)
+    assert floor["rows_identical_to_mart"] == 40 and floor["grades_differing"] == 0
