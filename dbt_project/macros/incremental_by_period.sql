@@ -17,3 +17,24 @@
     select sha256 from ({{ accepted_snapshots(source_name) }})
     where loaded_at > (select max({{ watermark }}) from {{ this }})
 {%- endmacro %}
+
+{#- The periods that `source_name`'s snapshots loaded since the last build fall in, read before the
+    model's query runs, so the model filters on literal times (DuckDB then skips whole row groups). -#}
+{% macro changed_periods(source_name, table, time_column, watermark) -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set found = run_query("select distinct " ~ period_of(time_column) ~ " from " ~ source('raw', table)
+                              ~ " where snapshot_sha256 in (" ~ snapshots_since_last_build(source_name, watermark) ~ ")") -%}
+    {{ return(found.columns[0].values() | list | sort) }}
+{%- endmacro %}
+
+{#- A condition true for times in one of `periods` (Vietnam's half-years, UTC+7); false for none. -#}
+{% macro in_periods(time_column, periods) -%}
+    {%- if not periods %}false{% endif -%}
+    {%- for period in periods -%}
+        {%- set year = period[:4] | int -%}
+        {%- set first = period[:4] ~ ('-01-01' if period[-1] == '1' else '-07-01') -%}
+        {%- set after = (period[:4] ~ '-07-01') if period[-1] == '1' else ((year + 1) ~ '-01-01') -%}
+        {{ ' or ' if not loop.first }}({{ time_column }} >= timestamptz '{{ first }} 00:00:00+07'
+            and {{ time_column }} < timestamptz '{{ after }} 00:00:00+07')
+    {%- endfor -%}
+{%- endmacro %}

@@ -10,9 +10,7 @@ signals as (
     select *
     from {{ ref('stg_crawl__signals') }}
     {%- if incremental_since('crawl_loaded_through') %}
-    where period in (
-        select distinct period from {{ ref('stg_crawl__signals') }}
-        where snapshot_sha256 in ({{ snapshots_since_last_build('crawl', 'crawl_loaded_through') }}))
+    where {{ in_periods('crawled_at', changed_periods('crawl', 'crawl_signals', 'crawled_at', 'crawl_loaded_through')) }}
     {%- endif %}
 ),
 latest as (

@@ -11,10 +11,7 @@ probes as not materialized (  -- each use scans the raw table again: cheaper tha
     select *
     from {{ ref('stg_probes__probes') }}
     {%- if incremental_since('probes_loaded_through') %}
-    where period in (
-        select distinct {{ period_of('probed_at') }}
-        from {{ source('raw', 'probes') }}
-        where snapshot_sha256 in ({{ snapshots_since_last_build('probes', 'probes_loaded_through') }}))
+    where {{ in_periods('probed_at', changed_periods('probes', 'probes', 'probed_at', 'probes_loaded_through')) }}
     {%- endif %}
 ),
 retried as (  -- the few first attempts that were tried again
