@@ -230,7 +230,7 @@ def portal_scores(home: Home) -> dict:
         rows = con.execute("select count(*) from floor_scores").fetchone()[0]
         if not con.execute("select count(*) from duckdb_tables() where database_name = 'wh' and schema_name = 'marts' "
                            "and table_name = 'portal_scores'").fetchone()[0]:
-            return {"rows": rows, "query_seconds": round(seconds, 2), "compared": False}
+            return {"scores": rows, "query_seconds": round(seconds, 2), "compared": False}
         columns = [c for (c,) in con.execute("select column_name from (describe floor_scores)").fetchall()]
         scores = ("function_score", "performance_score", "access_score", "total", "coverage")
         same, grades, worst, missing = con.execute(f"""
@@ -240,5 +240,5 @@ def portal_scores(home: Home) -> dict:
                    count(*) filter (where f.portal_id is null or m.portal_id is null)
             from floor_scores as f full join wh.marts.portal_scores as m using (portal_id, period)""").fetchone()
     # sums in another order can round a last digit the other way: reported, not hidden
-    return {"rows": rows, "query_seconds": round(seconds, 2), "compared": True, "rows_identical_to_mart": same,
+    return {"scores": rows, "query_seconds": round(seconds, 2), "compared": True, "rows_identical_to_mart": same,
             "rows_missing_either_side": missing, "grades_differing": grades, "largest_score_difference": float(worst or 0)}

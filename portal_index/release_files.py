@@ -8,9 +8,12 @@ are never changed (a negative number stays a number), and the Parquet files keep
 
 from __future__ import annotations
 
+import csv
 import io
 import re
+import tempfile
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -69,41 +72,43 @@ def export_tables(con: duckdb.DuckDBPyConnection, tables: list[str], primary_key
 def write_workbook(path: Path, data_dir: Path, tables: list[str], docs: dict[str, dict]) -> None:
     """One sheet per table, Vietnamese column titles, values from the (neutralised) CSV files.
 
-    Written with fixed timestamps inside the file, so the same data gives the same bytes."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    Written by XlsxWriter row by row to a scratch file (half a million rows at national scale),
+    then zipped again with fixed timestamps inside, so the same data gives the same bytes."""
+    import xlsxwriter
 
-    wb = Workbook(write_only=True)
-    for table in tables:
-        meta = docs[table]
-        ws = wb.create_sheet(table[:31])
-        frame = pd.read_csv(data_dir / f"{table}.csv", dtype=str, keep_default_na=False)
-        titles = {c["name"]: c["config"]["meta"].get("title", c["name"]) for c in meta["columns"]}
-        header = []
-        for name in frame.columns:
-            cell = WriteOnlyCell(ws, value=titles.get(name, name))
-            cell.font = Font(bold=True)
-            header.append(cell)
-        ws.append(header)
-        types = {f["name"]: f["type"] for f in meta["_schema"]["fields"]}
-        for row in frame.itertuples(index=False):
-            ws.append([_cell(v, types.get(n, "string")) for n, v in zip(frame.columns, row)])
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    _rezip_deterministic(buffer.getvalue(), path)
+    with tempfile.TemporaryDirectory() as scratch:
+        draft = Path(scratch) / "draft.xlsx"
+        wb = xlsxwriter.Workbook(str(draft), {"constant_memory": True, "tmpdir": scratch,
+                                              "strings_to_numbers": False, "strings_to_formulas": False,
+                                              "strings_to_urls": False})
+        wb.set_properties({"created": datetime(2000, 1, 1)})
+        bold = wb.add_format({"bold": True})
+        for table in tables:
+            meta = docs[table]
+            ws = wb.add_worksheet(table[:31])
+            titles = {c["name"]: c["config"]["meta"].get("title", c["name"]) for c in meta["columns"]}
+            types = {f["name"]: f["type"] for f in meta["_schema"]["fields"]}
+            with open(data_dir / f"{table}.csv", encoding="utf-8", newline="") as f:
+                reader = csv.reader(f)
+                columns = next(reader)
+                ws.write_row(0, 0, [titles.get(name, name) for name in columns], bold)
+                writers = [_WRITERS.get(types.get(name, "string"), _WRITERS["string"]) for name in columns]
+                for n, row in enumerate(reader, start=1):
+                    for c, (value, write) in enumerate(zip(row, writers)):
+                        if value != "":  # an empty cell stays empty
+                            write(ws, n, c, value)
+        wb.close()
+        _rezip_deterministic(draft.read_bytes(), path)
 
 
-def _cell(value: str, kind: str):
-    if value == "":
-        return None
-    if kind == "integer":
-        return int(value)
-    if kind == "number":
-        return float(value)
-    if kind == "boolean":
-        return value == "true"
-    return value  # text (already neutralised in the CSV), dates as ISO text
+# How a CSV cell is written to the workbook, by Table Schema type: numbers and booleans as such,
+# everything else (text already neutralised, dates as ISO text) as text.
+_WRITERS = {
+    "integer": lambda ws, r, c, v: ws.write_number(r, c, int(v)),
+    "number": lambda ws, r, c, v: ws.write_number(r, c, float(v)),
+    "boolean": lambda ws, r, c, v: ws.write_boolean(r, c, v == "true"),
+    "string": lambda ws, r, c, v: ws.write_string(r, c, v),
+}
 
 
 def _rezip_deterministic(data: bytes, path: Path) -> None:

@@ -54,7 +54,7 @@ def test_the_floor_computes_the_pipelines_scores_and_incremental_builds_keep_the
         grades = dict(con.execute("select grade, count(*) from marts.portal_scores group by all").fetchall())
     assert sum(grades.values()) == 40 and len(set(grades) - {"insufficient_data"}) >= 3  # a spread of grades
     floor = _stage("floor", home)
-    assert floor["compared"] and floor["rows"] == 40
+    assert floor["compared"] and floor["scores"] == 40
     assert floor["rows_identical_to_mart"] == 40 and floor["grades_differing"] == 0
     # one more day of probes: the incremental build recomputes that period and agrees with the floor
     add_probe_day(home, date(2026, 1, 31))
