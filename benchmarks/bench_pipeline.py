@@ -26,6 +26,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from portal_index.config import REPO_ROOT, Home
+from portal_index.snapshots import list_snapshots
 
 STAGES = ("ingest", "dbt", "validate", "publish", "floor")
 
@@ -49,7 +50,13 @@ def measure(args: list[str], env: dict) -> dict:
 
 
 def fresh_start(home: Home) -> None:
-    """Keep the snapshots (the inputs); drop the warehouse, releases and scratch of a previous run."""
+    """Keep the snapshots (the inputs); drop the warehouse, releases and scratch of a previous run,
+    and the day of probes an interrupted incremental run may have added."""
+    from portal_index.synth import EXTRA_DAY
+
+    for snapshot in list_snapshots(home.snapshots, "probes"):
+        if EXTRA_DAY in snapshot.origin:
+            shutil.rmtree(snapshot.path.parent)
     for path in home.root.glob("warehouse.duckdb*"):
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     for path in (home.releases, home.work):
@@ -88,9 +95,10 @@ def incremental(root: Path, portals: int, days: int, env: dict, log) -> dict:
     log("  dbt build with nothing new done")
     os.environ["PORTAL_INDEX_REGISTRY"] = str(home.registry)
     day = date(2026, 1, 1) + timedelta(days=days)
-    rows = add_probe_day(home, day)
+    rows, snapshot = add_probe_day(home, day)
     out["one_more_day"] = {"probe_rows": rows, "ingest": measure(["ingest", str(home.root)], stage_env),
                            "dbt": measure(["dbt", str(home.root)], stage_env)}
+    shutil.rmtree(snapshot.path.parent)  # the inputs stay the size they were made for
     log("  one more day of probes done")
     out["survey_change"] = measure(["survey_change", str(home.root)], stage_env)
     log("  one changed survey sheet done")
@@ -127,7 +135,8 @@ def report(results: list[dict], inc: dict | None) -> str:
         lines.append("\nIncremental, at the largest size")
         lines.append(f"  dbt build, nothing new:            {inc['nothing_new']['wall']:6.1f} s")
         day = inc["one_more_day"]
-        lines.append(f"  one more day ({day['probe_rows']:,} probes): ingest {day['ingest']['wall']:.1f} s, "
+        lines.append(f"  one more day ({day['probe_rows']:,} probes): ingest {day['ingest']['wall']:.1f} s "
+                     f"({day['ingest']['rows']:,} rows loaded), "
                      f"dbt build {day['dbt']['wall']:.1f} s")
         sc = inc["survey_change"]
         lines.append(f"  one survey sheet changed (inbox sensor's Dagster run): {sc['wall']:.1f} s wall, "

@@ -30,7 +30,7 @@ from portal_index import __version__
 from portal_index.config import SEEDS_DIR, Home
 from portal_index.demo import PAPI_DEMO, survey_rows
 from portal_index.registry import period_bounds, period_of
-from portal_index.snapshots import land
+from portal_index.snapshots import Snapshot, land
 from portal_index.surveys import write_template
 
 REGISTRY_COLUMNS = ("portal_id", "kind", "owner_type", "province_code_63", "province_code_34", "ministry_code",
@@ -206,7 +206,10 @@ def write_crawl(con: duckdb.DuckDBPyConnection, out: Path, crawled: date, first:
         ) to '{out}' (format json)""").fetchone()[0]
 
 
-def add_probe_day(home: Home, day: date, seed: int = 20260101) -> int:
+EXTRA_DAY = "one more day"  # in the origin of a snapshot add_probe_day landed
+
+
+def add_probe_day(home: Home, day: date, seed: int = 20260101) -> tuple[int, Snapshot]:
     """One more day of hourly probes of the working folder's registry, landed as a snapshot."""
     out = home.work / f"probes-synth-{day.isoformat()}.csv"
     with duckdb.connect() as con:
@@ -214,8 +217,9 @@ def add_probe_day(home: Home, day: date, seed: int = 20260101) -> int:
         con.execute(f"set variable seed = {int(seed)}")
         _portals_table(con, home.registry)
         rows = write_probes(con, out, day)
-    land(home.snapshots, "probes", out, origin=f"portal-index {__version__} synth (seed {seed}, one day {day})", move=True)
-    return rows
+    snapshot, _ = land(home.snapshots, "probes", out, move=True,
+                       origin=f"portal-index {__version__} synth (seed {seed}, {EXTRA_DAY}: {day})")
+    return rows, snapshot
 
 
 def synth(home: Home, portals: int, days: int, seed: int = 20260101, start: date = date(2026, 1, 1),

@@ -57,7 +57,8 @@ def test_the_floor_computes_the_pipelines_scores_and_incremental_builds_keep_the
     assert floor["compared"] and floor["scores"] == 40
     assert floor["rows_identical_to_mart"] == 40 and floor["grades_differing"] == 0
     # one more day of probes: the incremental build recomputes that period and agrees with the floor
-    add_probe_day(home, date(2026, 1, 31))
+    rows, snapshot = add_probe_day(home, date(2026, 1, 31))
+    assert rows >= 40 * 24 and snapshot.source == "probes"
     _stage("ingest", home)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         before = con.execute("select max(probes_loaded_through) from intermediate.int_measures__probes").fetchone()[0]
