@@ -22,6 +22,12 @@ from portal_index.config import DBT_PROJECT_DIR, SOURCES, Home
 RAW_ROWS = "select sum(rows) from meta.snapshot_loads where status = 'accepted'"
 
 
+def _published_rows(home: Home) -> int:
+    from portal_index.publish import published_tables
+
+    return _rows(home, "select " + " + ".join(f"(select count(*) from marts.{t})" for t in published_tables()))
+
+
 def _rows(home: Home, sql: str) -> int:
     import duckdb
 
@@ -53,22 +59,19 @@ def dbt(home: Home, select: str | None = None) -> dict:
 
 def validate(home: Home) -> dict:
     from expectations.gate import validate as gate
-    from portal_index.publish import published_tables
 
     outcomes = gate(home.warehouse)
     failed = {t: o.failures for t, o in outcomes.items() if not o.success}
     if failed:
         raise SystemExit(f"validation failed: {json.dumps(failed, default=str)[:3000]}")
-    return {"rows": _rows(home, " + ".join(f"(select count(*) from marts.{t})" for t in published_tables()).join(
-        ("select ", "")))}
+    return {"rows": _published_rows(home)}
 
 
 def publish(home: Home) -> dict:
-    from portal_index.publish import publish as release, published_tables
+    from portal_index.publish import publish as release
 
     result = release(home.warehouse, home.releases, log=lambda m: None)
-    return {"rows": _rows(home, " + ".join(f"(select count(*) from marts.{t})" for t in published_tables()).join(
-        ("select ", ""))), "version": result.version}
+    return {"rows": _published_rows(home), "version": result.version}
 
 
 def floor(home: Home) -> dict:

@@ -254,10 +254,6 @@ def synth(home: Home, portals: int, days: int, seed: int = 20260101, start: date
         periods = sorted(p for p in {period_of(d) for d in days_list}
                          if sum(1 for d in days_list if period_of(d) == p) >= MIN_PERIOD_DAYS)
         quality = dict(con.execute("select portal_id, q from portals").fetchall())
-    with duckdb.connect() as con:
-        con.execute("set TimeZone = 'UTC'")
-        con.execute(f"set variable seed = {int(seed)}")
-        _portals_table(con, registry)
         for period in periods:
             first_day, last_day = period_bounds(period)
             in_range = [d for d in days_list if first_day <= d <= last_day]
