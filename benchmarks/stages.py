@@ -15,9 +15,8 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-from portal_index.config import DBT_PROJECT_DIR, SOURCES, Home
+from portal_index.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, SOURCES, Home, dbt_env
 
 RAW_ROWS = "select sum(rows) from meta.snapshot_loads where status = 'accepted'"
 
@@ -44,11 +43,10 @@ def ingest(home: Home) -> dict:
 
 
 def dbt(home: Home, select: str | None = None) -> dict:
-    dbt_exe = Path(sys.executable).parent / "dbt"
-    command = [str(dbt_exe), "--quiet", "build", "--profiles-dir", str(DBT_PROJECT_DIR),
+    command = [str(DBT_EXECUTABLE), "--quiet", "build", "--profiles-dir", str(DBT_PROJECT_DIR),
                "--target-path", str(home.work / "dbt-bench")] + (["--select", select] if select else [])
     done = subprocess.run(command, cwd=DBT_PROJECT_DIR, capture_output=True, text=True,
-                          env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+                          env=dbt_env())
     if done.returncode != 0:
         raise SystemExit(f"dbt build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     results = json.loads((home.work / "dbt-bench" / "run_results.json").read_text())["results"]

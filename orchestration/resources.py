@@ -1,18 +1,15 @@
 """Resources: the working folder and run mode, and dbt through the project's own virtualenv."""
 
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
-from portal_index.config import DBT_PROJECT_DIR, Home
+from portal_index.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, Home, dbt_env
 from portal_index.crawler import CrawlLimits, demo_limits
 
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, target_path="target")
 
 
@@ -47,14 +44,13 @@ def ensure_manifest() -> Path:
                and "target" not in p.relative_to(DBT_PROJECT_DIR).parts]
     if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
         return manifest
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    result = subprocess.run([DBT_EXECUTABLE, "--quiet", "parse", "--profiles-dir", str(DBT_PROJECT_DIR),
+    result = subprocess.run([str(DBT_EXECUTABLE), "--quiet", "parse", "--profiles-dir", str(DBT_PROJECT_DIR),
                              "--target-path", str(DBT_PROJECT_DIR / "target")],
-                            cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+                            cwd=DBT_PROJECT_DIR, env=dbt_env(), capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"dbt parse failed in {DBT_PROJECT_DIR}:\n{result.stdout}\n{result.stderr}")
     return manifest
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE)
+    return DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=str(DBT_EXECUTABLE))

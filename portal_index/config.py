@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 DATAPACKAGE_DIR = REPO_ROOT / "datapackage"
+
+# dbt from this virtualenv (found without activating it), and its environment: no usage statistics
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+
+
+def dbt_env() -> dict[str, str]:
+    return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
 
 SOURCES = ("crawl", "probes", "audits", "surveys", "papi")
 
