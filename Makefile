@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test dev release clean install bench bench-crawl bench-probe chromium
+.PHONY: run test test-fast lint format dev release clean install bench bench-crawl bench-probe chromium
 
 install: $(STAMP)
 
@@ -20,6 +20,20 @@ run: $(STAMP)
 ## Run the test suite.
 test: $(STAMP)
 	$(BIN)/pytest
+
+## The unit tests only (no dbt, Dagster or release runs): under a minute.
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow"
+
+## Lint and check the formatting (ruff, configured in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## Format the code and fix what ruff can fix by itself.
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 ## Start the Dagster webserver and daemon on the project (http://127.0.0.1:3000).
 dev: $(STAMP)

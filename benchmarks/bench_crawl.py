@@ -5,7 +5,7 @@ crawler runs in its own process, one after the other, so that CPU seconds and pe
 (`os.wait4` rusage) are each one's own. All three get the same concurrency (Scrapy's default:
 8 requests to one host, which the simulator is) and no politeness delay.
 
-- ours: `portal_index.crawler`, writing WARC files and extracting signals as it crawls (the
+- ours: `portal_index.fetch.crawler`, writing WARC files and extracting signals as it crawls (the
   same extraction the loader replays from the WARC later; its time is not counted here);
 - scrapy: a minimal spider with Scrapy's default settings (only the log level raised to INFO),
   following every link under the portal's path prefix;
@@ -33,24 +33,34 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # -- the three clients, each run as `python -m benchmarks.bench_crawl --client NAME ...` --------------
 
-def client_ours(targets: dict[str, str], work: Path, concurrency: int) -> dict:
-    from portal_index.crawler import CrawlLimits, crawl, demo_limits
 
-    limits = demo_limits(CrawlLimits(max_pages=400, max_depth=50, concurrency=concurrency, per_site=concurrency,
-                                     portal_seconds=600))
+def client_ours(targets: dict[str, str], work: Path, concurrency: int) -> dict:
+    from portal_index.fetch.crawler import CrawlLimits, crawl, demo_limits
+
+    limits = demo_limits(
+        CrawlLimits(max_pages=400, max_depth=50, concurrency=concurrency, per_site=concurrency, portal_seconds=600)
+    )
     start = time.perf_counter()
     results = crawl(targets, work / "warc", limits, log=lambda m: None)  # signals extracted as it goes
     seconds = time.perf_counter() - start
-    return {"pages": sum(r.fetches for r in results), "seconds": seconds, "signals": sum(r.signals for r in results),
-            "warc_mb": sum(r.warc.stat().st_size for r in results) / 1e6}
+    return {
+        "pages": sum(r.fetches for r in results),
+        "seconds": seconds,
+        "signals": sum(r.signals for r in results),
+        "warc_mb": sum(r.warc.stat().st_size for r in results) / 1e6,
+    }
 
 
 def fetched_urls(work: Path) -> list[str]:
     """The URLs our crawler got an answer from, read back from its WARC files (outside any measurement)."""
-    from portal_index.extract import extract_warc
+    from portal_index.parse.portal_signals import extract_warc
 
-    return [p["url"] for warc in sorted((work / "warc").glob("*.warc.gz"))
-            for p in extract_warc(warc)["crawl_pages"] if p["status"]]
+    return [
+        p["url"]
+        for warc in sorted((work / "warc").glob("*.warc.gz"))
+        for p in extract_warc(warc)["crawl_pages"]
+        if p["status"]
+    ]
 
 
 def client_scrapy(targets: dict[str, str], work: Path, concurrency: int) -> dict:
@@ -76,9 +86,12 @@ def client_scrapy(targets: dict[str, str], work: Path, concurrency: int) -> dict
     process.start()
     seconds = time.perf_counter() - start
     stats = crawler.stats.get_stats()
-    return {"pages": stats.get("response_received_count", 0), "seconds": seconds,
-            "concurrency": f"Scrapy defaults: {crawler.settings.getint('CONCURRENT_REQUESTS')} in all, "
-                           f"{crawler.settings.getint('CONCURRENT_REQUESTS_PER_DOMAIN')} per domain"}
+    return {
+        "pages": stats.get("response_received_count", 0),
+        "seconds": seconds,
+        "concurrency": f"Scrapy defaults: {crawler.settings.getint('CONCURRENT_REQUESTS')} in all, "
+        f"{crawler.settings.getint('CONCURRENT_REQUESTS_PER_DOMAIN')} per domain",
+    }
 
 
 def client_raw(targets: dict[str, str], work: Path, concurrency: int) -> dict:
@@ -119,11 +132,27 @@ CLIENTS = {"raw": client_raw, "scrapy": client_scrapy, "ours": client_ours}
 
 # -- the harness ---------------------------------------------------------------------------------------
 
+
 def measure(name: str, targets_file: Path, work: Path, concurrency: int) -> dict:
     out = work / f"{name}.json"
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_crawl", "--client", name,
-                             "--targets", str(targets_file), "--work", str(work), "--concurrency", str(concurrency)],
-                            cwd=ROOT, stdout=open(out, "w"), stderr=open(work / f"{name}.log", "w"))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.bench_crawl",
+            "--client",
+            name,
+            "--targets",
+            str(targets_file),
+            "--work",
+            str(work),
+            "--concurrency",
+            str(concurrency),
+        ],
+        cwd=ROOT,
+        stdout=open(out, "w"),
+        stderr=open(work / f"{name}.log", "w"),
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
@@ -148,33 +177,46 @@ def main() -> int:
         print(json.dumps(CLIENTS[args.client](targets, Path(args.work), args.concurrency)))
         return 0
 
-    from portal_index.simulator import pick
+    from portal_index.demo.simulator import pick
 
     portal_ids = pick(lambda p: p.failure == "none", args.portals)
-    sim = subprocess.Popen([sys.executable, "-m", "portal_index.simulator", "--articles", str(args.articles)],
-                           cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "portal_index.demo.simulator", "--articles", str(args.articles)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     base = sim.stdout.readline().split()[-1]
     with tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp:
         work = Path(tmp)
         targets_file = work / "targets.json"
         targets_file.write_text(json.dumps({pid: f"{base}/{pid}/" for pid in portal_ids}))
-        print(f"simulator {base}: {len(portal_ids)} portals, {args.articles} articles each; "
-              f"concurrency {args.concurrency}; {os.cpu_count()} CPUs", flush=True)
+        print(
+            f"simulator {base}: {len(portal_ids)} portals, {args.articles} articles each; "
+            f"concurrency {args.concurrency}; {os.cpu_count()} CPUs",
+            flush=True,
+        )
         rows = {}
         for name in ("ours", "scrapy", "raw"):  # ours first: the raw client replays its URL list
             rows[name] = measure(name, targets_file, work, args.concurrency)
             if name == "ours":
                 (work / "urls.json").write_text(json.dumps(fetched_urls(work)))
             r = rows[name]
-            print(f"  {name:<7} {r['pages']:>6} pages  {r['seconds']:7.1f} s  {r['pages'] / r['seconds']:7.0f} pages/s"
-                  f"  {r['cpu_s']:6.1f} CPU s  {r['cpu_s'] / r['pages'] * 1000:5.2f} CPU ms/page"
-                  f"  peak {r['peak_mb']:6.0f} MB", flush=True)
+            print(
+                f"  {name:<7} {r['pages']:>6} pages  {r['seconds']:7.1f} s  {r['pages'] / r['seconds']:7.0f} pages/s"
+                f"  {r['cpu_s']:6.1f} CPU s  {r['cpu_s'] / r['pages'] * 1000:5.2f} CPU ms/page"
+                f"  peak {r['peak_mb']:6.0f} MB",
+                flush=True,
+            )
     sim.stdin.close()
     sim.wait(timeout=10)
     ours, scrapy_ = rows["ours"], rows["scrapy"]
     ratio = (ours["pages"] / ours["seconds"]) / (scrapy_["pages"] / scrapy_["seconds"])
-    print(f"ours / scrapy pages/s: {ratio:.2f} (target >= 1.00); ours wrote {ours['warc_mb']:.0f} MB of WARC "
-          f"and extracted {ours['signals']} signal rows; {scrapy_['concurrency']}")
+    print(
+        f"ours / scrapy pages/s: {ratio:.2f} (target >= 1.00); ours wrote {ours['warc_mb']:.0f} MB of WARC "
+        f"and extracted {ours['signals']} signal rows; {scrapy_['concurrency']}"
+    )
     return 0
 
 

@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from portal_index.config import REPO_ROOT, Home
-from portal_index.snapshots import list_snapshots
+from portal_index.land.snapshots import list_snapshots
 
 STAGES = ("ingest", "dbt", "validate", "publish", "floor")
 
@@ -36,8 +36,14 @@ def measure(args: list[str], env: dict) -> dict:
     (the process and its children, from `os.wait4`)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "benchmarks.stages", *args], env=env, cwd=REPO_ROOT,
-                                stdout=out, stderr=err, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.stages", *args],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=err,
+            text=True,
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -52,7 +58,7 @@ def measure(args: list[str], env: dict) -> dict:
 def fresh_start(home: Home) -> None:
     """Keep the snapshots (the inputs); drop the warehouse, releases and scratch of a previous run,
     and the day of probes an interrupted incremental run may have added."""
-    from portal_index.synth import EXTRA_DAY
+    from portal_index.demo.synth import EXTRA_DAY
 
     for snapshot in list_snapshots(home.snapshots, "probes"):
         if EXTRA_DAY in snapshot.origin:
@@ -70,8 +76,20 @@ def run_size(root: Path, portals: int, days: int, env: dict, log) -> dict:
     out = {"portals": portals, "days": days}
     if not home.registry.exists():
         started = time.perf_counter()
-        subprocess.run([str(Path(sys.executable).parent / "portal-index"), "--home", str(home.root), "synth",
-                        "--portals", str(portals), "--days", str(days)], check=True, env=env)
+        subprocess.run(
+            [
+                str(Path(sys.executable).parent / "portal-index"),
+                "--home",
+                str(home.root),
+                "synth",
+                "--portals",
+                str(portals),
+                "--days",
+                str(days),
+            ],
+            check=True,
+            env=env,
+        )
         out["synth_seconds"] = time.perf_counter() - started
     out["input_bytes"] = sum(p.stat().st_size for p in home.snapshots.rglob("*") if p.is_file())
     fresh_start(home)
@@ -84,7 +102,7 @@ def run_size(root: Path, portals: int, days: int, env: dict, log) -> dict:
 def incremental(root: Path, portals: int, days: int, env: dict, log) -> dict:
     """At one size: a dbt build with nothing new; one after a day more of probes; the sensor's run
     for one changed survey sheet."""
-    from portal_index.synth import add_probe_day
+    from portal_index.demo.synth import add_probe_day
 
     home = Home(root / str(portals))
     stage_env = {**env, "PORTAL_INDEX_HOME": str(home.root), "PORTAL_INDEX_REGISTRY": str(home.registry)}
@@ -96,8 +114,11 @@ def incremental(root: Path, portals: int, days: int, env: dict, log) -> dict:
     os.environ["PORTAL_INDEX_REGISTRY"] = str(home.registry)
     day = date(2026, 1, 1) + timedelta(days=days)
     rows, snapshot = add_probe_day(home, day)
-    out["one_more_day"] = {"probe_rows": rows, "ingest": measure(["ingest", str(home.root)], stage_env),
-                           "dbt": measure(["dbt", str(home.root)], stage_env)}
+    out["one_more_day"] = {
+        "probe_rows": rows,
+        "ingest": measure(["ingest", str(home.root)], stage_env),
+        "dbt": measure(["dbt", str(home.root)], stage_env),
+    }
     shutil.rmtree(snapshot.path.parent)  # the inputs stay the size they were made for
     log("  one more day of probes done")
     out["survey_change"] = measure(["survey_change", str(home.root)], stage_env)
@@ -108,40 +129,54 @@ def incremental(root: Path, portals: int, days: int, env: dict, log) -> dict:
 def report(results: list[dict], inc: dict | None) -> str:
     lines = []
     for r in results:
-        lines.append(f"\n{r['portals']:,} portals, {r['days']} days of hourly probes "
-                     f"({r['input_bytes'] / 1e9:.1f} GB of snapshots)")
+        lines.append(
+            f"\n{r['portals']:,} portals, {r['days']} days of hourly probes "
+            f"({r['input_bytes'] / 1e9:.1f} GB of snapshots)"
+        )
         lines.append(f"  {'stage':<10}{'wall s':>9}{'CPU s':>9}{'peak MB':>9}{'rows':>13}{'rows/s':>12}")
         for stage in STAGES:
             s = r[stage]
-            lines.append(f"  {stage:<10}{s['wall']:9.1f}{s['cpu']:9.1f}{s['peak_mb']:9.0f}{s['rows']:13,}"
-                         f"{s['rows'] / s['wall']:12,.0f}")
+            lines.append(
+                f"  {stage:<10}{s['wall']:9.1f}{s['cpu']:9.1f}{s['peak_mb']:9.0f}{s['rows']:13,}"
+                f"{s['rows'] / s['wall']:12,.0f}"
+            )
         floor = r["floor"]
-        lines.append(f"  dbt / floor {r['dbt']['wall'] / floor['wall']:.2f}   validation / dbt "
-                     f"{r['validate']['wall'] / r['dbt']['wall']:.2f}   floor vs mart: "
-                     f"{floor.get('rows_identical_to_mart', '?'):,} of {floor['scores']:,} rows identical, "
-                     f"{floor.get('grades_differing', '?')} grades differ, largest score difference "
-                     f"{floor.get('largest_score_difference', '?')}")
+        lines.append(
+            f"  dbt / floor {r['dbt']['wall'] / floor['wall']:.2f}   validation / dbt "
+            f"{r['validate']['wall'] / r['dbt']['wall']:.2f}   floor vs mart: "
+            f"{floor.get('rows_identical_to_mart', '?'):,} of {floor['scores']:,} rows identical, "
+            f"{floor.get('grades_differing', '?')} grades differ, largest score difference "
+            f"{floor.get('largest_score_difference', '?')}"
+        )
     if len(results) > 1:
         lines.append("\nGrowth (seconds per million raw rows)")
         lines.append(f"  {'portals':>8}{'raw rows':>13}" + "".join(f"{s:>10}" for s in STAGES))
         for r in results:
             raw = r["dbt"]["rows"] / 1e6
-            lines.append(f"  {r['portals']:>8,}{r['dbt']['rows']:13,}" + "".join(f"{r[s]['wall'] / raw:10.2f}" for s in STAGES))
+            lines.append(
+                f"  {r['portals']:>8,}{r['dbt']['rows']:13,}" + "".join(f"{r[s]['wall'] / raw:10.2f}" for s in STAGES)
+            )
     if inc:
         fu = inc["floor_unlimited"]
         largest = results[-1]
-        lines.append(f"\nFloor at the largest size without the 3 GB limit: {fu['wall']:.1f} s wall, {fu['cpu']:.1f} s CPU, "
-                     f"{fu['peak_mb']:.0f} MB peak; dbt / floor {largest['dbt']['wall'] / fu['wall']:.2f}")
+        lines.append(
+            f"\nFloor at the largest size without the 3 GB limit: {fu['wall']:.1f} s wall, {fu['cpu']:.1f} s CPU, "
+            f"{fu['peak_mb']:.0f} MB peak; dbt / floor {largest['dbt']['wall'] / fu['wall']:.2f}"
+        )
         lines.append("\nIncremental, at the largest size")
         lines.append(f"  dbt build, nothing new:            {inc['nothing_new']['wall']:6.1f} s")
         day = inc["one_more_day"]
-        lines.append(f"  one more day ({day['probe_rows']:,} probes): ingest {day['ingest']['wall']:.1f} s "
-                     f"({day['ingest']['rows']:,} rows loaded), "
-                     f"dbt build {day['dbt']['wall']:.1f} s")
+        lines.append(
+            f"  one more day ({day['probe_rows']:,} probes): ingest {day['ingest']['wall']:.1f} s "
+            f"({day['ingest']['rows']:,} rows loaded), "
+            f"dbt build {day['dbt']['wall']:.1f} s"
+        )
         sc = inc["survey_change"]
-        lines.append(f"  one survey sheet changed (inbox sensor's Dagster run): {sc['wall']:.1f} s wall, "
-                     f"{sc['materialized_count']} of {sc['assets_total']} assets materialised; "
-                     f"not re-run: {', '.join(sc['not_rerun'])}")
+        lines.append(
+            f"  one survey sheet changed (inbox sensor's Dagster run): {sc['wall']:.1f} s wall, "
+            f"{sc['materialized_count']} of {sc['assets_total']} assets materialised; "
+            f"not re-run: {', '.join(sc['not_rerun'])}"
+        )
     return "\n".join(lines)
 
 

@@ -23,15 +23,20 @@ CURL_FORMAT = "%{time_namelookup} %{time_connect} %{time_appconnect} %{time_star
 
 
 def curl(url: str) -> dict:
-    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "--max-time", "30", "-w", CURL_FORMAT, url],
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "--max-time", "30", "-w", CURL_FORMAT, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     dns, connect, _, ttfb, total = (float(x) * 1000 for x in out)
     return {"dns_ms": dns, "connect_ms": connect - dns, "ttfb_ms": ttfb, "total_ms": total}
 
 
 def summary(label: str, diffs: list[float]) -> str:
     worst = max(diffs, key=abs)
-    return f"  {label:<6} ours - curl: median {statistics.median(diffs):+6.2f} ms, worst {worst:+7.2f} ms ({len(diffs)} pairs)"
+    median = statistics.median(diffs)
+    return f"  {label:<6} ours - curl: median {median:+6.2f} ms, worst {worst:+7.2f} ms ({len(diffs)} pairs)"
 
 
 def main() -> int:
@@ -43,12 +48,17 @@ def main() -> int:
         print("curl is not installed: apt-get install curl", file=sys.stderr)
         return 2
 
-    from portal_index.netguard import Guard
-    from portal_index.prober import probe, probe_all
-    from portal_index.simulator import pick, profile
+    from portal_index.demo.simulator import pick, profile
+    from portal_index.fetch.netguard import Guard
+    from portal_index.fetch.prober import probe, probe_all
 
-    sim = subprocess.Popen([sys.executable, "-m", "portal_index.simulator"], cwd=ROOT,
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "portal_index.demo.simulator"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     base = sim.stdout.readline().split()[-1]
     guard = Guard(allow=("127.0.0.1/32",))
     portal_ids = pick(lambda p: p.failure == "none", args.portals)
@@ -67,8 +77,10 @@ def main() -> int:
     start = time.perf_counter()
     rows = probe_all(urls, rounds=args.rounds, workers=16, guard=guard, log=lambda m: None)
     seconds = time.perf_counter() - start
-    print(f"  probe_all: {len(rows)} probes in {seconds:.1f} s = {len(rows) / seconds:.1f} probes/s "
-          f"(16 workers; the slowest home page answers after {max(delays)} ms)")
+    print(
+        f"  probe_all: {len(rows)} probes in {seconds:.1f} s = {len(rows) / seconds:.1f} probes/s "
+        f"(16 workers; the slowest home page answers after {max(delays)} ms)"
+    )
     sim.stdin.close()
     sim.wait(timeout=10)
     return 0

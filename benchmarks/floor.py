@@ -21,10 +21,12 @@ import time
 import duckdb
 
 from portal_index.config import SEEDS_DIR, Home
-from portal_index.warehouse import RAW_TABLES
+from portal_index.core.raw_tables import RAW_TABLES
 
-PERIOD = ("(cast(year(make_timestamp(epoch_us({t}) + 25200000000)) as varchar) || '-H' || "
-          "case when month(make_timestamp(epoch_us({t}) + 25200000000)) <= 6 then '1' else '2' end)")  # UTC+7
+PERIOD = (
+    "(cast(year(make_timestamp(epoch_us({t}) + 25200000000)) as varchar) || '-H' || "
+    "case when month(make_timestamp(epoch_us({t}) + 25200000000)) <= 6 then '1' else '2' end)"
+)  # UTC+7
 
 FLOOR_SQL = """
 with
@@ -72,7 +74,8 @@ probe_measures as (
                median(ttfb_ms) filter (where ok) as ttfb_median_ms,
                quantile_cont(total_ms, 0.95) filter (where ok) as total_p95_ms,
                arg_max(case when url like 'https://%' and error is null and coalesce(redirects_to_https, false)
-                            and tls_expires_at > probed_at + interval 14 days then 1.0 else 0.0 end, probed_at) as https_ok
+                            and tls_expires_at > probed_at + interval 14 days then 1.0 else 0.0 end,
+                       probed_at) as https_ok
         from probes join probe_attempts as a using (portal_id, period)
         group by all
     ) unpivot (value for measure in (availability, ttfb_median_ms, total_p95_ms, https_ok))
@@ -88,12 +91,14 @@ signals as (
 crawl_measures as (
     select s.portal_id, s.period, s.signal_id as measure, s.value
     from signals as s
-    join (select portal_id, period, max(crawl_id) as crawl_id from signals group by all) using (portal_id, period, crawl_id)
+    join (select portal_id, period, max(crawl_id) as crawl_id from signals group by all)
+        using (portal_id, period, crawl_id)
     where s.value is not null
 ),
 
 tests as (
-    select *, (cast(year(test_date) as varchar) || '-H' || case when month(test_date) <= 6 then '1' else '2' end) as period
+    select *,
+           (cast(year(test_date) as varchar) || '-H' || case when month(test_date) <= 6 then '1' else '2' end) as period
     from wh.raw.survey_responses
     qualify row_number() over (partition by portal_id, test_type, test_date, coalesce(evaluator, '')
                                order by snapshot_landed_at desc, snapshot_sha256 desc) = 1
@@ -115,7 +120,8 @@ survey_measures as (
 
 periods as (
     select period,
-           make_date(cast(left(period, 4) as integer), case when right(period, 1) = '1' then 1 else 7 end, 1) as period_start
+           make_date(cast(left(period, 4) as integer), case when right(period, 1) = '1' then 1 else 7 end, 1)
+               as period_start
     from (select period from probe_measures union select period from crawl_measures union select period from tests)
 ),
 portal_periods as (
@@ -210,8 +216,14 @@ from graded as g join portal_periods as pp using (portal_id, period)
 
 def floor_sql(home: Home) -> str:
     columns = ", ".join(f"'{c}': '{t}'" for c, t in RAW_TABLES["probes"].items())
-    return FLOOR_SQL.format(registry=home.registry, seeds=SEEDS_DIR, snapshots=home.snapshots, probe_columns=columns,
-                            probe_period=PERIOD.format(t="probed_at"), crawl_period=PERIOD.format(t="crawled_at"))
+    return FLOOR_SQL.format(
+        registry=home.registry,
+        seeds=SEEDS_DIR,
+        snapshots=home.snapshots,
+        probe_columns=columns,
+        probe_period=PERIOD.format(t="probed_at"),
+        crawl_period=PERIOD.format(t="crawled_at"),
+    )
 
 
 def portal_scores(home: Home) -> dict:
@@ -228,17 +240,26 @@ def portal_scores(home: Home) -> dict:
         con.execute(f"create temp table floor_scores as {floor_sql(home)}")
         seconds = time.perf_counter() - started
         rows = con.execute("select count(*) from floor_scores").fetchone()[0]
-        if not con.execute("select count(*) from duckdb_tables() where database_name = 'wh' and schema_name = 'marts' "
-                           "and table_name = 'portal_scores'").fetchone()[0]:
+        if not con.execute(
+            "select count(*) from duckdb_tables() where database_name = 'wh' and schema_name = 'marts' "
+            "and table_name = 'portal_scores'"
+        ).fetchone()[0]:
             return {"scores": rows, "query_seconds": round(seconds, 2), "compared": False}
         columns = [c for (c,) in con.execute("select column_name from (describe floor_scores)").fetchall()]
         scores = ("function_score", "performance_score", "access_score", "total", "coverage")
         same, grades, worst, missing = con.execute(f"""
-            select count(*) filter (where {' and '.join(f'f.{c} is not distinct from m.{c}' for c in columns)}),
+            select count(*) filter (where {" and ".join(f"f.{c} is not distinct from m.{c}" for c in columns)}),
                    count(*) filter (where f.grade is distinct from m.grade),
-                   max(greatest({', '.join(f'coalesce(abs(f.{c} - m.{c}), 0)' for c in scores)})),
+                   max(greatest({", ".join(f"coalesce(abs(f.{c} - m.{c}), 0)" for c in scores)})),
                    count(*) filter (where f.portal_id is null or m.portal_id is null)
             from floor_scores as f full join wh.marts.portal_scores as m using (portal_id, period)""").fetchone()
     # sums in another order can round a last digit the other way: reported, not hidden
-    return {"scores": rows, "query_seconds": round(seconds, 2), "compared": True, "rows_identical_to_mart": same,
-            "rows_missing_either_side": missing, "grades_differing": grades, "largest_score_difference": float(worst or 0)}
+    return {
+        "scores": rows,
+        "query_seconds": round(seconds, 2),
+        "compared": True,
+        "rows_identical_to_mart": same,
+        "rows_missing_either_side": missing,
+        "grades_differing": grades,
+        "largest_score_difference": float(worst or 0),
+    }

@@ -22,7 +22,7 @@ RAW_ROWS = "select sum(rows) from meta.snapshot_loads where status = 'accepted'"
 
 
 def _published_rows(home: Home) -> int:
-    from portal_index.publish import published_tables
+    from portal_index.release.catalog import published_tables
 
     return _rows(home, "select " + " + ".join(f"(select count(*) from marts.{t})" for t in published_tables()))
 
@@ -35,7 +35,7 @@ def _rows(home: Home, sql: str) -> int:
 
 
 def ingest(home: Home) -> dict:
-    from portal_index.ingest import ingest_source
+    from portal_index.land.ingest import ingest_source
 
     reports = {source: ingest_source(home, source) for source in SOURCES}
     rejected = [s.original_name for r in reports.values() for s, _ in r.rejected]
@@ -43,16 +43,26 @@ def ingest(home: Home) -> dict:
 
 
 def dbt(home: Home, select: str | None = None) -> dict:
-    command = [str(DBT_EXECUTABLE), "--quiet", "build", "--profiles-dir", str(DBT_PROJECT_DIR),
-               "--target-path", str(home.work / "dbt-bench")] + (["--select", select] if select else [])
-    done = subprocess.run(command, cwd=DBT_PROJECT_DIR, capture_output=True, text=True,
-                          env=dbt_env())
+    command = [
+        str(DBT_EXECUTABLE),
+        "--quiet",
+        "build",
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(home.work / "dbt-bench"),
+    ] + (["--select", select] if select else [])
+    done = subprocess.run(command, cwd=DBT_PROJECT_DIR, capture_output=True, text=True, env=dbt_env())
     if done.returncode != 0:
         raise SystemExit(f"dbt build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     results = json.loads((home.work / "dbt-bench" / "run_results.json").read_text())["results"]
-    return {"rows": _rows(home, RAW_ROWS), "nodes": len(results),
-            "slowest": sorted(((r["unique_id"].split(".")[-1], round(r["execution_time"], 2)) for r in results),
-                              key=lambda x: -x[1])[:6]}
+    return {
+        "rows": _rows(home, RAW_ROWS),
+        "nodes": len(results),
+        "slowest": sorted(
+            ((r["unique_id"].split(".")[-1], round(r["execution_time"], 2)) for r in results), key=lambda x: -x[1]
+        )[:6],
+    }
 
 
 def validate(home: Home) -> dict:
@@ -66,7 +76,7 @@ def validate(home: Home) -> dict:
 
 
 def publish(home: Home) -> dict:
-    from portal_index.publish import publish as release
+    from portal_index.release.publish import publish as release
 
     result = release(home.warehouse, home.releases, log=lambda m: None)
     return {"rows": _published_rows(home), "version": result.version}
@@ -85,38 +95,70 @@ def survey_change(home: Home) -> dict:
     import dagster as dg
     import duckdb
 
-    from orchestration.definitions import defs
-    from orchestration.sensors import inbox_sensor
-    from orchestration.resources import PortalIndexResource
-    from portal_index.surveys import write_template
+    from orchestration.definitions import defs as load_defs
+    from orchestration.defs.automation.sensors import inbox_sensor
+    from orchestration.defs.resources import PortalIndexResource
+    from portal_index.parse.surveys import write_template
 
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         portal, day, evaluator, done = con.execute(
             """select portal_id, test_date, evaluator, completed_online from staging.stg_surveys__responses
-               where test_type = 'service' and is_current order by portal_id, test_date limit 1""").fetchone()
-    write_template(home.inbox("surveys") / "dinh-chinh.xlsx", {"service": [
-        {"portal_id": portal, "test_date": day.strftime("%d/%m/%Y"), "evaluator": evaluator,
-         "completed_online": "không" if done else "có", "notes": "đính chính"}]})
+               where test_type = 'service' and is_current order by portal_id, test_date limit 1"""
+        ).fetchone()
+    write_template(
+        home.inbox("surveys") / "dinh-chinh.xlsx",
+        {
+            "service": [
+                {
+                    "portal_id": portal,
+                    "test_date": day.strftime("%d/%m/%Y"),
+                    "evaluator": evaluator,
+                    "completed_online": "không" if done else "có",
+                    "notes": "đính chính",
+                }
+            ]
+        },
+    )
     os.environ["DBT_TARGET_PATH"] = str(home.work / "dbt-dagster")
+    defs = load_defs()
     resource = PortalIndexResource(home=str(home.root), mode="inbox")
-    [request] = list(inbox_sensor(dg.build_sensor_context(resources={"portal_index": resource},
-                                                          repository_def=defs.get_repository_def())))
+    [request] = list(
+        inbox_sensor(
+            dg.build_sensor_context(resources={"portal_index": resource}, repository_def=defs.get_repository_def())
+        )
+    )
     with dg.DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def("ingest_job").execute_in_process(
-            instance=instance, asset_selection=list(request.asset_selection),
-            run_config={**request.run_config, "resources": {"portal_index": {"config": {
-                "home": str(home.root), "mode": "inbox"}}}, "loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+        result = defs.resolve_job_def("release_job").execute_in_process(
+            instance=instance,
+            asset_selection=list(request.asset_selection),
+            run_config={
+                **request.run_config,
+                "resources": {"portal_index": {"config": {"home": str(home.root), "mode": "inbox"}}},
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            },
+        )
     if not result.success:
         raise SystemExit("the survey run failed")
     materialized = sorted({e.asset_key.to_user_string() for e in result.get_asset_materialization_events()})
     every = sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys())
     probe_and_crawl = [k for k in every if "probe" in k or "crawl" in k]
-    return {"rows": 1, "materialized_count": len(materialized), "assets_total": len(every),
-            "materialized": materialized, "not_rerun": [k for k in probe_and_crawl if k not in materialized]}
+    return {
+        "rows": 1,
+        "materialized_count": len(materialized),
+        "assets_total": len(every),
+        "materialized": materialized,
+        "not_rerun": [k for k in probe_and_crawl if k not in materialized],
+    }
 
 
-STAGES = {"ingest": ingest, "dbt": dbt, "validate": validate, "publish": publish, "floor": floor,
-          "survey_change": survey_change}
+STAGES = {
+    "ingest": ingest,
+    "dbt": dbt,
+    "validate": validate,
+    "publish": publish,
+    "floor": floor,
+    "survey_change": survey_change,
+}
 
 if __name__ == "__main__":
     stage, root = sys.argv[1], sys.argv[2]

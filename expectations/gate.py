@@ -7,16 +7,15 @@ publishing refuses a table whose current contents do not have a passing validati
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from portal_index.publish import published_tables
-
+from portal_index.config import no_usage_statistics
+from portal_index.release.catalog import published_tables
 
 
 @dataclass
@@ -60,10 +59,12 @@ def _duckdb_datasource(context, warehouse: Path):
     return context.data_sources.add_sql("warehouse", connection_string=f"duckdb:///{warehouse}")
 
 
-def validate(warehouse: Path, tables: tuple[str, ...] | None = None, docs_dir: Path | None = None) -> dict[str, TableOutcome]:
+def validate(
+    warehouse: Path, tables: tuple[str, ...] | None = None, docs_dir: Path | None = None
+) -> dict[str, TableOutcome]:
     """Run each table's suite inside DuckDB; with `docs_dir`, write Great Expectations' data docs of
     these runs there."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no usage statistics over the network
+    no_usage_statistics()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -77,12 +78,18 @@ def validate(warehouse: Path, tables: tuple[str, ...] | None = None, docs_dir: P
     source = _duckdb_datasource(context, warehouse)
     results: dict[str, tuple[bool, list]] = {}
     for table in tables or published_tables():
-        batch = source.add_query_asset(name=table, query=f"select * from marts.{table}").add_batch_definition_whole_table("all")
+        batch = source.add_query_asset(
+            name=table, query=f"select * from marts.{table}"
+        ).add_batch_definition_whole_table("all")
         suite = context.suites.add(gx.ExpectationSuite(name=table, expectations=suites[table]))
         definition = context.validation_definitions.add(gx.ValidationDefinition(name=table, data=batch, suite=suite))
-        checkpoint = context.checkpoints.add(gx.Checkpoint(name=f"gate_{table}", validation_definitions=[definition],
-                                                           actions=[gx.checkpoint.UpdateDataDocsAction(name="docs")]
-                                                           if docs_dir else []))
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"gate_{table}",
+                validation_definitions=[definition],
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="docs")] if docs_dir else [],
+            )
+        )
         result = checkpoint.run()
         results[table] = (bool(result.success), next(iter(result.run_results.values())).results)
     if docs_dir is not None:
@@ -96,19 +103,33 @@ def validate(warehouse: Path, tables: tuple[str, ...] | None = None, docs_dir: P
     with duckdb.connect(str(warehouse)) as con:
         for table, (success, run) in results.items():
             failures = [
-                {"expectation": r.expectation_config.type,
-                 "kwargs": {k: v for k, v in r.expectation_config.kwargs.items() if k != "batch_id"},
-                 "unexpected_count": (r.result or {}).get("unexpected_count") or (r.result or {}).get("observed_value"),
-                 "partial_unexpected_list": ((r.result or {}).get("partial_unexpected_list")
-                                             or ((r.result or {}).get("details") or {}).get("unexpected_rows") or [])[:5],
-                 "exception": (r.exception_info or {}).get("exception_message")}
-                for r in run if not r.success
+                {
+                    "expectation": r.expectation_config.type,
+                    "kwargs": {k: v for k, v in r.expectation_config.kwargs.items() if k != "batch_id"},
+                    "unexpected_count": (r.result or {}).get("unexpected_count")
+                    or (r.result or {}).get("observed_value"),
+                    "partial_unexpected_list": (
+                        (r.result or {}).get("partial_unexpected_list")
+                        or ((r.result or {}).get("details") or {}).get("unexpected_rows")
+                        or []
+                    )[:5],
+                    "exception": (r.exception_info or {}).get("exception_message"),
+                }
+                for r in run
+                if not r.success
             ]
             failures = json.loads(json.dumps(failures, ensure_ascii=False, default=str))  # SQL gives Decimals and dates
             outcome = TableOutcome(table, success, len(run), failures, fingerprint(con, table))
-            con.execute("insert into meta.validation_runs values (?, ?, ?, ?, ?)",
-                        [table, outcome.fingerprint, outcome.success, datetime.now(timezone.utc),
-                         json.dumps(failures, ensure_ascii=False, default=str)])
+            con.execute(
+                "insert into meta.validation_runs values (?, ?, ?, ?, ?)",
+                [
+                    table,
+                    outcome.fingerprint,
+                    outcome.success,
+                    datetime.now(UTC),
+                    json.dumps(failures, ensure_ascii=False, default=str),
+                ],
+            )
             outcomes[table] = outcome
     return outcomes
 
@@ -119,8 +140,11 @@ def unvalidated(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> dict
     problems = {}
     for table in tables:
         fp = fingerprint(con, table)
-        row = con.execute("""select success from meta.validation_runs where table_name = ? and fingerprint = ?
-                             order by validated_at desc limit 1""", [table, fp]).fetchone()
+        row = con.execute(
+            """select success from meta.validation_runs where table_name = ? and fingerprint = ?
+                             order by validated_at desc limit 1""",
+            [table, fp],
+        ).fetchone()
         if row is None:
             problems[table] = "its current contents have not been validated"
         elif not row[0]:

@@ -1,36 +1,20 @@
 """Expectation suites as code, one per published table.
 
-Bands, pillar weights and the coverage threshold are read from the warehouse's methodology seeds,
-and the set of portals expected in each period from the registry seed, so the suites check the
-marts against the methodology as data rather than against copies of it.
+Bands, pillar weights and the coverage threshold are read from the warehouse's methodology seeds
+(`portal_index.core.methodology`), and the set of portals expected in each period from the model
+`int_portal_periods`, so the suites check the marts against the methodology as data rather than
+against copies of it.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import duckdb
 import great_expectations as gx
 from great_expectations.expectations.row_conditions import Column
 
-from portal_index.registry import registry_file
+from portal_index.core.methodology import Methodology
 
 E = gx.expectations
-
-
-@dataclass(frozen=True)
-class Methodology:
-    bands: list[tuple[str, float]]  # (grade, min_total), highest first
-    pillar_weights: dict[str, float]
-    coverage_min: float
-
-    @classmethod
-    def load(cls, con: duckdb.DuckDBPyConnection) -> "Methodology":
-        bands = con.execute("select grade, min_total from seeds.grade_bands order by min_total desc").fetchall()
-        weights = dict(con.execute("select pillar, weight from seeds.pillars").fetchall())
-        coverage = con.execute(
-            "select cast(value as double) from seeds.scoring_parameters where parameter = 'coverage_min'").fetchone()[0]
-        return cls([(g, float(m)) for g, m in bands], {k: float(v) for k, v in weights.items()}, coverage)
 
 
 def portal_scores(m: Methodology) -> list:
@@ -38,52 +22,59 @@ def portal_scores(m: Methodology) -> list:
     out = [
         E.ExpectCompoundColumnsToBeUnique(column_list=["portal_id", "period"]),
         *[E.ExpectColumnValuesToNotBeNull(column=c) for c in ("portal_id", "period", "grade", "coverage")],
-        *[E.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=100)
-          for c in ("total", "function_score", "performance_score", "access_score")],
+        *[
+            E.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=100)
+            for c in ("total", "function_score", "performance_score", "access_score")
+        ],
         E.ExpectColumnValuesToBeBetween(column="coverage", min_value=0, max_value=1),
         E.ExpectColumnValuesToBeInSet(column="grade", value_set=grades + ["insufficient_data"]),
         E.ExpectColumnValuesToBeBetween(column="rank", min_value=1),
         # a letter only with enough coverage; insufficient_data only without it
-        E.ExpectColumnValuesToBeBetween(column="coverage", min_value=m.coverage_min,
-                                        row_condition=Column("grade").is_in(grades)),
-        E.ExpectColumnValuesToBeBetween(column="coverage", max_value=m.coverage_min, strict_max=True,
-                                        row_condition=Column("grade") == "insufficient_data"),
+        E.ExpectColumnValuesToBeBetween(
+            column="coverage", min_value=m.coverage_min, row_condition=Column("grade").is_in(grades)
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="coverage",
+            max_value=m.coverage_min,
+            strict_max=True,
+            row_condition=Column("grade") == "insufficient_data",
+        ),
         E.ExpectColumnValuesToNotBeNull(column="rank", row_condition=Column("grade").is_in(grades)),
         E.ExpectColumnValuesToBeNull(column="rank", row_condition=Column("grade") == "insufficient_data"),
     ]
     upper = 100.0
     for grade, lower in m.bands:  # the letter agrees with the published total and the bands
-        out.append(E.ExpectColumnValuesToBeBetween(
-            column="total", min_value=lower, max_value=upper, strict_max=upper < 100,
-            row_condition=Column("grade") == grade))
+        out.append(
+            E.ExpectColumnValuesToBeBetween(
+                column="total",
+                min_value=lower,
+                max_value=upper,
+                strict_max=upper < 100,
+                row_condition=Column("grade") == grade,
+            )
+        )
         upper = lower
-    # every registry portal active in a period is scored in it, and no other: checked against the
-    # registry file itself (not the dbt models), as one anti-join each way inside DuckDB
-    out.append(gx.expectations.UnexpectedRowsExpectation(
-        description="Every portal of the registry valid during a period has one row in that period, and no other portal has.",
-        unexpected_rows_query=REGISTRY_COVERAGE.format(registry=str(registry_file()).replace("'", "''"))))
+    # every portal the registry holds for a period is scored in it, and no other: checked against
+    # the dbt model that states which portals a period assesses, as one anti-join each way in DuckDB
+    out.append(
+        gx.expectations.UnexpectedRowsExpectation(
+            description="Every portal of the registry valid during a period has one row in that period, "
+            "and no other portal has.",
+            unexpected_rows_query=REGISTRY_COVERAGE,
+        )
+    )
     return out
 
 
 REGISTRY_COVERAGE = """
-with registry as (
-    select portal_id, cast(valid_from as date) as valid_from, cast(valid_to as date) as valid_to
-    from read_csv('{registry}', header = true, all_varchar = true)
-),
-periods as (
-    select period, make_date(cast(left(period, 4) as integer), case when right(period, 1) = '1' then 1 else 7 end, 1)
-           as period_start
-    from (select distinct period from {{batch}} as b)
-),
-expected as (
-    select r.portal_id, p.period
-    from registry as r cross join periods as p
-    where (r.valid_from is null or r.valid_from < p.period_start + interval 6 months)
-      and (r.valid_to is null or r.valid_to >= p.period_start)
+with expected as (
+    select portal_id, period from intermediate.int_portal_periods
+    where period in (select distinct period from {batch})
 )
-select 'missing' as problem, e.portal_id, e.period from expected as e anti join {{batch}} as b using (portal_id, period)
+select 'missing' as problem, e.portal_id, e.period from expected as e anti join {batch} as b using (portal_id, period)
 union all
-select 'not in the registry for the period', b.portal_id, b.period from {{batch}} as b anti join expected as e using (portal_id, period)
+select 'not in the registry for the period', b.portal_id, b.period
+from {batch} as b anti join expected as e using (portal_id, period)
 """
 
 
@@ -102,11 +93,16 @@ def indicator_values(catalog_ids: list[str]) -> list:
 
 
 def indicators(m: Methodology) -> list:
-    out = [E.ExpectColumnValuesToBeUnique(column="indicator_id"),
-           E.ExpectColumnValuesToBeInSet(column="pillar", value_set=sorted(m.pillar_weights))]
+    out = [
+        E.ExpectColumnValuesToBeUnique(column="indicator_id"),
+        E.ExpectColumnValuesToBeInSet(column="pillar", value_set=sorted(m.pillar_weights)),
+    ]
     for pillar, weight in m.pillar_weights.items():  # catalog weights sum to the pillar weights
-        out.append(E.ExpectColumnSumToBeBetween(column="weight", min_value=weight, max_value=weight,
-                                                row_condition=Column("pillar") == pillar))
+        out.append(
+            E.ExpectColumnSumToBeBetween(
+                column="weight", min_value=weight, max_value=weight, row_condition=Column("pillar") == pillar
+            )
+        )
     return out
 
 
@@ -129,8 +125,10 @@ def provinces() -> list:
 
 
 def portals() -> list:
-    return [E.ExpectColumnValuesToBeUnique(column="portal_id"),
-            E.ExpectColumnValuesToBeInSet(column="kind", value_set=["info", "service"])]
+    return [
+        E.ExpectColumnValuesToBeUnique(column="portal_id"),
+        E.ExpectColumnValuesToBeInSet(column="kind", value_set=["info", "service"]),
+    ]
 
 
 def ministries() -> list:

@@ -1,15 +1,15 @@
 """`portal-index`: the one front door (the Make targets call it).
 
-    portal-index run [--demo | --mode live|inbox]   fetch, ingest, score, validate and publish
-    portal-index crawl [--demo] [--portal ID]         crawl the portals into WARC files and load them
-    portal-index extract                              re-derive crawl signals from the WARC files (no network)
-    portal-index ingest FILE [--source SOURCE]        land and load one file; non-zero if rejected
-    portal-index release                              validate the current warehouse and publish it
-    portal-index verify RELEASE                       recompute every hash and validate the descriptor
-    portal-index reproduce VERSION                    rebuild a release from its snapshots; same files?
-    portal-index template FILE.xlsx                   write a blank survey template for evaluators
-    portal-index synth --portals N --days D           synthetic inputs at scale in the working folder
-    portal-index dev                                  Dagster webserver and daemon on the project
+portal-index run [--demo | --mode live|inbox]   fetch, ingest, score, validate and publish
+portal-index crawl [--demo] [--portal ID]         crawl the portals into WARC files and load them
+portal-index extract                              re-derive crawl signals from the WARC files (no network)
+portal-index ingest FILE [--source SOURCE]        land and load one file; non-zero if rejected
+portal-index release                              validate the current warehouse and publish it
+portal-index verify RELEASE                       recompute every hash and validate the descriptor
+portal-index reproduce VERSION                    rebuild a release from its snapshots; same files?
+portal-index template FILE.xlsx                   write a blank survey template for evaluators
+portal-index synth --portals N --days D           synthetic inputs at scale in the working folder
+portal-index dev                                  Dagster webserver and daemon on the project
 """
 
 from __future__ import annotations
@@ -30,27 +30,26 @@ telemetry:
 
 def _prepare(home: Home) -> Home:
     home.ensure()
-    os.environ["PORTAL_INDEX_HOME"] = str(home.root)  # dbt's profile and child processes read it
-    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
-    os.environ["DBT_TARGET_PATH"] = str(home.work / "dbt")  # dagster-dbt's per-run dbt artifacts
-    if home.registry.exists() and "PORTAL_INDEX_REGISTRY" not in os.environ:
-        os.environ["PORTAL_INDEX_REGISTRY"] = str(home.registry)  # the working folder's own registry (synth)
-    if sys.stderr.isatty():
-        os.environ["PORTAL_INDEX_PROGRESS"] = "tty"  # the crawl draws its progress bar on this terminal
+    home.export(tty=sys.stderr.isatty())  # dbt's profile, Dagster and child processes read it
     config = home.dagster_home / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_YAML)
     return home
 
 
+def _defs():
+    from orchestration.definitions import defs
+
+    return defs()
+
+
 def _run_job(job_name: str, home: Home, mode: str, verbose: bool = False, partition: str | None = None):
     """Execute a Dagster job in this process; returns (result, failed check evaluations, log path)."""
     from dagster import DagsterInstance
 
-    from orchestration.definitions import defs
-    from orchestration.jobs import all_portals_tags, current_hour_tags
+    from orchestration.defs.sources.partitions import all_portals_tags, current_hour_tags
 
-    job = defs.resolve_job_def(job_name)
+    job = _defs().resolve_job_def(job_name)
     log_path = home.work / f"{job_name}.log"
     tags = {}
     if partition:
@@ -59,20 +58,31 @@ def _run_job(job_name: str, home: Home, mode: str, verbose: bool = False, partit
         tags = all_portals_tags()
     elif job_name == "probe_job":  # this hour
         tags = current_hour_tags()
-    with DagsterInstance.get() as instance, open(log_path, "w", encoding="utf-8") as log, \
-            contextlib.redirect_stdout(sys.stderr if verbose else log):  # dbt's own output
+    with (
+        DagsterInstance.get() as instance,
+        open(log_path, "w", encoding="utf-8") as log,
+        contextlib.redirect_stdout(sys.stderr if verbose else log),
+    ):  # dbt's own output
         result = job.execute_in_process(
-            instance=instance, tags=tags,
-            run_config={"resources": {"portal_index": {"config": {"home": str(home.root), "mode": mode}}},
-                        "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}}},
+            instance=instance,
+            tags=tags,
+            run_config={
+                "resources": {"portal_index": {"config": {"home": str(home.root), "mode": mode}}},
+                "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
+            },
             raise_on_error=False,
         )
-    failed_checks = [e.event_specific_data for e in result.all_events
-                     if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
+    failed_checks = [
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
+    ]
     for evaluation in failed_checks:
-        print(f"FAILED CHECK {evaluation.asset_key.to_user_string()}:{evaluation.check_name}: "
-              f"{evaluation.metadata.get('failures').value if evaluation.metadata.get('failures') else ''}",
-              file=sys.stderr)
+        print(
+            f"FAILED CHECK {evaluation.asset_key.to_user_string()}:{evaluation.check_name}: "
+            f"{evaluation.metadata.get('failures').value if evaluation.metadata.get('failures') else ''}",
+            file=sys.stderr,
+        )
     for step in result.get_step_failure_events():
         print(f"FAILED STEP {step.step_key}: {step.event_specific_data.error.message.strip()[:500]}", file=sys.stderr)
     return result, failed_checks, log_path
@@ -84,8 +94,9 @@ def _materialization(result, asset: str):
 
 
 def _fetch(home: Home, mode: str, verbose: bool) -> bool:
-    """The crawl (every portal) and this hour's probes, each its own run; False if either failed."""
-    for job_name in ("crawl_job", "probe_job"):
+    """The crawl (every portal), this hour's probes and the browser audit, each its own run; False
+    if one failed."""
+    for job_name in ("crawl_job", "probe_job", "audit_job"):
         result, _, log_path = _run_job(job_name, home, mode, verbose)
         if not result.success:
             print(f"{job_name} run {result.run_id} failed (log: {log_path})", file=sys.stderr)
@@ -98,8 +109,11 @@ def _execute(job_name: str, home: Home, mode: str, verbose: bool = False) -> int
     result, failed_checks, log_path = _run_job(job_name, home, mode, verbose)
     meta = _materialization(result, "release")
     if not result.success or failed_checks or meta is None:
-        print(f"run {result.run_id} did not publish a release (see the errors above, dbt's output in "
-              f"{log_path}; `make dev` shows the run in Dagster)", file=sys.stderr)
+        print(
+            f"run {result.run_id} did not publish a release (see the errors above, dbt's output in "
+            f"{log_path}; `make dev` shows the run in Dagster)",
+            file=sys.stderr,
+        )
         return 1
     print(f"release: {meta['path'].value}" + ("" if meta["new_release"].value else f" ({meta['version'].value})"))
     return 0
@@ -112,7 +126,7 @@ def cmd_run(args) -> int:
         return _execute("release_job", home, mode, args.verbose)
     if not _fetch(home, mode, args.verbose):
         return 1
-    return _execute("pipeline_job", home, mode, args.verbose)
+    return _execute("release_job", home, mode, args.verbose)
 
 
 def cmd_crawl(args) -> int:
@@ -124,8 +138,10 @@ def cmd_crawl(args) -> int:
         result, _, log_path = _run_job("crawl_job", home, mode, args.verbose, partition)
         meta = _materialization(result, "portal_crawls")
         if meta:
-            print(f"crawled {meta['portals'].value} portal(s): {meta['fetches'].value} fetches, "
-                  f"{meta['errors'].value} errors; stopped: {meta['stopped'].value}")
+            print(
+                f"crawled {meta['portals'].value} portal(s): {meta['fetches'].value} fetches, "
+                f"{meta['errors'].value} errors; stopped: {meta['stopped'].value}"
+            )
         if not result.success:
             print(f"run {result.run_id} failed (log: {log_path})", file=sys.stderr)
             status = 1
@@ -134,13 +150,15 @@ def cmd_crawl(args) -> int:
 
 def cmd_extract(args) -> int:
     """Re-derive crawl pages and signals from every archived WARC file, without network."""
-    from portal_index.ingest import reextract
+    from portal_index.land.ingest import reextract
 
     home = _prepare(Home.from_env(args.home))
     report = reextract(home)
-    print(f"re-extracted {len(report.accepted)} WARC file(s) into {report.rows} rows"
-          + (f"; {len(report.rejected)} rejected" if report.rejected else "")
-          + ". `portal-index run --mode inbox` rescores and publishes with them.")
+    print(
+        f"re-extracted {len(report.accepted)} WARC file(s) into {report.rows} rows"
+        + (f"; {len(report.rejected)} rejected" if report.rejected else "")
+        + ". `portal-index run --mode inbox` rescores and publishes with them."
+    )
     for snapshot, problems in report.rejected:
         print(f"  - {snapshot.original_name}: {problems[0]}", file=sys.stderr)
     return 1 if report.rejected else 0
@@ -152,7 +170,7 @@ def cmd_release(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    from portal_index.ingest import ingest_file
+    from portal_index.land.ingest import ingest_file
 
     home = _prepare(Home.from_env(args.home))
     path = Path(args.file)
@@ -177,7 +195,7 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from portal_index.verify import verify
+    from portal_index.release.verify import verify
 
     folder = Path(args.release)
     if not folder.is_dir():
@@ -193,7 +211,7 @@ def cmd_verify(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from portal_index.verify import reproduce
+    from portal_index.release.verify import reproduce
 
     home = _prepare(Home.from_env(args.home))
     result = reproduce(home, args.version, keep=args.keep)
@@ -206,7 +224,7 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_template(args) -> int:
-    from portal_index.surveys import write_template
+    from portal_index.parse.surveys import write_template
 
     path = Path(args.file)
     if path.suffix.lower() != ".xlsx":
@@ -223,18 +241,26 @@ def cmd_template(args) -> int:
 def cmd_synth(args) -> int:
     from datetime import date
 
-    from portal_index.synth import synth
+    from portal_index.demo.synth import synth
 
     home = Home.from_env(args.home)
     if home.registry.exists() or any(home.snapshots.glob("*/*/sidecar.json")):
         print(f"{home.root} already holds inputs; synth writes into an empty working folder (--home)", file=sys.stderr)
         return 2
-    summary = synth(home, args.portals, args.days, seed=args.seed, start=date.fromisoformat(args.start),
-                    log=lambda m: print(m, file=sys.stderr))
+    summary = synth(
+        home,
+        args.portals,
+        args.days,
+        seed=args.seed,
+        start=date.fromisoformat(args.start),
+        log=lambda m: print(m, file=sys.stderr),
+    )
     for source, files in summary.files.items():
         print(f"{source}: {files} file(s), {summary.rows[source]:,} rows")
-    print(f"registry: {summary.registry} ({summary.portals} portals); "
-          f"portal-index --home {home.root} run --mode inbox scores them")
+    print(
+        f"registry: {summary.registry} ({summary.portals} portals); "
+        f"portal-index --home {home.root} run --mode inbox scores them"
+    )
     return 0
 
 
@@ -243,20 +269,27 @@ def cmd_dev(args) -> int:
     home = _prepare(Home.from_env(args.home))
     dagster = Path(sys.executable).parent / "dagster"
     print(f"working folder {home.root}; Dagster UI on http://{args.host}:{args.port}")
-    os.execv(str(dagster), [str(dagster), "dev", "-m", "orchestration.definitions", "-h", args.host, "-p", str(args.port)])
+    os.execv(
+        str(dagster), [str(dagster), "dev", "-m", "orchestration.definitions", "-h", args.host, "-p", str(args.port)]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="portal-index", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="portal-index", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--home", help="working folder (default: $PORTAL_INDEX_HOME, else var/ in the repo)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show Dagster's step logs")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="fetch, ingest, score, validate and publish")
     run.add_argument("--demo", action="store_true", help="use the local portal simulator and the demo inputs")
-    run.add_argument("--mode", choices=("live", "inbox"), default="live",
-                     help="live: fetch the registry's real URLs; inbox: fetch nothing, ingest dropped files")
+    run.add_argument(
+        "--mode",
+        choices=("live", "inbox"),
+        default="live",
+        help="live: fetch the registry's real URLs; inbox: fetch nothing, ingest dropped files",
+    )
     run.set_defaults(func=cmd_run)
 
     crawl = sub.add_parser("crawl", help="crawl the portals (WARC per portal) and load the results")

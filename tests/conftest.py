@@ -17,11 +17,13 @@ BIN = Path(sys.executable).parent
 
 def cli(*args: str, home: Path, check: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
     env = {**{k: v for k, v in os.environ.items() if k not in ("PORTAL_INDEX_HOME", "DAGSTER_HOME")}, **(env or {})}
-    result = subprocess.run([str(BIN / "portal-index"), "--home", str(home), *args],
-                            capture_output=True, text=True, env=env, timeout=900)
+    result = subprocess.run(
+        [str(BIN / "portal-index"), "--home", str(home), *args], capture_output=True, text=True, env=env, timeout=900
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"portal-index {' '.join(args)} failed ({result.returncode}):\n"
-                             f"{result.stdout}\n{result.stderr[-4000:]}")
+        raise AssertionError(
+            f"portal-index {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr[-4000:]}"
+        )
     return result
 
 

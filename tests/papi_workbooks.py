@@ -1,4 +1,4 @@
-"""PAPI workbooks in the official layouts of METHODOLOGY.md, built for tests (values are synthetic)."""
+"""PAPI workbooks in the official layouts (docs/methodology.md, "PAPI"), built for tests (values are synthetic)."""
 
 import csv
 import unicodedata
@@ -6,7 +6,7 @@ import unicodedata
 from openpyxl import Workbook
 
 from portal_index.config import SEEDS_DIR
-from portal_index.text import strip_diacritics
+from portal_index.core.text import strip_diacritics
 
 with open(SEEDS_DIR / "registry" / "provinces_63.csv", encoding="utf-8", newline="") as f:
     PROVINCES = [(r["province_code"], r["name_vi"]) for r in csv.DictReader(f)]
@@ -14,12 +14,16 @@ with open(SEEDS_DIR / "registry" / "province_crosswalk.csv", encoding="utf-8", n
     NEW_OF = {r["old_province_code"]: r["new_province_code"] for r in csv.DictReader(f)}
 with open(SEEDS_DIR / "registry" / "provinces_34.csv", encoding="utf-8", newline="") as f:
     NEW_NAME = {r["province_code"]: r["name_vi"] for r in csv.DictReader(f)}
-DIMENSIONS = {1: ("Tham gia của người dân ở cấp cơ sở", "Participation at Local Levels"),
-              2: ("Công khai, minh bạch", "Transparency"), 3: ("Trách nhiệm giải trình với người dân", "Vertical Accountability"),
-              4: ("Kiểm soát tham nhũng trong khu vực công", "Control of Corruption"),
-              5: ("Thủ tục hành chính công", "Public Administrative Procedures"),
-              6: ("Cung ứng dịch vụ công", "Public Service Delivery"), 7: ("Quản trị môi trường", "Environmental Governance"),
-              8: ("Quản trị điện tử", "E-Governance")}
+DIMENSIONS = {
+    1: ("Tham gia của người dân ở cấp cơ sở", "Participation at Local Levels"),
+    2: ("Công khai, minh bạch", "Transparency"),
+    3: ("Trách nhiệm giải trình với người dân", "Vertical Accountability"),
+    4: ("Kiểm soát tham nhũng trong khu vực công", "Control of Corruption"),
+    5: ("Thủ tục hành chính công", "Public Administrative Procedures"),
+    6: ("Cung ứng dịch vụ công", "Public Service Delivery"),
+    7: ("Quản trị môi trường", "Environmental Governance"),
+    8: ("Quản trị điện tử", "E-Governance"),
+}
 
 
 def score(code: str, dimension: int, year: int) -> float:
@@ -31,8 +35,17 @@ def header_spelling(i: int, name: str) -> str:
     return [name, name + "  ", strip_diacritics(name), unicodedata.normalize("NFD", name)][i % 4]
 
 
-def wide_sheet(ws, year: int, label: str = "Chỉ số nội dung", variants: bool = False, metadata_rows: bool = False,
-               separators: bool = False, dimensions=range(1, 9), drop: str | None = None, header_override=None):
+def wide_sheet(
+    ws,
+    year: int,
+    label: str = "Chỉ số nội dung",
+    variants: bool = False,
+    metadata_rows: bool = False,
+    separators: bool = False,
+    dimensions=range(1, 9),
+    drop: str | None = None,
+    header_override=None,
+):
     columns = []  # (column index, code) for province columns
     header = ["Chỉ số / Indicator", "Thang điểm/Scale"]
     for i, (code, name) in enumerate(PROVINCES):
@@ -41,11 +54,16 @@ def wide_sheet(ws, year: int, label: str = "Chỉ số nội dung", variants: bo
         if code == drop:
             continue
         columns.append((len(header), code))
-        header.append(header_override.get(code, header_spelling(i, name)) if header_override else header_spelling(i, name))
+        header.append(
+            header_override.get(code, header_spelling(i, name)) if header_override else header_spelling(i, name)
+        )
     if metadata_rows:  # the 2024 workbook: four rows mapping each column to the 34 new provinces
-        for title, value in (("Tỉnh/thành phố sau sắp xếp (34)", lambda c: NEW_NAME[NEW_OF[c]]),
-                             ("Mã tỉnh mới", lambda c: NEW_OF[c]), ("Ghi chú", lambda c: "sáp nhập"),
-                             ("Nguồn", lambda c: "Nghị quyết 202/2025/QH15")):
+        for title, value in (
+            ("Tỉnh/thành phố sau sắp xếp (34)", lambda c: NEW_NAME[NEW_OF[c]]),
+            ("Mã tỉnh mới", lambda c: NEW_OF[c]),
+            ("Ghi chú", lambda c: "sáp nhập"),
+            ("Nguồn", lambda c: "Nghị quyết 202/2025/QH15"),
+        ):
             row = [title, None] + [None] * (len(header) - 2)
             for j, code in columns:
                 row[j] = value(code)
@@ -64,9 +82,17 @@ def wide_sheet(ws, year: int, label: str = "Chỉ số nội dung", variants: bo
         title = f"{label} {dim}: {vi if label.startswith('Chỉ') else en}"
         if variants:
             ws.append([title, "1-10"] + [None] * (len(header) - 2))
-            for name, offset, text in (("Không trọng số/Unweighted", 0.0, False), ("Có trọng số/Weighted", 0.05, False),
-                                       ("Khoảng tin cậy 95%/95% CI", 0.0, True), ("Sai số chuẩn/Standard Error", None, False)):
-                row = values(dim, offset or 0.0, text) if offset is not None else [None, None] + [0.05] * (len(header) - 2)
+            for name, offset, text in (
+                ("Không trọng số/Unweighted", 0.0, False),
+                ("Có trọng số/Weighted", 0.05, False),
+                ("Khoảng tin cậy 95%/95% CI", 0.0, True),
+                ("Sai số chuẩn/Standard Error", None, False),
+            ):
+                row = (
+                    values(dim, offset or 0.0, text)
+                    if offset is not None
+                    else [None, None] + [0.05] * (len(header) - 2)
+                )
                 ws.append([name, None] + row[2:])
         else:
             ws.append([title, "1-10"] + values(dim)[2:])

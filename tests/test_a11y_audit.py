@@ -2,9 +2,9 @@
 
 import pytest
 
-from portal_index.a11y_audit import audit, find_chromium
-from portal_index.netguard import Guard
-from portal_index.simulator import A11Y_CASES, A11Y_EXPECTED, Simulator
+from portal_index.demo.simulator import A11Y_CASES, A11Y_EXPECTED, Simulator
+from portal_index.fetch.browser import audit, find_chromium
+from portal_index.fetch.netguard import Guard
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium here (.ci/run installs Debian's chromium)")
 
@@ -12,9 +12,14 @@ pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium her
 def test_the_audit_finds_exactly_the_known_violations_and_none_on_the_clean_page():
     with Simulator() as sim:
         guard = Guard(allow=("127.0.0.1/32",), allow_ports=(sim.port,))
-        found = audit([(case, sim.a11y_url(case)) for case in A11Y_CASES]
-                      + [("slow", sim.hostile_url("slow-drip")), ("lan", "http://10.255.255.1/")],
-                      page_seconds=4, concurrency=3, guard=guard, log=lambda m: None)
+        found = audit(
+            [(case, sim.a11y_url(case)) for case in A11Y_CASES]
+            + [("slow", sim.hostile_url("slow-drip")), ("lan", "http://10.255.255.1/")],
+            page_seconds=4,
+            concurrency=3,
+            guard=guard,
+            log=lambda m: None,
+        )
     pages = {r["portal_id"]: r for r in found["a11y_audits"]}
     for case, expected in A11Y_EXPECTED.items():
         rules = {v["rule_id"] for v in found["a11y_violations"] if v["portal_id"] == case}

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from portal_index.crawler import CrawlLimits, crawl, demo_limits
-from portal_index.extract import extract_warc
-from portal_index.netguard import Guard
-from portal_index.simulator import HOSTILE, Simulator, pick, profile
-from portal_index.simulator import _gzip_bomb as gzip_bomb
-from portal_index.warc import read
+from portal_index.demo.simulator import HOSTILE, Simulator, pick, profile
+from portal_index.demo.simulator import _gzip_bomb as gzip_bomb
+from portal_index.fetch.crawler import CrawlLimits, crawl, demo_limits
+from portal_index.fetch.netguard import Guard
+from portal_index.parse.portal_signals import extract_warc
+from portal_index.parse.warc import read
 
 KEYWORD_FEATURES = ("art4.", "contact.", "focal_point", "info_regulation", "feedback", "english", "privacy", "sitemap")
 QUICK = CrawlLimits(max_pages=30, response_seconds=3, portal_seconds=30, backoff_seconds=0.05, timeout_seconds=3)
@@ -38,9 +38,11 @@ def run(targets: dict, out: Path, limits: CrawlLimits):
 
 
 def test_signals_match_what_each_site_serves_in_nfc_nfd_and_without_diacritics(sim, tmp_path):
-    ids = (pick(lambda p: p.text_style == "nfc" and p.failure == "none", 2)
-           + pick(lambda p: p.text_style == "nfd" and p.failure == "none", 2)
-           + pick(lambda p: p.text_style == "ascii" and p.failure == "none", 2))
+    ids = (
+        pick(lambda p: p.text_style == "nfc" and p.failure == "none", 2)
+        + pick(lambda p: p.text_style == "nfd" and p.failure == "none", 2)
+        + pick(lambda p: p.text_style == "ascii" and p.failure == "none", 2)
+    )
     _, pages, signals = run({i: sim.url_for(i) for i in ids}, tmp_path, demo_limits(QUICK, sim.port))
     for pid in ids:
         prof = profile(pid)
@@ -72,15 +74,20 @@ def test_robots_txt_disallow_is_obeyed_without_a_request(tmp_path):
         _, pages, signals = run({pid: s.url_for(pid)}, tmp_path, demo_limits(QUICK, s.port))
         served = dict(s.served)
     assert [(p["role"], p["status"], p["error"]) for p in pages] == [
-        ("robots", 200, None), ("page", None, "robots_disallowed")]
+        ("robots", 200, None),
+        ("page", None, "robots_disallowed"),
+    ]
     assert signals == [] and served == {"/robots.txt": 1}
 
 
 def test_robots_txt_crawl_delay_spaces_the_requests(tmp_path):
     with Simulator(robots_txt="User-agent: *\nCrawl-delay: 0.4\n") as s:
         pid = pick(lambda p: p.failure == "none" and p.ttfb_ms < 100, 1)[0]
-        results, pages, _ = run({pid: s.url_for(pid)}, tmp_path,
-                                demo_limits(CrawlLimits(max_pages=5, per_site=4, response_seconds=5), s.port))
+        results, pages, _ = run(
+            {pid: s.url_for(pid)},
+            tmp_path,
+            demo_limits(CrawlLimits(max_pages=5, per_site=4, response_seconds=5), s.port),
+        )
     starts = sorted(datetime.fromisoformat(p["fetched_at"]) for p in pages if p["role"] == "page")
     gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:])]
     assert len(starts) == 5 and min(gaps) >= 0.35, gaps  # 4 workers allowed, robots.txt asked for 0.4 s
@@ -93,19 +100,33 @@ HOSTILE_EXPECTED = {
     "slow-drip": lambda home, pages: home["error"] == "slow_response" and home["elapsed_ms"] < 1500 + 3000,
     "gzip-bomb": lambda home, pages: home["error"] == "too_large" and home["bytes"] == 1_000_000,
     "robots": lambda home, pages: home["error"] == "robots_disallowed" and home["status"] is None,
-    "errors": lambda home, pages: home["status"] == 200 and {p["status"] for p in pages[1:]} <= {500, 503}
-    and len(pages) <= 1 + 4 + 1,  # given up after 4 consecutive failures (a 5th may be in flight)
+    "errors": lambda home, pages: (
+        home["status"] == 200 and {p["status"] for p in pages[1:]} <= {500, 503} and len(pages) <= 1 + 4 + 1
+    ),  # given up after 4 consecutive failures (a 5th may be in flight)
     "calendar": lambda home, pages: len(pages) == 25 and max(p["depth"] for p in pages) <= 3,
     "malformed": lambda home, pages: home["status"] == 200,
-    "wrong-type": lambda home, pages: home["content_type"] == "application/octet-stream"
-    and any(p["url"].endswith("/logo") and p["status"] == 200 for p in pages),
+    "wrong-type": lambda home, pages: (
+        home["content_type"] == "application/octet-stream"
+        and any(p["url"].endswith("/logo") and p["status"] == 200 for p in pages)
+    ),
 }
 
 
 def test_hostile_sites_are_recorded_as_data_within_the_limits(sim, tmp_path):
     assert set(HOSTILE_EXPECTED) == set(HOSTILE)
-    limits = demo_limits(CrawlLimits(max_pages=25, max_bytes=1_000_000, response_seconds=1.5, portal_seconds=20,
-                                     max_errors=4, retries=1, backoff_seconds=0.05, max_redirects=3), sim.port)
+    limits = demo_limits(
+        CrawlLimits(
+            max_pages=25,
+            max_bytes=1_000_000,
+            response_seconds=1.5,
+            portal_seconds=20,
+            max_errors=4,
+            retries=1,
+            backoff_seconds=0.05,
+            max_redirects=3,
+        ),
+        sim.port,
+    )
     gzip_bomb()  # the simulator's bomb is built once, before memory is measured
     tracemalloc.start()
     started = time.monotonic()
@@ -116,8 +137,10 @@ def test_hostile_sites_are_recorded_as_data_within_the_limits(sim, tmp_path):
     assert elapsed < 15 and peak < 40_000_000, (elapsed, peak)  # 9 sites at once; a 50 MB page, a 200 MB bomb
     for kind, expected in HOSTILE_EXPECTED.items():
         mine = [p for p in pages if p["portal_id"] == f"x-{kind}" and p["role"] == "page"]
-        assert mine and expected(mine[0], mine), (kind, [{k: p[k] for k in ("url", "status", "error", "elapsed_ms")}
-                                                         for p in mine[:3]])
+        assert mine and expected(mine[0], mine), (
+            kind,
+            [{k: p[k] for k in ("url", "status", "error", "elapsed_ms")} for p in mine[:3]],
+        )
     assert results["x-errors"].stopped == "error_budget" and results["x-calendar"].stopped == "page_limit"
     by = {(r["portal_id"], r["signal_id"]): r for r in signals}
     assert by[("x-malformed", "feedback")]["value"] == 1.0  # broken HTML still read
@@ -131,6 +154,7 @@ def test_hostile_sites_are_recorded_as_data_within_the_limits(sim, tmp_path):
 
 class _Canary(BaseHTTPRequestHandler):
     """An 'internal' service: any request reaching it is a guard failure."""
+
     hits: list = []
 
     def do_GET(self):
@@ -177,9 +201,13 @@ def servers():
 def test_live_mode_refuses_private_addresses_even_through_redirects(servers, tmp_path):
     canary, redirector = (s.server_address[1] for s in servers)
     _Redirector.targets = {
-        "to-canary": f"http://127.0.0.1:{canary}/admin", "to-localhost": f"http://localhost:{canary}/admin",
-        "to-metadata": "http://169.254.169.254/latest/meta-data/", "to-lan": "http://10.0.0.1/",
-        "to-file": "file:///etc/passwd", "to-v6": f"http://[::1]:{canary}/"}
+        "to-canary": f"http://127.0.0.1:{canary}/admin",
+        "to-localhost": f"http://localhost:{canary}/admin",
+        "to-metadata": "http://169.254.169.254/latest/meta-data/",
+        "to-lan": "http://10.0.0.1/",
+        "to-file": "file:///etc/passwd",
+        "to-v6": f"http://[::1]:{canary}/",
+    }
     # the redirector stands for a public site: its one address and port are allowed, nothing else is
     only_redirector = CrawlLimits(max_pages=1, guard=Guard(allow=("127.0.0.1/32",), allow_ports=(redirector,)))
     targets = {name: f"http://127.0.0.1:{redirector}/{name}" for name in _Redirector.targets}
@@ -187,9 +215,14 @@ def test_live_mode_refuses_private_addresses_even_through_redirects(servers, tmp
     _, pages, _ = run(targets, tmp_path / "live", only_redirector)
     home = {p["portal_id"]: p for p in pages if p["role"] == "page"}
     assert {k: v["error"] for k, v in home.items()} == {
-        "to-canary": "blocked_address", "to-localhost": "blocked_address", "to-metadata": "blocked_address",
-        "to-lan": "blocked_address", "to-file": "blocked_scheme", "to-v6": "blocked_address",
-        "direct": "robots_disallowed"}  # robots.txt unreachable (blocked) means disallow all, RFC 9309
+        "to-canary": "blocked_address",
+        "to-localhost": "blocked_address",
+        "to-metadata": "blocked_address",
+        "to-lan": "blocked_address",
+        "to-file": "blocked_scheme",
+        "to-v6": "blocked_address",
+        "direct": "robots_disallowed",
+    }  # robots.txt unreachable (blocked) means disallow all, RFC 9309
     assert _Canary.hits == []
     # the default live guard refuses loopback altogether
     _, pages, _ = run({"x": f"http://127.0.0.1:{redirector}/to-canary"}, tmp_path / "default", CrawlLimits(max_pages=1))
@@ -197,15 +230,21 @@ def test_live_mode_refuses_private_addresses_even_through_redirects(servers, tmp
 
 
 def test_signals_are_re_derived_from_the_warc_without_network(sim, tmp_path, monkeypatch):
-    from portal_index.signals import KEYWORDS_FILE, load_keywords
+    from portal_index.parse.page_signals import KEYWORDS_FILE, load_keywords
 
     pid = pick(lambda p: p.failure == "none" and p.has("feedback"), 1)[0]
     results, _, signals = run({pid: sim.url_for(pid)}, tmp_path, demo_limits(QUICK, sim.port))
     warc = results[pid].warc
     assert read(warc).info["portal-id"] == pid
     edited = tmp_path / "keywords.csv"
-    edited.write_text("".join(line for line in KEYWORDS_FILE.read_text(encoding="utf-8").splitlines(keepends=True)
-                              if not line.startswith("feedback,")), encoding="utf-8")
+    edited.write_text(
+        "".join(
+            line
+            for line in KEYWORDS_FILE.read_text(encoding="utf-8").splitlines(keepends=True)
+            if not line.startswith("feedback,")
+        ),
+        encoding="utf-8",
+    )
     again = extract_warc(warc)
     assert again["crawl_signals"] == [{**r} for r in signals]  # same WARC, same keywords: same rows
     fewer = extract_warc(warc, load_keywords(edited))
@@ -215,19 +254,22 @@ def test_signals_are_re_derived_from_the_warc_without_network(sim, tmp_path, mon
 
 def test_one_portal_is_crawled_alone_as_its_partition_then_re_extracted(tmp_path):
     import duckdb
+    from conftest import cli
     from dagster import AssetKey, DagsterInstance
 
-    from orchestration.assets.ingest import PORTALS
-    from orchestration.jobs import all_portals_tags
-    from portal_index.registry import active_portals, period_of
-    from portal_index.signals import keywords_file
-    from conftest import cli
+    from orchestration.defs.sources.partitions import all_portals_tags, portal_partitions
+    from portal_index.core.periods import period_of
+    from portal_index.core.registry import active_portals
+    from portal_index.parse.page_signals import keywords_file
 
+    PORTALS = portal_partitions()
     today = period_of(datetime.now().date())
     assert PORTALS.get_partition_keys() == sorted(p["portal_id"] for p in active_portals(today))
     tags = all_portals_tags()  # what `run` and the weekly schedule use: every portal in one run
     assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
-        PORTALS.get_partition_keys()[0], PORTALS.get_partition_keys()[-1])
+        PORTALS.get_partition_keys()[0],
+        PORTALS.get_partition_keys()[-1],
+    )
 
     pid = pick(lambda p: p.failure == "none" and p.has("feedback"), 1)[0]
     result = cli("crawl", "--demo", "--portal", pid, home=tmp_path, check=True)
@@ -239,14 +281,21 @@ def test_one_portal_is_crawled_alone_as_its_partition_then_re_extracted(tmp_path
 
     def feedback():
         with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
-            return con.execute("select distinct portal_id, value, keywords_version from raw.crawl_signals "
-                               "where signal_id = 'feedback'").fetchall()
+            return con.execute(
+                "select distinct portal_id, value, keywords_version from raw.crawl_signals where signal_id = 'feedback'"
+            ).fetchall()
 
     before = feedback()
     assert [(p, v) for p, v, _ in before] == [(pid, 1.0)]
     edited = tmp_path / "keywords.csv"
-    edited.write_text("".join(line for line in keywords_file().read_text(encoding="utf-8").splitlines(keepends=True)
-                              if not line.startswith("feedback,")), encoding="utf-8")
+    edited.write_text(
+        "".join(
+            line
+            for line in keywords_file().read_text(encoding="utf-8").splitlines(keepends=True)
+            if not line.startswith("feedback,")
+        ),
+        encoding="utf-8",
+    )
     result = cli("extract", home=tmp_path, check=True, env={"PORTAL_INDEX_KEYWORDS": str(edited)})
     assert "re-extracted 1 WARC file(s)" in result.stdout
     assert feedback() == []  # the edited seed has no feedback phrases: the signal is gone, without a crawl
@@ -258,8 +307,8 @@ def test_crawl_files_in_the_inbox_a_warc_rows_from_another_crawler_and_a_broken_
     import duckdb
 
     from portal_index.config import Home
-    from portal_index.ingest import ingest_source
-    from portal_index.results_files import write_crawl
+    from portal_index.land.ingest import ingest_source
+    from portal_index.parse.fetch_results import write_crawl
 
     pid = pick(lambda p: p.failure == "none", 1)[0]
     results, pages, signals = run({pid: sim.url_for(pid)}, tmp_path / "crawl", demo_limits(QUICK, sim.port))

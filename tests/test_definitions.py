@@ -2,19 +2,23 @@
 
 import dagster as dg
 
-from orchestration.definitions import defs
-from orchestration.sensors import inbox_sensor
+from orchestration.definitions import defs as load_defs
+from orchestration.defs.automation.sensors import inbox_sensor
 from portal_index.config import Home
+
+defs = load_defs()
 
 
 def test_definitions_load_with_jobs_schedules_and_sensor():
     repo = defs.get_repository_def()
-    assert {"pipeline_job", "release_job", "publish_job", "crawl_job", "probe_job", "audit_job",
-            "ingest_job"} <= set(repo.job_names)
+    assert {"release_job", "publish_job", "crawl_job", "probe_job", "audit_job"} <= set(repo.job_names)
     schedules = {s.name: s for s in repo.schedule_defs}
-    assert {"probes_hourly": "0 * * * *", "crawls_weekly": "0 2 * * 1", "audits_weekly": "0 3 * * 1",
-            "release_half_yearly": "0 6 1 1,7 *"} == {
-        n: s.cron_schedule for n, s in schedules.items()}
+    assert {n: s.cron_schedule for n, s in schedules.items()} == {
+        "probes_hourly": "0 * * * *",
+        "crawls_weekly": "0 2 * * 1",
+        "audits_weekly": "0 3 * * 1",
+        "release_half_yearly": "0 6 1 1,7 *",
+    }
     assert all(s.default_status == dg.DefaultScheduleStatus.STOPPED for s in schedules.values())
     assert [s.name for s in repo.sensor_defs] == ["inbox_sensor"]
 
@@ -23,20 +27,36 @@ def test_dbt_sources_are_tied_to_the_ingest_assets():
     graph = defs.get_repository_def().asset_graph
     parents = lambda key: {k.to_user_string() for k in graph.get(dg.AssetKey(key)).parent_keys}  # noqa: E731
     assert "probe_results" in parents(["staging", "stg_probes__probes"])
-    assert "accessibility_audits" in parents(["staging", "stg_audits__pages"])
+    assert "audit_results" in parents(["staging", "stg_audits__pages"])
+    # the fetchers that visit the key pages found by the latest crawl depend on the loaded crawl
+    assert "crawl_results" in parents(["portal_probes"]) and "crawl_results" in parents(["portal_audits"])
+    assert "portal_audits" in parents(["audit_results"])
     assert "crawl_results" in parents(["staging", "stg_crawl__signals"])
     assert "survey_sheets" in parents(["staging", "stg_surveys__responses"])
     assert "papi_indicators" in parents(["staging", "stg_papi__scores"])
     assert {"marts/portal_scores", "marts/indicator_values"} <= parents(["release"])
     checks = {k.asset_key.to_user_string() for k in graph.asset_check_keys if k.name == "great_expectations"}
-    assert checks == {f"marts/{t}" for t in ("portal_scores", "indicator_values", "papi_scores", "indicators",
-                                             "portals", "provinces", "ministries")}
+    assert checks == {
+        f"marts/{t}"
+        for t in (
+            "portal_scores",
+            "indicator_values",
+            "papi_scores",
+            "indicators",
+            "portals",
+            "provinces",
+            "ministries",
+        )
+    }
 
 
 def _sensor_context(home: Home, mode: str = "demo"):
-    from orchestration.resources import PortalIndexResource
-    return dg.build_sensor_context(resources={"portal_index": PortalIndexResource(home=str(home.root), mode=mode)},
-                                   repository_def=defs.get_repository_def())
+    from orchestration.defs.resources import PortalIndexResource
+
+    return dg.build_sensor_context(
+        resources={"portal_index": PortalIndexResource(home=str(home.root), mode=mode)},
+        repository_def=defs.get_repository_def(),
+    )
 
 
 def test_the_inbox_sensor_requests_the_loaders_and_what_depends_on_them_without_fetching(tmp_path):
@@ -46,17 +66,35 @@ def test_the_inbox_sensor_requests_the_loaders_and_what_depends_on_them_without_
     [request] = list(inbox_sensor(context))
     selected = {k.to_user_string() for k in request.asset_selection}
     # a survey sheet re-scores the survey measures and everything after them
-    assert {"survey_sheets", "staging/stg_surveys__responses", "intermediate/int_measures__surveys",
-            "intermediate/int_measures", "marts/portal_scores", "marts/indicator_values", "release"} <= selected
+    assert {
+        "survey_sheets",
+        "staging/stg_surveys__responses",
+        "intermediate/int_measures__surveys",
+        "intermediate/int_measures",
+        "marts/portal_scores",
+        "marts/indicator_values",
+        "release",
+    } <= selected
     # and nothing that does not depend on it: no fetcher, no other loader, no probe or crawl model
-    assert not selected & {"portal_crawls", "portal_probes", "crawl_results", "probe_results", "papi_indicators",
-                           "accessibility_audits", "staging/stg_probes__probes", "intermediate/int_measures__probes",
-                           "staging/stg_crawl__signals", "intermediate/int_measures__crawl", "marts/papi_scores"}
-    assert request.run_config.get("ops", {}) == {}  # the audit's fetch switch only when audits are selected
+    assert not selected & {
+        "portal_crawls",
+        "portal_probes",
+        "crawl_results",
+        "probe_results",
+        "papi_indicators",
+        "portal_audits",
+        "audit_results",
+        "staging/stg_probes__probes",
+        "intermediate/int_measures__probes",
+        "staging/stg_crawl__signals",
+        "intermediate/int_measures__crawl",
+        "marts/papi_scores",
+    }
     (home.inbox("probes") / "probes.csv").write_text("portal_id,url,probed_at\n")
     [request] = list(inbox_sensor(context))
     assert {"probe_results", "survey_sheets", "intermediate/int_measures__probes"} <= {
-        k.to_user_string() for k in request.asset_selection}
+        k.to_user_string() for k in request.asset_selection
+    }
     (home.inbox("surveys") / "khao-sat.xlsx").unlink()
     (home.inbox("probes") / "probes.csv").unlink()
     assert isinstance(next(iter(inbox_sensor(context))), dg.SkipReason)

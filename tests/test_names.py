@@ -2,17 +2,35 @@ import unicodedata
 
 import pytest
 
-from portal_index.names import UnknownProvince, resolve_province
+from portal_index.core.names import UnknownProvince, resolve_province
 
 
-@pytest.mark.parametrize("spelling, code", [
-    ("TP. Hồ Chí Minh", "79"), ("Hồ Chí Minh", "79"), ("Ho Chi Minh City", "79"), ("HCM", "79"),
-    ("Thành phố Hồ Chí Minh", "79"), ("Thừa Thiên Huế", "46"), ("Huế", "46"),
-    ("Bà Rịa - Vũng Tàu", "77"), ("Bà Rịa–Vũng Tàu", "77"), ("Ba Ria Vung Tau", "77"),
-    ("Hoà Bình", "17"), ("Hòa Bình", "17"), (unicodedata.normalize("NFD", "Hòa Bình"), "17"),
-    ("  Hà   Nội ", "01"), ("HÀ NỘI", "01"), ("Tỉnh Lào Cai", "10"), ("1", "01"), ("01", "01"),
-    ("Đắk Lắk", "66"), ("Dak Lak", "66"), ("Đắc Lắc", "66"),
-])
+@pytest.mark.parametrize(
+    "spelling, code",
+    [
+        ("TP. Hồ Chí Minh", "79"),
+        ("Hồ Chí Minh", "79"),
+        ("Ho Chi Minh City", "79"),
+        ("HCM", "79"),
+        ("Thành phố Hồ Chí Minh", "79"),
+        ("Thừa Thiên Huế", "46"),
+        ("Huế", "46"),
+        ("Bà Rịa - Vũng Tàu", "77"),
+        ("Bà Rịa–Vũng Tàu", "77"),
+        ("Ba Ria Vung Tau", "77"),
+        ("Hoà Bình", "17"),
+        ("Hòa Bình", "17"),
+        (unicodedata.normalize("NFD", "Hòa Bình"), "17"),
+        ("  Hà   Nội ", "01"),
+        ("HÀ NỘI", "01"),
+        ("Tỉnh Lào Cai", "10"),
+        ("1", "01"),
+        ("01", "01"),
+        ("Đắk Lắk", "66"),
+        ("Dak Lak", "66"),
+        ("Đắc Lắc", "66"),
+    ],
+)
 def test_every_listed_spelling_resolves_in_the_63_list(spelling, code):
     assert resolve_province(spelling, era="63") == code
 

@@ -3,8 +3,8 @@
 import pytest
 from papi_workbooks import PROVINCES, long_workbook, score, wide_workbook
 
-from portal_index.papi import parse
-from portal_index.problems import InputRejected
+from portal_index.core.problems import InputRejected
+from portal_index.parse.papi import parse
 
 
 def by_key(rows):
@@ -22,7 +22,9 @@ def test_2018_layout_chi_so_noi_dung_labels_plain_rows(tmp_path):
 
 
 def test_2020_layout_dimension_labels_with_variants_reads_the_unweighted_row(tmp_path):
-    path = wide_workbook(tmp_path / "2020PAPI_ProvincialIndicators_EN.xlsx", {2020: {"label": "Dimension", "variants": True}})
+    path = wide_workbook(
+        tmp_path / "2020PAPI_ProvincialIndicators_EN.xlsx", {2020: {"label": "Dimension", "variants": True}}
+    )
     unweighted = by_key(parse(path)["papi_scores"])
     weighted = by_key(parse(path, variant="weighted")["papi_scores"])
     assert len(unweighted) == 63 * 8
@@ -32,8 +34,10 @@ def test_2020_layout_dimension_labels_with_variants_reads_the_unweighted_row(tmp
 
 
 def test_2024_workbook_with_metadata_rows_separator_columns_and_inconsistent_headers(tmp_path):
-    path = wide_workbook(tmp_path / "2024PAPI_ProvincialIndicators_34_TinhThanh.xlsx",
-                         {2024: {"variants": True, "metadata_rows": True, "separators": True}})
+    path = wide_workbook(
+        tmp_path / "2024PAPI_ProvincialIndicators_34_TinhThanh.xlsx",
+        {2024: {"variants": True, "metadata_rows": True, "separators": True}},
+    )
     rows = parse(path)["papi_scores"]
     got = by_key(rows)
     assert len(rows) == 63 * 8 and len({r["province_code"] for r in rows}) == 63  # still by the 63 old provinces
@@ -43,7 +47,9 @@ def test_2024_workbook_with_metadata_rows_separator_columns_and_inconsistent_hea
 
 
 def test_a_newer_workbook_repeating_old_years_gives_rows_for_each_year_with_its_source_year(tmp_path):
-    path = wide_workbook(tmp_path / "2021PAPI_ProvincialIndicators.xlsx", {2020: {"label": "Dimension"}, 2021: {"label": "Dimension"}})
+    path = wide_workbook(
+        tmp_path / "2021PAPI_ProvincialIndicators.xlsx", {2020: {"label": "Dimension"}, 2021: {"label": "Dimension"}}
+    )
     rows = parse(path)["papi_scores"]
     assert {(r["year"], r["source_year"]) for r in rows} == {(2020, 2021), (2021, 2021)}
 
@@ -59,8 +65,10 @@ def test_a_missing_or_misspelt_province_column_is_rejected(tmp_path):
     with pytest.raises(InputRejected) as err:
         parse(path)
     [problem] = err.value.problems
-    assert str(problem) == ("2022PAPI.xlsx, sheet '2022_VIE_ENG', row 1: got \"C='Ha Noii'\", "
-                            "expected a column for each of the 63 provinces; missing 01")
+    assert str(problem) == (
+        "2022PAPI.xlsx, sheet '2022_VIE_ENG', row 1: got \"C='Ha Noii'\", "
+        "expected a column for each of the 63 provinces; missing 01"
+    )
 
 
 def test_only_weighted_rows_when_unweighted_is_asked_for(tmp_path):
@@ -72,6 +80,7 @@ def test_only_weighted_rows_when_unweighted_is_asked_for(tmp_path):
 
 def test_a_workbook_that_is_not_papi(tmp_path):
     from openpyxl import Workbook
+
     wb = Workbook()
     wb.active.append(["a", "b"])
     wb.save(tmp_path / "x.xlsx")

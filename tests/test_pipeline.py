@@ -11,10 +11,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import BIN, cli
-from portal_index.publish import NotValidated, publish
-from portal_index.registry import active_portals
+
+from portal_index.core.registry import active_portals
+from portal_index.release.publish import NotValidated, publish
 
 
 def release_dir(home) -> Path:
@@ -41,7 +41,8 @@ def test_release_has_every_table_as_csv_and_parquet_with_bytes_and_sha256(demo_r
         assert r["schema"]["primaryKey"]
     assert d["version"] == folder.name == "1.0.0" and d["period"] and d["methodology_version"] == "1"
     assert d["demo"] is True and "DEMO" in d["title"]
-    from portal_index.a11y_audit import find_chromium
+    from portal_index.fetch.browser import find_chromium
+
     audited = {"audits"} if find_chromium() else set()  # the browser audit runs where Chromium is installed
     assert {s["source"] for s in d["snapshots"]} == {"crawl", "probes", "surveys", "papi"} | audited
     assert d["licenses"][0]["name"] == "CC-BY-4.0"
@@ -49,8 +50,13 @@ def test_release_has_every_table_as_csv_and_parquet_with_bytes_and_sha256(demo_r
 
 def test_frictionless_validate_passes(demo_run):
     home, _ = demo_run
-    result = subprocess.run([str(BIN / "frictionless"), "validate", "datapackage.json"],
-                            cwd=release_dir(home), capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(BIN / "frictionless"), "validate", "datapackage.json"],
+        cwd=release_dir(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "INVALID" not in result.stdout
 
@@ -58,14 +64,18 @@ def test_frictionless_validate_passes(demo_run):
 def test_a_researchers_first_query(demo_run):
     home, _ = demo_run
     parquet = release_dir(home) / "data" / "portal_scores.parquet"
-    result = subprocess.run([str(BIN / "duckdb"), "-csv", "-c",
-                             f"select grade, count(*) from '{parquet}' group by 1 order by 1"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(BIN / "duckdb"), "-csv", "-c", f"select grade, count(*) from '{parquet}' group by 1 order by 1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     counts = dict(line.split(",") for line in result.stdout.strip().splitlines()[1:])
     assert set(counts) <= {"A", "B", "C", "D", "E", "insufficient_data"}
-    assert sum(int(n) for n in counts.values()) == len(active_portals(json.loads(
-        (release_dir(home) / "datapackage.json").read_text())["period"]))
+    assert sum(int(n) for n in counts.values()) == len(
+        active_portals(json.loads((release_dir(home) / "datapackage.json").read_text())["period"])
+    )
 
 
 def test_published_grades_agree_with_published_totals_and_bands(demo_run):
@@ -113,6 +123,7 @@ def test_changed_data_gives_a_new_release_and_latest_moves(demo_copy):
     with duckdb.connect(str(demo_copy.warehouse)) as con:
         con.execute("update marts.portals set name_en = name_en || ' (renamed)' where portal_id = 'hanoi-info'")
     from expectations.gate import validate
+
     assert all(o.success for o in validate(demo_copy.warehouse).values())
     result = publish(demo_copy.warehouse, demo_copy.releases, log=lambda m: None)
     assert result.version == "1.0.1" and (demo_copy.releases / "latest").resolve() == result.path  # a correction
@@ -120,10 +131,25 @@ def test_changed_data_gives_a_new_release_and_latest_moves(demo_copy):
     old = json.loads((demo_copy.releases / "1.0.0" / "datapackage.json").read_text())
     new = json.loads((result.path / "datapackage.json").read_text())
     changed = {f["path"] for f in new["files"]} - {(f["path"]) for f in new["files"] if f in old["files"]}
-    assert changed == {"data/portals.csv", "data/portals.parquet", "portal-index.xlsx", "DATA_DICTIONARY.md",
-                       "CHANGELOG.md", "report.html"}
-    assert new["changes"]["tables"] == {"portals": {"added": 0, "removed": 0, "changed": 1, "fields_added": [],
-                                                    "fields_removed": [], "fields_retyped": [], "new_table": False}}
+    assert changed == {
+        "data/portals.csv",
+        "data/portals.parquet",
+        "portal-index.xlsx",
+        "DATA_DICTIONARY.md",
+        "CHANGELOG.md",
+        "report.html",
+    }
+    assert new["changes"]["tables"] == {
+        "portals": {
+            "added": 0,
+            "removed": 0,
+            "changed": 1,
+            "fields_added": [],
+            "fields_removed": [],
+            "fields_retyped": [],
+            "new_table": False,
+        }
+    }
 
 
 def test_ingest_command_accepts_rejects_and_ignores_repeats(demo_copy, tmp_path):
@@ -143,41 +169,86 @@ def test_ingest_command_accepts_rejects_and_ignores_repeats(demo_copy, tmp_path)
 
 def test_dbt_unit_tests_pass_on_the_built_warehouse(demo_copy, tmp_path):
     from portal_index.config import DBT_PROJECT_DIR
+
     env = {**os.environ, "PORTAL_INDEX_HOME": str(demo_copy.root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    result = subprocess.run([str(Path(sys.executable).parent / "dbt"), "test", "--select", "test_type:unit",
-                             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
-                             "--log-path", str(tmp_path / "logs")],
-                            cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "test",
+            "--select",
+            "test_type:unit",
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     names = sorted(r["unique_id"].split(".")[-1] for r in results if r["status"] == "pass")
-    assert names == ["a_browser_audit_replaces_the_crawl_accessibility_checks", "a_later_file_supersedes_the_same_test",
-                     "a_probe_and_its_retry_are_one_attempt",
-                     "grade_from_rounded_total_coverage_rule_and_competition_rank",
-                     "normalisation_and_not_applicable_vs_missing", "one_canonical_papi_value_per_year",
-                     "papi_competition_rank_on_two_decimals", "pillar_scores_and_coverage_weights"]
+    assert names == [
+        "a_browser_audit_replaces_the_crawl_accessibility_checks",
+        "a_later_file_supersedes_the_same_test",
+        "a_probe_and_its_retry_are_one_attempt",
+        "grade_from_rounded_total_coverage_rule_and_competition_rank",
+        "normalisation_and_not_applicable_vs_missing",
+        "one_canonical_papi_value_per_year",
+        "papi_competition_rank_on_two_decimals",
+        "pillar_scores_and_coverage_weights",
+    ]
 
 
 def test_a_corrected_survey_file_supersedes_the_earlier_test(demo_copy, tmp_path):
     with duckdb.connect(str(demo_copy.warehouse), read_only=True) as con:
         portal, day, evaluator, done = con.execute(
             """select portal_id, test_date, evaluator, completed_online from staging.stg_surveys__responses
-               where test_type = 'service' order by portal_id, test_date limit 1""").fetchone()
-    from portal_index.surveys import write_template
-    corrected = write_template(tmp_path / "dinh-chinh.xlsx", {"service": [
-        {"portal_id": portal, "test_date": day.strftime("%d/%m/%Y"), "evaluator": evaluator,
-         "completed_online": "không" if done else "có", "notes": "đính chính"}]})
+               where test_type = 'service' order by portal_id, test_date limit 1"""
+        ).fetchone()
+    from portal_index.parse.surveys import write_template
+
+    corrected = write_template(
+        tmp_path / "dinh-chinh.xlsx",
+        {
+            "service": [
+                {
+                    "portal_id": portal,
+                    "test_date": day.strftime("%d/%m/%Y"),
+                    "evaluator": evaluator,
+                    "completed_online": "không" if done else "có",
+                    "notes": "đính chính",
+                }
+            ]
+        },
+    )
     assert cli("ingest", str(corrected), home=demo_copy.root, check=True).returncode == 0
     cli("run", "--mode", "inbox", home=demo_copy.root, check=True)
     with duckdb.connect(str(demo_copy.warehouse), read_only=True) as con:
-        rows = con.execute("""select file_name, completed_online, is_current, superseded_reason
+        rows = con.execute(
+            """select file_name, completed_online, is_current, superseded_reason
                               from staging.stg_surveys__responses
                               where portal_id = ? and test_date = ? and evaluator = ? order by is_current""",
-                           [portal, day, evaluator]).fetchall()
-        evidence = con.execute("""select evidence from marts.indicator_values
-                                  where portal_id = ? and indicator_id = 'F09'""", [portal]).fetchone()[0]
+            [portal, day, evaluator],
+        ).fetchall()
+        evidence = con.execute(
+            """select evidence from marts.indicator_values
+                                  where portal_id = ? and indicator_id = 'F09'""",
+            [portal],
+        ).fetchone()[0]
     (old_file, old_value, old_current, reason), (new_file, new_value, new_current, no_reason) = rows
-    assert (old_value, old_current, new_file, new_value, new_current) == (done, False, "dinh-chinh.xlsx", not done, True)
+    assert (old_value, old_current, new_file, new_value, new_current) == (
+        done,
+        False,
+        "dinh-chinh.xlsx",
+        not done,
+        True,
+    )
     assert reason.startswith("superseded by dinh-chinh.xlsx") and no_reason is None
     assert "dinh-chinh.xlsx / Dịch vụ công / row 2" in evidence  # the published evidence cites the correction
 
@@ -187,36 +258,62 @@ def test_a_changed_survey_sheet_reruns_only_what_depends_on_it(demo_copy, tmp_pa
     follows them are materialised; the probe and crawl models are not touched."""
     import dagster as dg
 
-    from orchestration.definitions import defs
-    from orchestration.sensors import inbox_sensor
-    from orchestration.resources import PortalIndexResource
-    from portal_index.surveys import write_template
+    from orchestration.definitions import defs as load_defs
+    from orchestration.defs.automation.sensors import inbox_sensor
+    from orchestration.defs.resources import PortalIndexResource
+    from portal_index.parse.surveys import write_template
 
     with duckdb.connect(str(demo_copy.warehouse), read_only=True) as con:
         portal, day, evaluator, done = con.execute(
             """select portal_id, test_date, evaluator, completed_online from staging.stg_surveys__responses
-               where test_type = 'service' order by portal_id, test_date limit 1""").fetchone()
-    write_template(demo_copy.inbox("surveys") / "sua.xlsx", {"service": [
-        {"portal_id": portal, "test_date": day.strftime("%d/%m/%Y"), "evaluator": evaluator,
-         "completed_online": "không" if done else "có"}]})
+               where test_type = 'service' order by portal_id, test_date limit 1"""
+        ).fetchone()
+    write_template(
+        demo_copy.inbox("surveys") / "sua.xlsx",
+        {
+            "service": [
+                {
+                    "portal_id": portal,
+                    "test_date": day.strftime("%d/%m/%Y"),
+                    "evaluator": evaluator,
+                    "completed_online": "không" if done else "có",
+                }
+            ]
+        },
+    )
+    defs = load_defs()
     resource = PortalIndexResource(home=str(demo_copy.root), mode="inbox")
-    [request] = list(inbox_sensor(dg.build_sensor_context(resources={"portal_index": resource},
-                                                          repository_def=defs.get_repository_def())))
+    [request] = list(
+        inbox_sensor(
+            dg.build_sensor_context(resources={"portal_index": resource}, repository_def=defs.get_repository_def())
+        )
+    )
     env = {"PORTAL_INDEX_HOME": str(demo_copy.root), "DBT_TARGET_PATH": str(tmp_path / "dbt")}
     with dg.instance_for_test() as instance, __import__("unittest").mock.patch.dict("os.environ", env):
-        result = defs.resolve_job_def("ingest_job").execute_in_process(
-            instance=instance, asset_selection=list(request.asset_selection),
-            run_config={**request.run_config, "resources": {"portal_index": {"config": {"home": str(demo_copy.root),
-                                                                                      "mode": "inbox"}}}})
+        result = defs.resolve_job_def("release_job").execute_in_process(
+            instance=instance,
+            asset_selection=list(request.asset_selection),
+            run_config={
+                **request.run_config,
+                "resources": {"portal_index": {"config": {"home": str(demo_copy.root), "mode": "inbox"}}},
+            },
+        )
     assert result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert {"survey_sheets", "staging/stg_surveys__responses", "marts/portal_scores", "release"} <= materialized
-    assert not materialized & {"probe_results", "crawl_results", "staging/stg_probes__probes",
-                               "intermediate/int_measures__probes", "intermediate/int_measures__crawl"}
+    assert not materialized & {
+        "probe_results",
+        "crawl_results",
+        "staging/stg_probes__probes",
+        "intermediate/int_measures__probes",
+        "intermediate/int_measures__crawl",
+    }
     with duckdb.connect(str(demo_copy.warehouse), read_only=True) as con:
-        assert con.execute("select completed_online from staging.stg_surveys__responses where is_current "
-                           "and portal_id = ? and test_date = ? and evaluator = ?",
-                           [portal, day, evaluator]).fetchone()[0] is (not done)
+        assert con.execute(
+            "select completed_online from staging.stg_surveys__responses where is_current "
+            "and portal_id = ? and test_date = ? and evaluator = ?",
+            [portal, day, evaluator],
+        ).fetchone()[0] is (not done)
     assert (demo_copy.releases / "latest").resolve().name != "1.0.0"  # the correction was published
 
 
@@ -233,3 +330,20 @@ def test_every_indicator_has_data_for_some_demo_portal(demo_run):
         empty = con.execute("""select indicator_id from marts.indicator_values group by 1
                                having count(*) filter (where has_data) = 0 order by 1""").fetchall()
     assert empty == []
+
+
+def test_the_warehouse_and_python_state_the_same_calendar_and_validity(demo_run):
+    """The half-year and validity rules exist once in SQL (macros, int_portal_periods) and once in
+    Python (core.periods); both read the same constants. Here they must agree on the demo's data."""
+    from portal_index.core.periods import period_bounds
+
+    home, _ = demo_run
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        periods = con.execute("select period, period_start, period_end from intermediate.int_periods").fetchall()
+        assessed = con.execute(
+            "select period, list(portal_id order by portal_id) from intermediate.int_portal_periods group by 1"
+        ).fetchall()
+    assert periods and all(period_bounds(p) == (start, end) for p, start, end in periods)
+    assert {p: ids for p, ids in assessed} == {
+        p: sorted(r["portal_id"] for r in active_portals(p)) for p, _, _ in periods
+    }

@@ -4,15 +4,15 @@ import socket
 import ssl
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import trustme
 
-from portal_index.netguard import Guard
-from portal_index.prober import probe, probe_all
-from portal_index.simulator import Simulator, pick, profile
+from portal_index.demo.simulator import Simulator, pick, profile
+from portal_index.fetch.netguard import Guard
+from portal_index.fetch.prober import probe, probe_all
 
 OPEN = Guard.open()  # loopback servers: the private-address guard is tested on its own below
 TTFB_TOLERANCE_MS = 50  # median +2-3 ms, worst seen +25 ms on a loaded 2-core machine (docs/probes.md)
@@ -20,6 +20,7 @@ TTFB_TOLERANCE_MS = 50  # median +2-3 ms, worst seen +25 ms on a loaded 2-core m
 
 class _Delayed(BaseHTTPRequestHandler):
     """Waits the number of milliseconds in the path before the first byte: /delay/250."""
+
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
@@ -80,9 +81,9 @@ def trusting(ca) -> ssl.SSLContext:
 
 
 def test_https_valid_expired_wrong_host_and_untrusted_certificates(ca):
-    soon = datetime.now(timezone.utc) + timedelta(days=20)
+    soon = datetime.now(UTC) + timedelta(days=20)
     valid = https_server(ca, "127.0.0.1", not_after=soon)
-    expired = https_server(ca, "127.0.0.1", not_after=datetime.now(timezone.utc) - timedelta(days=3))
+    expired = https_server(ca, "127.0.0.1", not_after=datetime.now(UTC) - timedelta(days=3))
     wrong = https_server(ca, "portal.example.gov.vn")
     try:
         url = lambda s: f"https://127.0.0.1:{s.server_address[1]}/delay/0"  # noqa: E731
@@ -91,7 +92,7 @@ def test_https_valid_expired_wrong_host_and_untrusted_certificates(ca):
         assert abs(datetime.fromisoformat(ok["tls_expires_at"]) - soon) < timedelta(seconds=2)
         assert ok["redirects_to_https"] is False  # the plain-http port does not answer with a redirect
         old = probe("p", url(expired), guard=OPEN, verify=trusting(ca))
-        assert old["error"] == "tls_expired" and datetime.fromisoformat(old["tls_expires_at"]) < datetime.now(timezone.utc)
+        assert old["error"] == "tls_expired" and datetime.fromisoformat(old["tls_expires_at"]) < datetime.now(UTC)
         assert probe("p", url(wrong), guard=OPEN, verify=trusting(ca))["error"] == "tls_hostname_mismatch"
         assert probe("p", url(valid), guard=OPEN)["error"] == "tls_untrusted"  # our CA is not in the system store
     finally:
@@ -121,8 +122,12 @@ def test_probe_all_measures_the_simulators_slow_and_fast_portals():
     with Simulator() as sim:
         slow = pick(lambda p: p.ttfb_ms >= 600 and p.failure == "none", 1)[0]
         fast = pick(lambda p: p.ttfb_ms <= 5 and p.failure == "none", 1)[0]
-        rows = probe_all({slow: sim.url_for(slow), fast: sim.url_for(fast)}, rounds=2,
-                         guard=Guard(allow=("127.0.0.1/32",)), log=lambda m: None)
+        rows = probe_all(
+            {slow: sim.url_for(slow), fast: sim.url_for(fast)},
+            rounds=2,
+            guard=Guard(allow=("127.0.0.1/32",)),
+            log=lambda m: None,
+        )
     by = {pid: [r for r in rows if r["portal_id"] == pid] for pid in (slow, fast)}
     delay = profile(slow).ttfb_ms
     assert all(delay <= r["ttfb_ms"] <= delay + 250 and r["status"] == 200 for r in by[slow])
@@ -131,6 +136,7 @@ def test_probe_all_measures_the_simulators_slow_and_fast_portals():
 
 class _Counting(_Delayed):
     """Records the most requests it ever served at once."""
+
     lock = threading.Lock()
     now = 0
     most = 0
@@ -150,8 +156,14 @@ def test_concurrency_per_site_is_bounded_and_retries_are_recorded_as_such():
     server = serve(_Counting)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        rows = probe_all({f"p{i}": f"{base}/delay/150" for i in range(6)}, rounds=1, workers=6, per_site=2,
-                         guard=OPEN, log=lambda m: None)
+        rows = probe_all(
+            {f"p{i}": f"{base}/delay/150" for i in range(6)},
+            rounds=1,
+            workers=6,
+            per_site=2,
+            guard=OPEN,
+            log=lambda m: None,
+        )
     finally:
         server.shutdown()
     assert len(rows) == 6 and _Counting.most == 2  # six portals on one host: two at a time
@@ -166,21 +178,27 @@ def test_concurrency_per_site_is_bounded_and_retries_are_recorded_as_such():
 
 def test_key_urls_come_from_the_latest_crawl_relative_to_the_home_page(tmp_path):
     from portal_index.config import Home
-    from portal_index.crawler import CrawlLimits, crawl, demo_limits
-    from portal_index.ingest import ingest_file
-    from portal_index.key_urls import key_paths, key_urls
+    from portal_index.fetch.crawler import CrawlLimits, crawl, demo_limits
+    from portal_index.fetch.key_urls import key_paths, key_urls
+    from portal_index.land.ingest import ingest_file
 
     pid = pick(lambda p: p.failure == "none" and p.has("search") and p.search_results, 1)[0]
     without = pick(lambda p: p.failure == "none" and not p.has("search"), 1)[0]
     home = Home(tmp_path / "home").ensure()
     assert key_paths(home.warehouse) == {}  # before any crawl: home pages only
     with Simulator() as sim:
-        for r in crawl({pid: sim.url_for(pid), without: sim.url_for(without)}, tmp_path / "warc",
-                       demo_limits(CrawlLimits(max_pages=10), sim.port), log=lambda m: None):
+        for r in crawl(
+            {pid: sim.url_for(pid), without: sim.url_for(without)},
+            tmp_path / "warc",
+            demo_limits(CrawlLimits(max_pages=10), sim.port),
+            log=lambda m: None,
+        ):
             ingest_file(home, r.warc)
     paths = key_paths(home.warehouse)
     assert set(paths) == {pid} and paths[pid]["search"].startswith("tim-kiem?q=")
     moved = key_urls({pid: "http://elsewhere:8000/p/", without: "http://elsewhere:8000/w/"}, paths)
-    assert moved == [(pid, "home", "http://elsewhere:8000/p/"),
-                     (pid, "search", "http://elsewhere:8000/p/" + paths[pid]["search"]),
-                     (without, "home", "http://elsewhere:8000/w/")]
+    assert moved == [
+        (pid, "home", "http://elsewhere:8000/p/"),
+        (pid, "search", "http://elsewhere:8000/p/" + paths[pid]["search"]),
+        (without, "home", "http://elsewhere:8000/w/"),
+    ]

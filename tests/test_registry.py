@@ -4,7 +4,8 @@ import csv
 from collections import Counter
 
 from portal_index.config import SEEDS_DIR
-from portal_index.registry import active_portals, period_bounds, period_of
+from portal_index.core.periods import period_bounds, period_of
+from portal_index.core.registry import active_portals
 
 REG = SEEDS_DIR / "registry"
 
@@ -39,5 +40,22 @@ def test_active_portals_follow_the_administrative_map_of_the_period():
 
 def test_periods():
     from datetime import date
+
     assert period_of(date(2026, 6, 30)) == "2026-H1" and period_of(date(2026, 7, 1)) == "2026-H2"
     assert period_bounds("2025-H2") == (date(2025, 7, 1), date(2025, 12, 31))
+
+
+def test_the_reform_dates_are_the_ones_the_registry_seeds_switch_on():
+    """The calendar's constants (dbt_project.yml vars, read by dbt and by core.periods) agree with
+    the registry: the 63 provinces end the day before the merger, the 34 begin on it, and the
+    ministries that ended were succeeded on the restructuring date."""
+    from datetime import timedelta
+
+    from portal_index.core.periods import era_on, merger_date, ministry_restructuring_date, time_zone
+
+    assert {r["valid_from"] for r in rows("provinces_34.csv")} == {merger_date().isoformat()}
+    assert {r["valid_to"] for r in rows("provinces_63.csv")} == {(merger_date() - timedelta(days=1)).isoformat()}
+    ended = {r["valid_to"] for r in rows("ministries_registry.csv") if r["valid_to"]}
+    assert ended == {(ministry_restructuring_date() - timedelta(days=1)).isoformat()}
+    assert era_on(merger_date()) == "34" and era_on(merger_date() - timedelta(days=1)) == "63"
+    assert time_zone() == "Asia/Ho_Chi_Minh"

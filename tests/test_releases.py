@@ -10,9 +10,9 @@ import pytest
 from conftest import cli
 from openpyxl import load_workbook
 
-import portal_index.publish as publishing
+import portal_index.release.publish as publishing
 from expectations.gate import validate
-from portal_index.publish import publish
+from portal_index.release.publish import publish
 
 
 def republish(home, sql: list[str]):
@@ -25,8 +25,10 @@ def republish(home, sql: list[str]):
 
 
 def test_changelog_and_version_on_a_schema_change(demo_copy):
-    result = republish(demo_copy, ["alter table marts.portals drop column name_en",
-                                   "alter table marts.ministries alter valid_from type varchar"])
+    result = republish(
+        demo_copy,
+        ["alter table marts.portals drop column name_en", "alter table marts.ministries alter valid_from type varchar"],
+    )
     assert result.version == "2.0.0"  # a field removed or retyped breaks users' code: major
     d = json.loads((result.path / "datapackage.json").read_text())
     assert d["changes"]["previous_version"] == "1.0.0"
@@ -39,8 +41,13 @@ def test_changelog_and_version_on_a_schema_change(demo_copy):
 
 
 def test_new_rows_are_a_minor_release(demo_copy):
-    result = republish(demo_copy, ["""insert into marts.ministries values
-                                      ('BTEST', 'Bộ Thử nghiệm', 'Ministry of Testing', null, null, null)"""])
+    result = republish(
+        demo_copy,
+        [
+            """insert into marts.ministries values
+                                      ('BTEST', 'Bộ Thử nghiệm', 'Ministry of Testing', null, null, null)"""
+        ],
+    )
     assert result.version == "1.1.0"
     assert "- `ministries`: rows +1 added, −0 removed, 0 changed" in (result.path / "CHANGELOG.md").read_text()
 
@@ -88,14 +95,18 @@ def test_reproduce_rebuilds_the_same_data_files_from_the_snapshots(demo_copy):
 
 
 def test_spreadsheet_formulas_are_neutralised_in_csv_and_xlsx_but_not_in_parquet(demo_copy):
-    result = republish(demo_copy, [
-        """update marts.portals set name_en = '=HYPERLINK("http://x.example","click")', name_vi = '@SUM(A1)'
+    result = republish(
+        demo_copy,
+        [
+            """update marts.portals set name_en = '=HYPERLINK("http://x.example","click")', name_vi = '@SUM(A1)'
            where portal_id = 'hanoi-info'""",
-        "update marts.portals set name_en = '-1+2' where portal_id = 'hue-info'",
-        "update marts.portal_scores set change_since_previous = -3.5 where portal_id = 'hanoi-info'"])
+            "update marts.portals set name_en = '-1+2' where portal_id = 'hue-info'",
+            "update marts.portal_scores set change_since_previous = -3.5 where portal_id = 'hanoi-info'",
+        ],
+    )
     with open(result.path / "data" / "portals.csv", encoding="utf-8", newline="") as f:
         portals = {r["portal_id"]: r for r in csv.DictReader(f)}
-    assert portals["hanoi-info"]["name_en"] == "'=HYPERLINK(\"http://x.example\",\"click\")"
+    assert portals["hanoi-info"]["name_en"] == '\'=HYPERLINK("http://x.example","click")'
     assert portals["hanoi-info"]["name_vi"] == "'@SUM(A1)" and portals["hue-info"]["name_en"] == "'-1+2"
     with open(result.path / "data" / "portal_scores.csv", encoding="utf-8", newline="") as f:
         scores = {r["portal_id"]: r for r in csv.DictReader(f)}
@@ -103,8 +114,12 @@ def test_spreadsheet_formulas_are_neutralised_in_csv_and_xlsx_but_not_in_parquet
     ws = load_workbook(result.path / "portal-index.xlsx")["portals"]
     cells = {row[0].value: row for row in ws.iter_rows(min_row=2)}
     name_en = [c.value for c in ws[1]].index("Tên tiếng Anh")
-    assert cells["hanoi-info"][name_en].value.startswith("'=HYPERLINK") and cells["hanoi-info"][name_en].data_type == "s"
-    raw = duckdb.sql(f"select name_en from '{result.path}/data/portals.parquet' where portal_id = 'hanoi-info'").fetchall()
+    assert (
+        cells["hanoi-info"][name_en].value.startswith("'=HYPERLINK") and cells["hanoi-info"][name_en].data_type == "s"
+    )
+    raw = duckdb.sql(
+        f"select name_en from '{result.path}/data/portals.parquet' where portal_id = 'hanoi-info'"
+    ).fetchall()
     assert raw == [('=HYPERLINK("http://x.example","click")',)]
 
 
@@ -112,8 +127,15 @@ def test_workbook_has_vietnamese_titles_and_the_csv_values(demo_run):
     home, _ = demo_run
     folder = (home.releases / "latest").resolve()
     wb = load_workbook(folder / "portal-index.xlsx")
-    assert wb.sheetnames == ["portal_scores", "indicator_values", "papi_scores", "indicators", "portals",
-                             "provinces", "ministries"]
+    assert wb.sheetnames == [
+        "portal_scores",
+        "indicator_values",
+        "papi_scores",
+        "indicators",
+        "portals",
+        "provinces",
+        "ministries",
+    ]
     ws = wb["portal_scores"]
     header = [c.value for c in ws[1]]
     assert header[:3] == ["Mã cổng", "Kỳ đánh giá", "Loại cổng"] and "Xếp loại A-E" in header
@@ -125,8 +147,9 @@ def test_workbook_has_vietnamese_titles_and_the_csv_values(demo_run):
     assert [r[0] for r in sheet_rows] == [r["portal_id"] for r in rows]
     assert [r[total] for r in sheet_rows] == [float(r["total"]) if r["total"] else None for r in rows]
     again = folder.parent / "again.xlsx"
-    from portal_index.publish import mart_docs, published_tables
-    from portal_index.release_files import write_workbook
+    from portal_index.release.catalog import mart_docs, published_tables
+    from portal_index.release.files import write_workbook
+
     docs = mart_docs()
     d = json.loads((folder / "datapackage.json").read_text())
     for r in d["resources"]:
@@ -164,7 +187,9 @@ def test_duckdb_polars_and_pandas_read_a_release_or_one_period_directly(demo_run
     assert len(frame) == one and len(pd.read_parquet(path)) == whole
     assert str(frame["total"].dtype).startswith("decimal") or frame["total"].dtype == object  # exact decimals
     assert pl.read_parquet(path).schema["total"] == pl.Decimal(5, 2)
-    assert duckdb.sql(f"select typeof(valid_from) from '{path.parent / 'provinces.parquet'}' limit 1").fetchall() == [("DATE",)]
+    assert duckdb.sql(f"select typeof(valid_from) from '{path.parent / 'provinces.parquet'}' limit 1").fetchall() == [
+        ("DATE",)
+    ]
 
 
 def test_the_release_bundles_the_builds_dbt_docs_and_great_expectations_data_docs(demo_run):

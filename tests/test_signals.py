@@ -4,8 +4,8 @@ import unicodedata
 
 import pytest
 
-from portal_index.signals import load_keywords, page_facts, search_returned_results
-from portal_index.text import to_windows_1258
+from portal_index.core.text import to_windows_1258
+from portal_index.parse.page_signals import load_keywords, page_facts, search_returned_results
 
 KW = load_keywords()
 
@@ -36,13 +36,26 @@ def test_contacts_phone_and_email_by_pattern():
 
 
 def test_accessibility_checks_pass_and_fail():
-    good = facts("<h1>T</h1><img src=a alt=''><label for=q>Tìm</label><input id=q name=q>",
-                 head="<meta name=viewport content='width=device-width'>", lang=" lang='vi'")
-    assert good.checks == {"a11y.lang": 1.0, "a11y.img_alt": 1.0, "a11y.form_labels": 1.0,
-                           "a11y.headings": 1.0, "mobile_viewport": 1.0}
+    good = facts(
+        "<h1>T</h1><img src=a alt=''><label for=q>Tìm</label><input id=q name=q>",
+        head="<meta name=viewport content='width=device-width'>",
+        lang=" lang='vi'",
+    )
+    assert good.checks == {
+        "a11y.lang": 1.0,
+        "a11y.img_alt": 1.0,
+        "a11y.form_labels": 1.0,
+        "a11y.headings": 1.0,
+        "mobile_viewport": 1.0,
+    }
     bad = facts("<div>T</div><img src=a><input name=q>")
-    assert bad.checks == {"a11y.lang": 0.0, "a11y.img_alt": 0.0, "a11y.form_labels": 0.0,
-                          "a11y.headings": 0.0, "mobile_viewport": 0.0}
+    assert bad.checks == {
+        "a11y.lang": 0.0,
+        "a11y.img_alt": 0.0,
+        "a11y.form_labels": 0.0,
+        "a11y.headings": 0.0,
+        "mobile_viewport": 0.0,
+    }
 
 
 def test_search_form_dates_and_results():
@@ -62,35 +75,44 @@ def test_evidence_is_the_pages_own_words():
 VI = "Góp ý, phản ánh kiến nghị"
 
 
-@pytest.mark.parametrize("body, content_type", [
-    (to_windows_1258(f"<html><head><meta charset='windows-1258'></head><body>{VI}</body></html>"), "text/html"),
-    (to_windows_1258(f"<html><body>{VI}</body></html>"), "text/html; charset=windows-1258"),
-    (to_windows_1258(f"<html><body>{VI}</body></html>"), "text/html"),  # undeclared legacy page
-    (b"\xef\xbb\xbf" + f"<html><body>{VI}</body></html>".encode(), "text/html; charset=iso-8859-1"),  # BOM wins
-    (f"<html><body>{VI}</body></html>".encode("utf-16"), None),
-    (unicodedata.normalize("NFD", f"<html><body>{VI}</body></html>").encode(), "text/html; charset=utf-8"),
-])
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (to_windows_1258(f"<html><head><meta charset='windows-1258'></head><body>{VI}</body></html>"), "text/html"),
+        (to_windows_1258(f"<html><body>{VI}</body></html>"), "text/html; charset=windows-1258"),
+        (to_windows_1258(f"<html><body>{VI}</body></html>"), "text/html"),  # undeclared legacy page
+        (b"\xef\xbb\xbf" + f"<html><body>{VI}</body></html>".encode(), "text/html; charset=iso-8859-1"),  # BOM wins
+        (f"<html><body>{VI}</body></html>".encode("utf-16"), None),
+        (unicodedata.normalize("NFD", f"<html><body>{VI}</body></html>").encode(), "text/html; charset=utf-8"),
+    ],
+)
 def test_encodings_are_detected(body, content_type):
-    from portal_index.signals import decode
+    from portal_index.parse.page_signals import decode
+
     text = decode(body, content_type)
     assert unicodedata.normalize("NFC", text).count(VI) == 1
     assert page_facts(text, "http://x/p/", KW).found["feedback"]
 
 
 def test_undecodable_bytes_never_crash():
-    from portal_index.signals import decode
+    from portal_index.parse.page_signals import decode
+
     assert decode(b"\xfa\xff\x00 abc", "text/html; charset=utf-8").endswith("abc")
     assert decode(b"\x81\x8a abc", "text/html; charset=no-such-charset").endswith("abc")
     assert decode(to_windows_1258("Góp ý")[:-1] + b"\xff", None)
 
 
-@pytest.mark.parametrize("content_type, body, expected", [
-    ("text/html", b"<!doctype html><p>x", True),
-    ("application/octet-stream", b"\n  <!DOCTYPE html><html>", True),  # HTML with a wrong type
-    ("text/html", b"\x89PNG\r\n\x1a\n\x00\x00", False),  # an image with a wrong type
-    ("image/png", b"<html><body>x", False),
-    ("text/plain", b"plain words", False),
-])
+@pytest.mark.parametrize(
+    "content_type, body, expected",
+    [
+        ("text/html", b"<!doctype html><p>x", True),
+        ("application/octet-stream", b"\n  <!DOCTYPE html><html>", True),  # HTML with a wrong type
+        ("text/html", b"\x89PNG\r\n\x1a\n\x00\x00", False),  # an image with a wrong type
+        ("image/png", b"<html><body>x", False),
+        ("text/plain", b"plain words", False),
+    ],
+)
 def test_html_is_recognised_by_type_and_by_its_first_bytes(content_type, body, expected):
-    from portal_index.signals import looks_html
+    from portal_index.parse.page_signals import looks_html
+
     assert looks_html(content_type, body) is expected

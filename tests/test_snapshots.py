@@ -2,7 +2,7 @@ import json
 import os
 import stat
 
-from portal_index.snapshots import land, list_snapshots, sha256_file
+from portal_index.land.snapshots import land, list_snapshots, sha256_file
 
 
 def test_a_snapshot_keeps_the_original_bytes_with_a_provenance_sidecar(tmp_path):

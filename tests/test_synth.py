@@ -6,20 +6,29 @@ import os
 import subprocess
 import sys
 from datetime import date
-from pathlib import Path
 
 import duckdb
 
 from portal_index.config import REPO_ROOT, Home
-from portal_index.snapshots import list_snapshots
-from portal_index.synth import add_probe_day, synth
+from portal_index.demo.synth import add_probe_day, synth
+from portal_index.land.snapshots import list_snapshots
 
 
 def _stage(stage: str, home: Home) -> dict:
-    env = {**os.environ, "PORTAL_INDEX_HOME": str(home.root), "PORTAL_INDEX_REGISTRY": str(home.registry),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    done = subprocess.run([sys.executable, "-m", "benchmarks.stages", stage, str(home.root)], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "PORTAL_INDEX_HOME": str(home.root),
+        "PORTAL_INDEX_REGISTRY": str(home.registry),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.stages", stage, str(home.root)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -64,8 +73,10 @@ def test_the_floor_computes_the_pipelines_scores_and_incremental_builds_keep_the
         before = con.execute("select max(probes_loaded_through) from intermediate.int_measures__probes").fetchone()[0]
     _stage("dbt", home)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        after, last = con.execute("select max(probes_loaded_through), max(evidence) from intermediate.int_measures__probes "
-                                  "where measure = 'availability'").fetchone()
+        after, last = con.execute(
+            "select max(probes_loaded_through), max(evidence) from intermediate.int_measures__probes "
+            "where measure = 'availability'"
+        ).fetchone()
     assert after > before and "2026-01-31" in last
     floor = _stage("floor", home)
     assert floor["rows_identical_to_mart"] == 40 and floor["grades_differing"] == 0

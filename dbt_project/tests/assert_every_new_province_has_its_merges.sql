@@ -1,4 +1,4 @@
--- A failing row is a merger of Resolution 202/2025/QH15 (as listed in DESIGN.md) that the crosswalk
+-- A failing row is a merger listed in Resolution 202/2025/QH15 (the list below) that the crosswalk
 -- does not record, or a crosswalk row that the list does not have.
 {{ config(meta={'dagster': {'ref': {'name': 'province_crosswalk'}}}) }}
 with expected(new_name, old_name) as (
@@ -38,4 +38,4 @@ actual as (
 )
 (select 'missing from crosswalk' as problem, * from expected except select 'missing from crosswalk', * from actual)
 union all
-(select 'not in DESIGN.md list', * from actual except select 'not in DESIGN.md list', * from expected)
+(select 'not in Resolution 202/2025/QH15', * from actual except select 'not in Resolution 202/2025/QH15', * from expected)

@@ -8,6 +8,6 @@ with observed as (
 )
 select
     period,
-    cast(left(period, 4) || case when right(period, 1) = '1' then '-01-01' else '-07-01' end as date) as period_start,
-    cast(left(period, 4) || case when right(period, 1) = '1' then '-06-30' else '-12-31' end as date) as period_end
+    {{ period_start('period') }} as period_start,
+    {{ period_end('period') }} as period_end
 from observed

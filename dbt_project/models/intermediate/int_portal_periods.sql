@@ -10,7 +10,7 @@ select
     p.province_code_34,
     p.ministry_code,
     -- the province that owns the portal in that period's administrative map
-    case when pp.period_start >= date '2025-07-01' then '34-' || p.province_code_34
+    case when pp.period_start >= date '{{ var("province_merger_date") }}' then '34-' || p.province_code_34
          else '63-' || p.province_code_63 end as owner_province_id
 from {{ ref('stg_registry__portals') }} as p
 cross join {{ ref('int_periods') }} as pp

@@ -1,0 +1,36 @@
+"""Every Dagster definition of the project, assembled by `build_defs()`.
+
+sources/     fetcher assets (crawl, probes, audit) and loader assets (one per source), partitions
+scoring/     the dbt project as assets (seeds, staging, intermediate, marts)
+checks/      Great Expectations suites as blocking asset checks on the marts
+release/     the release asset
+automation/  jobs, schedules and the inbox sensor
+"""
+
+import dagster as dg
+
+
+def build_defs() -> dg.Definitions:
+    """The definitions; the dbt manifest is prepared here (parsed when stale), never at import."""
+    from orchestration.defs.automation import jobs, schedules, sensors
+    from orchestration.defs.checks.checks import great_expectations_checks
+    from orchestration.defs.release.assets import release_asset
+    from orchestration.defs.resources import PortalIndexResource, dbt_resource
+    from orchestration.defs.scoring.assets import mart_keys, scoring_assets
+    from orchestration.defs.sources import fetchers, loaders
+    from orchestration.defs.sources.partitions import hour_partitions, portal_partitions
+
+    marts = mart_keys()
+    return dg.Definitions(
+        assets=[
+            *fetchers.fetcher_assets(portal_partitions(), hour_partitions()),
+            *dg.load_assets_from_modules([loaders]),
+            scoring_assets(),
+            release_asset(marts),
+        ],
+        asset_checks=[great_expectations_checks(marts)],
+        jobs=jobs.all_jobs(marts),
+        schedules=schedules.all_schedules(),
+        sensors=[sensors.inbox_sensor],
+        resources={"portal_index": PortalIndexResource(), "dbt": dbt_resource()},
+    )

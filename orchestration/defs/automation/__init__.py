@@ -1,0 +1,1 @@
+"""Automation: jobs, schedules and sensors."""

@@ -1,0 +1,1 @@
+"""Checks: Great Expectations on the published marts."""

@@ -1,0 +1,95 @@
+"""Resources: the working folder and run mode (the one place the demo plugs in), and dbt."""
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import urlsplit
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.defs.scoring.project import dbt_project
+from portal_index import __version__
+from portal_index.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, Home
+from portal_index.core.periods import period_of
+from portal_index.core.registry import active_portals
+from portal_index.fetch.crawler import CrawlLimits, demo_limits
+
+DEMO_AUDITS = 12  # the demo audits a dozen portals in the browser; the others show the crawl fallback for A01
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the fetchers visit in this mode: {portal_id: base URL}, the crawl limits (with the
+    guard every connection goes through), and how probes are grouped into sites for politeness."""
+
+    urls: dict[str, str]
+    limits: CrawlLimits
+    site_of: Callable[[str, str], str]
+    audit_limit: int | None
+
+
+class PortalIndexResource(dg.ConfigurableResource):
+    """Where the pipeline works and what it fetches.
+
+    mode: `demo` (portals served by the local simulator, demo survey and PAPI inputs),
+    `live` (the registry's real URLs) or `inbox` (fetch nothing; only ingest dropped files).
+    """
+
+    home: str | None = None
+    mode: str = "demo"
+    crawl_max_pages: int = 40
+    crawl_delay_seconds: float = 1.0
+    probe_rounds: int = 3
+    audit_max_portals: int = 0  # 0: every portal (the demo audits a dozen)
+    audit_page_seconds: float = 30.0
+
+    def paths(self) -> Home:
+        return Home.from_env(self.home).ensure()
+
+    def origin(self, what: str, run_id: str, detail: str = "") -> str:
+        """A snapshot's origin; `(demo)` in it marks the demo's inputs (portal_index.core.provenance)."""
+        return f"portal-index {__version__} {what} ({self.mode}) {detail + ' ' if detail else ''}run {run_id}"
+
+    @contextlib.contextmanager
+    def targets(self, only: list[str] | None = None) -> Iterator[Targets]:
+        """The portals active today (or `only` these): in demo mode served by the simulator for as
+        long as the context lasts, with loopback allowed to its port only; else the registry's URLs,
+        private addresses refused."""
+        portals = [p for p in active_portals(period_of(date.today())) if only is None or p["portal_id"] in only]
+        limits = CrawlLimits.from_env(max_pages=self.crawl_max_pages, delay_seconds=self.crawl_delay_seconds)
+        if self.mode == "demo":
+            from portal_index.demo.simulator import Simulator
+
+            with Simulator() as sim:
+                yield Targets(
+                    {p["portal_id"]: sim.url_for(p["portal_id"]) for p in portals},
+                    demo_limits(limits, sim.port),
+                    lambda portal_id, url: portal_id,
+                    self.audit_max_portals or DEMO_AUDITS,
+                )
+        else:
+            yield Targets(
+                {p["portal_id"]: p["base_url"] for p in portals if p["base_url"]},
+                limits,
+                lambda portal_id, url: urlsplit(url).netloc,
+                self.audit_max_portals or None,
+            )
+
+    def seed_demo_inputs(self, source: str, log) -> None:
+        """In demo mode, put the demo's survey workbook or PAPI file in the inbox when it has none."""
+        if self.mode != "demo":
+            return
+        from portal_index.demo.inputs import seed_papi, seed_surveys
+
+        if source == "surveys":
+            seed_surveys(self.paths(), period_of(date.today()), log=log)
+        elif source == "papi":
+            seed_papi(self.paths(), log=log)
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(
+        project_dir=dbt_project(), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=str(DBT_EXECUTABLE)
+    )

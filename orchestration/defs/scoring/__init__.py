@@ -1,0 +1,1 @@
+"""Scoring: the dbt project as Dagster assets."""

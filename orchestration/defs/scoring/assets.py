@@ -1,0 +1,78 @@
+"""Scoring: the dbt project (seeds, staging, intermediate, marts) as assets, built with one
+`dbt build` per run. The manifest is prepared when the definitions are built (parsed again only
+when a project file is newer), never when a module is imported."""
+
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from orchestration.defs.resources import PortalIndexResource
+from orchestration.defs.scoring.project import dbt_project
+from portal_index.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_env
+from portal_index.release.catalog import published_tables
+
+
+def mart_keys() -> list[dg.AssetKey]:
+    """The published marts' asset keys, in package order."""
+    return [dg.AssetKey(["marts", name]) for name in published_tables()]
+
+
+def prepare_manifest() -> Path:
+    """Parse the dbt project when its manifest is missing or older than any project file."""
+    manifest = dbt_project().manifest_path
+    sources = [
+        p
+        for p in DBT_PROJECT_DIR.rglob("*")
+        if p.is_file() and p.suffix in (".sql", ".yml", ".csv") and "target" not in p.relative_to(DBT_PROJECT_DIR).parts
+    ]
+    if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
+        return manifest
+    result = subprocess.run(
+        [
+            str(DBT_EXECUTABLE),
+            "--quiet",
+            "parse",
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(DBT_PROJECT_DIR / "target"),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env=dbt_env(),
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt parse failed in {DBT_PROJECT_DIR}:\n{result.stdout}\n{result.stderr}")
+    return manifest
+
+
+class PortalIndexTranslator(DagsterDbtTranslator):
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "methodology" if "methodology" in dbt_resource_props["original_file_path"] else "registry"
+        return "scoring"
+
+
+def scoring_assets() -> dg.AssetsDefinition:
+    @dbt_assets(manifest=prepare_manifest(), project=dbt_project(), dagster_dbt_translator=PortalIndexTranslator())
+    def portal_index_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, portal_index: PortalIndexResource):
+        """Seeds, staging, intermediate and mart models with their tests and unit tests."""
+        yield from dbt.cli(["build"], context=context).stream()
+        # the build's documentation, one self-contained page, bundled with the next release
+        docs = dbt.cli(["docs", "generate", "--static"], raise_on_error=False)
+        docs.wait()
+        page = docs.target_path / "static_index.html"
+        if docs.is_successful() and page.exists():
+            target = portal_index.paths().build_docs / "dbt.html"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(page, target)
+        else:
+            context.log.warning("dbt docs generate failed; the release will not bundle dbt docs")
+
+    return portal_index_dbt

@@ -1,0 +1,576 @@
+"""The polite crawler: breadth-first within each portal's own hosts, archived as one WARC per portal.
+
+Built on httpx (async HTTP), protego (robots.txt, including Crawl-delay), httpx-retries (retries
+of timeouts and 5xx with exponential backoff and Retry-After), aiolimiter (request rate per site)
+and warcio (the archive); docs/crawler.md says why these and not Scrapy.
+
+What the crawler decides itself is only what a crawl of government portals needs: which URLs are
+the portal's (its hosts and path prefix), the limits (pages, depth, bytes, time per response and per
+portal, consecutive errors, query variants of one path), and the private-address guard
+(`portal_index.fetch.netguard`). Every fetch goes to the WARC file and to `portal_index.parse.portal_signals`'s
+extractor, whose parse of each page also gives the crawler its links; the loader and
+`portal-index extract` replay the WARC through the same extractor, without network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import httpx
+from aiolimiter import AsyncLimiter
+from httpx_retries import Retry, RetryTransport
+from protego import Protego
+
+from portal_index import __version__
+from portal_index.config import progress_on_tty, user_agent_override
+from portal_index.fetch.netguard import Guard, check_scheme, classify, guarded_transport
+from portal_index.fetch.user_agent import ROBOTS_AGENT, USER_AGENT
+from portal_index.fetch.warc_writer import Exchange, PortalWarc
+from portal_index.parse.page_signals import Keywords, PageFacts, load_keywords
+from portal_index.parse.portal_signals import PortalExtractor
+
+
+@dataclass(frozen=True)
+class CrawlLimits:
+    max_pages: int = 40  # fetches scheduled per portal (robots-disallowed ones included)
+    max_depth: int = 3
+    max_bytes: int = 5_000_000  # per response, after content decoding (gzip bombs stop here)
+    response_seconds: float = 30.0  # whole response, headers to last byte (slow drips stop here)
+    timeout_seconds: float = 15.0  # connect and each read
+    portal_seconds: float = 300.0
+    delay_seconds: float = 1.0  # between requests to one site; a larger robots.txt Crawl-delay wins
+    max_crawl_delay: float = 30.0  # a Crawl-delay above this is capped (the portal time limit still holds)
+    per_site: int = 2  # concurrent requests to one site
+    concurrency: int = 16  # concurrent requests in all
+    retries: int = 2  # of timeouts, dropped connections and 429/5xx answers
+    backoff_seconds: float = 0.5  # first retry's wait; doubles each time, Retry-After respected
+    max_redirects: int = 5
+    max_errors: int = 15  # consecutive failed fetches before a portal is given up
+    max_query_variants: int = 10  # URLs of one path that differ only in their query (calendars)
+    throttle_by: str = "host"  # "portal" where many portals share one address (the simulator)
+    user_agent: str = USER_AGENT
+    guard: Guard = field(default_factory=Guard)
+
+    @classmethod
+    def from_env(cls, **overrides) -> CrawlLimits:
+        ua = user_agent_override()
+        return cls(**({"user_agent": ua} if ua else {}), **overrides)
+
+
+@dataclass
+class PortalCrawl:
+    portal_id: str
+    warc: Path
+    fetches: int = 0
+    errors: int = 0
+    stopped: str = "complete"  # complete | page_limit | time_limit | error_budget | crashed: ...
+    seconds: float = 0.0
+    signals: int = 0  # signal rows extracted during the crawl (the loader re-derives them from the WARC)
+
+
+def make_client(limits: CrawlLimits) -> httpx.AsyncClient:
+    retry = Retry(
+        total=limits.retries,
+        backoff_factor=limits.backoff_seconds,
+        max_backoff_wait=10.0,
+        status_forcelist=[429, 500, 502, 503, 504],
+        retry_on_exceptions=[httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError],
+    )
+    transport = RetryTransport(
+        transport=guarded_transport(limits.guard, max_connections=limits.concurrency), retry=retry
+    )
+    return httpx.AsyncClient(
+        transport=transport,
+        follow_redirects=False,
+        timeout=httpx.Timeout(limits.timeout_seconds),
+        headers={
+            "User-Agent": limits.user_agent,
+            "Accept-Encoding": "gzip, deflate",
+            "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+        },
+    )
+
+
+_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?")
+
+
+def canonical(url: str) -> str | None:
+    """The URL as it is requested and archived: no fragment, unsafe characters percent-encoded
+    (by httpx; a URL that is already plain, lower-case host and safe characters only, as is)."""
+    url = urldefrag(url)[0]
+    if _PLAIN_URL.fullmatch(url) and ":80" not in url and ":443" not in url:  # default ports: httpx drops them
+        return url
+    try:
+        return str(httpx.URL(url))
+    except (httpx.InvalidURL, ValueError):
+        return None
+
+
+class BoundedDecoder:
+    """Content decoding that never inflates more than asked for (a gzip bomb stops at the byte limit).
+
+    httpx would inflate each network chunk whole (about 1000x for a bomb); zlib's `max_length`
+    bounds it. We ask servers for gzip or deflate only; anything else is an error of the response.
+    """
+
+    def __init__(self, encoding: str | None):
+        self.encoding = (encoding or "identity").strip().lower()
+        if self.encoding in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.encoding == "deflate":
+            self._z = zlib.decompressobj()
+        elif self.encoding == "identity":
+            self._z = None
+        else:
+            raise httpx.DecodingError(f"unsupported content-encoding {self.encoding!r}")
+        self._started = False
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        if self._z is None:
+            return data[:limit]
+        try:
+            out = self._z.decompress(data, limit)
+        except zlib.error:
+            if self.encoding != "deflate" or self._started:
+                raise httpx.DecodingError(f"corrupt {self.encoding} stream") from None
+            self._z = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as some servers send it
+            out = self._z.decompress(data, limit)
+        self._started = True
+        return out
+
+
+class _Sites:
+    """Per-site politeness: a concurrency cap and a request rate (aiolimiter)."""
+
+    def __init__(self, limits: CrawlLimits):
+        self.limits = limits
+        self._sems: dict[str, asyncio.Semaphore] = {}
+        self._rates: dict[str, AsyncLimiter | None] = {}
+
+    def slow_down(self, site: str, crawl_delay: float | None) -> None:
+        delay = max(self.limits.delay_seconds, min(crawl_delay or 0.0, self.limits.max_crawl_delay))
+        self._rates[site] = AsyncLimiter(1, delay) if delay > 0 else None
+
+    def semaphore(self, site: str) -> asyncio.Semaphore:
+        return self._sems.setdefault(site, asyncio.Semaphore(self.limits.per_site))
+
+    async def wait_turn(self, site: str) -> None:
+        if site not in self._rates:
+            self.slow_down(site, None)
+        rate = self._rates[site]
+        if rate is not None:
+            await rate.acquire()
+
+
+class PortalCrawler:
+    """Crawls one portal into one WARC file."""
+
+    def __init__(
+        self,
+        portal_id: str,
+        base_url: str,
+        client: httpx.AsyncClient,
+        limits: CrawlLimits,
+        kw: Keywords,
+        crawl_id: str,
+        warc_path: Path,
+        global_sem: asyncio.Semaphore,
+        sites: _Sites,
+        progress: Callable[[str, int], None],
+    ):
+        self.portal_id, self.base_url, self.client, self.limits, self.kw = portal_id, base_url, client, limits, kw
+        self.crawl_id, self.global_sem, self.sites, self.progress = crawl_id, global_sem, sites, progress
+        base = urlsplit(base_url)
+        self.hosts = {base.netloc.lower()}
+        self.prefix = base.path or "/"
+        self.robots: dict[str, asyncio.Future] = {}
+        self.result = PortalCrawl(portal_id, warc_path)
+        self.warc = PortalWarc(
+            warc_path,
+            {
+                "software": f"portal-index/{__version__}",
+                "format": "WARC File Format 1.1",
+                "crawl-id": crawl_id,
+                "portal-id": portal_id,
+                "base-url": base_url,
+                "user-agent": limits.user_agent,
+                "robots": "obey (protego)",
+                "limits": str({k: v for k, v in asdict(limits).items() if k not in ("guard", "user_agent")}),
+                "started": datetime.now(UTC).isoformat(),
+            },
+        )
+        self.seen: set[str] = set()
+        self.query_variants: Counter = Counter()
+        self.scheduled = 0
+        self.consecutive_errors = 0
+        self.search_form: tuple[str, str] | None = None
+        self.home_ok = False
+        self.extractor = PortalExtractor(kw)
+
+    # -- scope --------------------------------------------------------------------------------
+    def site(self, url: str) -> str:
+        return self.portal_id if self.limits.throttle_by == "portal" else urlsplit(url).netloc.lower()
+
+    def in_scope(self, url: str) -> bool:
+        u = urlsplit(url)
+        if u.scheme not in ("http", "https") or u.netloc.lower() not in self.hosts:
+            return False
+        base_host = urlsplit(self.base_url).netloc.lower()
+        return (
+            u.netloc.lower() != base_host
+            or u.path.startswith(self.prefix)
+            or u.path.rstrip("/") == self.prefix.rstrip("/")
+        )
+
+    def admit(self, url: str) -> bool:
+        """True once per URL in scope, within the query-variant limit (endless calendars)."""
+        url = canonical(url)
+        if url is None or url in self.seen or not self.in_scope(url):
+            return False
+        parts = urlsplit(url)
+        if parts.query:
+            key = (parts.netloc, parts.path)
+            if self.query_variants[key] >= self.limits.max_query_variants:
+                return False
+            self.query_variants[key] += 1
+        self.seen.add(url)
+        return True
+
+    # -- fetching -----------------------------------------------------------------------------
+    async def fetch(self, url: str, role: str, depth: int) -> tuple[dict, bytes | None, PageFacts | None]:
+        """One logical fetch (redirects followed by hand, each hop checked and archived), handed to
+        the extractor; returns its metadata, body and, for an HTML page, the page's facts."""
+        meta = {
+            "crawl_id": self.crawl_id,
+            "portal_id": self.portal_id,
+            "role": role,
+            "url": url,
+            "depth": depth,
+            "fetched_at": datetime.now(UTC).isoformat(),
+            "final_url": None,
+            "status": None,
+            "content_type": None,
+            "bytes": 0,
+            "elapsed_ms": None,
+            "error": None,
+            "attempts": 0,
+            "redirects": [],
+        }
+        body: bytes | None = None
+        response_id = None
+        site = self.site(url)
+        start = time.perf_counter()
+        async with self.global_sem, self.sites.semaphore(site):
+            try:
+                current, hops = url, []
+                while True:
+                    refusal = check_scheme(current)
+                    if refusal:
+                        meta["error"] = "blocked_scheme"
+                        break
+                    await self.sites.wait_turn(site)
+                    if not hops:
+                        meta["fetched_at"] = datetime.now(UTC).isoformat()  # when it really started
+                    async with asyncio.timeout(self.limits.response_seconds):
+                        ex, truncated, attempts = await self._exchange(current)
+                    meta["attempts"] += attempts
+                    response_id = self.warc.exchange(ex)
+                    headers = {k.lower(): v for k, v in ex.headers}
+                    meta.update(
+                        final_url=current,
+                        status=ex.status,
+                        bytes=len(ex.body),
+                        content_type=headers.get("content-type"),
+                    )
+                    location = headers.get("location")
+                    if 300 <= ex.status < 400 and location:
+                        target = urldefrag(urljoin(current, location.strip()))[0]
+                        hops.append(target)
+                        meta["redirects"] = hops
+                        if target in hops[:-1] or target == url:
+                            meta["error"] = "redirect_loop"
+                            break
+                        if len(hops) > self.limits.max_redirects:
+                            meta["error"] = "too_many_redirects"
+                            break
+                        current = target
+                        continue
+                    if truncated:
+                        meta["error"] = "too_large"
+                    body = ex.body
+                    break
+            except (TimeoutError, httpx.HTTPError) as e:
+                meta["error"] = classify(e)
+            except ValueError as e:  # httpx refuses some malformed URLs outright
+                meta["error"] = "bad_url"
+                meta["detail"] = str(e)[:200]
+        meta["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 1)
+        self.warc.fetch(meta, response_id)
+        facts = self.extractor.add(meta, body)
+        failed = bool(meta["error"] and meta["error"] != "too_large") or (meta["status"] or 0) >= 500
+        self.consecutive_errors = self.consecutive_errors + 1 if failed else 0
+        self.result.fetches += 1
+        self.result.errors += failed or (meta["status"] or 0) >= 400
+        self.progress("fetch", 1 if failed or (meta["status"] or 0) >= 400 else 0)
+        return meta, body, facts
+
+    async def _exchange(self, url: str) -> tuple[Exchange, bool, int]:
+        request = self.client.build_request("GET", url)
+        response = await self.client.send(request, stream=True)
+        try:
+            decoder = BoundedDecoder(response.headers.get("content-encoding"))
+            body = bytearray()
+            truncated = False
+            async for chunk in response.aiter_raw():
+                room = self.limits.max_bytes - len(body)
+                body += decoder.feed(chunk, room + 1)
+                if len(body) > self.limits.max_bytes:
+                    del body[self.limits.max_bytes :]
+                    truncated = True
+                    break
+        finally:
+            await response.aclose()
+        retry = response.extensions.get("retry")
+        attempts = 1 + (retry.attempts_made if retry is not None else 0)
+        ex = Exchange(
+            url=url,
+            request_headers=list(request.headers.items()),
+            status=response.status_code,
+            reason=response.reason_phrase,
+            http_version=response.http_version,
+            headers=list(response.headers.items()),
+            body=bytes(body),
+        )
+        return ex, truncated, attempts
+
+    async def robots_for(self, url: str) -> Protego:
+        """robots.txt of the URL's host (RFC 9309: 4xx = no rules, 5xx or unreachable = disallow all)."""
+        parts = urlsplit(url)
+        host = parts.netloc.lower()
+        if host not in self.robots:  # one task per host: concurrent workers wait for the same answer
+            self.robots[host] = asyncio.ensure_future(self._load_robots(url))
+        return await self.robots[host]
+
+    async def _load_robots(self, url: str) -> Protego:
+        parts = urlsplit(url)
+        meta, body, _ = await self.fetch(f"{parts.scheme}://{parts.netloc}/robots.txt", "robots", 0)
+        status = meta["status"] or 0
+        if status == 200 and body is not None:
+            rules = Protego.parse(body.decode("utf-8", errors="replace"))
+        elif 400 <= status < 500:
+            rules = Protego.parse("")
+        else:
+            rules = Protego.parse("User-agent: *\nDisallow: /")
+        self.sites.slow_down(self.site(url), rules.crawl_delay(ROBOTS_AGENT))
+        return rules
+
+    async def polite_fetch(self, url: str, role: str, depth: int) -> tuple[dict, bytes | None, PageFacts | None]:
+        """`fetch` if robots.txt allows it, else a recorded refusal."""
+        rules = await self.robots_for(url)
+        if rules.can_fetch(url, ROBOTS_AGENT):
+            return await self.fetch(url, role, depth)
+        meta = {
+            "crawl_id": self.crawl_id,
+            "portal_id": self.portal_id,
+            "role": role,
+            "url": url,
+            "depth": depth,
+            "fetched_at": datetime.now(UTC).isoformat(),
+            "error": "robots_disallowed",
+            "attempts": 0,
+        }
+        self.warc.fetch(meta, None)
+        self.extractor.add(meta, None)
+        self.result.fetches += 1
+        self.progress("fetch", 0)
+        return meta, None, None
+
+    async def visit(self, url: str, depth: int, queue: asyncio.Queue) -> None:
+        meta, body, facts = await self.polite_fetch(url, "page", depth)
+        if depth == 0:
+            self.home_ok = meta.get("status") == 200
+            if meta.get("final_url"):
+                self.hosts.add(urlsplit(meta["final_url"]).netloc.lower())  # e.g. http:// -> https://www.
+        if facts is None:  # not an HTML page (or not fetched)
+            return
+        self.search_form = self.search_form or facts.search_form
+        if depth >= self.limits.max_depth:
+            return
+        for link in facts.links:
+            if self.scheduled >= self.limits.max_pages:
+                break
+            if self.admit(link):
+                self.scheduled += 1
+                queue.put_nowait((canonical(link), depth + 1))
+
+    async def run(self) -> PortalCrawl:
+        started = time.monotonic()
+        try:
+            try:
+                async with asyncio.timeout(self.limits.portal_seconds):
+                    await self._crawl()
+            except TimeoutError:
+                self.result.stopped = "time_limit"
+        except Exception as e:  # a bug or a surprise must not take the other portals down
+            self.result.stopped = f"crashed: {type(e).__name__}: {str(e)[:200]}"
+        self.result.seconds = round(time.monotonic() - started, 2)
+        self.result.signals = len(self.extractor.signal_rows())
+        self.warc.summary(
+            self.base_url,
+            {
+                **asdict(self.result),
+                "warc": self.result.warc.name,
+                "hosts": sorted(self.hosts),
+                "scheduled": self.scheduled,
+                "finished": datetime.now(UTC).isoformat(),
+            },
+        )
+        self.warc.close()
+        self.progress("portal", 0)
+        return self.result
+
+    async def _crawl(self) -> None:
+        queue: asyncio.Queue = asyncio.Queue()
+        self.admit(self.base_url)
+        self.scheduled = 1
+        queue.put_nowait((self.base_url, 0))
+
+        async def worker():
+            while True:
+                url, depth = await queue.get()
+                try:
+                    if self.consecutive_errors < self.limits.max_errors:
+                        await self.visit(url, depth, queue)
+                finally:
+                    queue.task_done()
+
+        workers = [asyncio.create_task(worker()) for _ in range(max(1, self.limits.per_site))]
+        try:
+            await queue.join()
+        finally:
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+        if self.consecutive_errors >= self.limits.max_errors:
+            self.result.stopped = "error_budget"
+            return
+        if self.scheduled >= self.limits.max_pages:
+            self.result.stopped = "page_limit"
+        if not self.home_ok:
+            return  # nothing more to learn from a portal whose home page failed
+        for path in self.kw.paths.get("sitemap", ()):
+            await self.polite_fetch(urljoin(self.base_url, path), "sitemap", 1)
+        if self.search_form:
+            action, name = self.search_form
+            if self.in_scope(action):
+                await self.polite_fetch(str(httpx.URL(action, params={name: self.kw.search_query})), "search", 1)
+
+
+async def crawl_async(
+    targets: dict[str, str],
+    out_dir: Path,
+    limits: CrawlLimits,
+    crawl_id: str,
+    progress: Callable[[str, int], None] = lambda kind, n: None,
+    log: Callable[[str], None] = print,
+) -> list[PortalCrawl]:
+    kw = load_keywords()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sites = _Sites(limits)
+    sem = asyncio.Semaphore(limits.concurrency)
+    async with make_client(limits) as client:
+        crawlers = [
+            PortalCrawler(
+                pid, url, client, limits, kw, crawl_id, out_dir / f"{crawl_id}-{pid}.warc.gz", sem, sites, progress
+            )
+            for pid, url in sorted(targets.items())
+        ]
+        results = await asyncio.gather(*(c.run() for c in crawlers))
+    for r in results:
+        log(f"crawled {r.portal_id}: {r.fetches} fetches, {r.errors} errors, stopped: {r.stopped}, {r.seconds} s")
+    return results
+
+
+def new_crawl_id() -> str:
+    return "crawl-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def crawl(
+    targets: dict[str, str],
+    out_dir: Path,
+    limits: CrawlLimits = CrawlLimits(),
+    crawl_id: str | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    log: Callable[[str], None] = print,
+) -> list[PortalCrawl]:
+    """Crawl {portal_id: base_url} into one WARC per portal under `out_dir`."""
+    return _run(
+        crawl_async(targets, out_dir, limits, crawl_id or new_crawl_id(), progress or (lambda kind, n: None), log)
+    )
+
+
+def _run(coro):
+    """asyncio.run on uvloop where it is installed (a faster event loop), else the standard one."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def demo_limits(limits: CrawlLimits, simulator_port: int | None = None) -> CrawlLimits:
+    """Limits for the local simulator: loopback allowed, no politeness delay, one site per portal."""
+    guard = Guard(
+        block_private=True, allow=("127.0.0.0/8", "::1/128"), allow_ports=(simulator_port,) if simulator_port else ()
+    )
+    return replace(limits, delay_seconds=0.0, throttle_by="portal", guard=guard)
+
+
+@contextlib.contextmanager
+def crawl_progress(portals: int):
+    """A progress bar (portals done, pages, errors) on the terminal of `portal-index`, which sets
+    PORTAL_INDEX_PROGRESS when it runs on one; Dagster captures the steps' own output, so the bar
+    goes to /dev/tty. Silent elsewhere (the daemon, tests, CI)."""
+    from tqdm import tqdm
+
+    counts = {"fetches": 0, "errors": 0}
+    tty = None
+    if progress_on_tty():
+        try:
+            tty = open("/dev/tty", "w")
+        except OSError:
+            tty = None
+    with contextlib.ExitStack() as stack:
+        if tty is not None:
+            stack.callback(tty.close)
+        bar = stack.enter_context(
+            tqdm(total=portals, unit="portal", desc="crawl", file=tty, disable=tty is None, dynamic_ncols=True)
+        )
+
+        def progress(kind: str, errors: int) -> None:
+            if kind == "fetch":
+                counts["fetches"] += 1
+                counts["errors"] += errors
+            if kind == "portal" or counts["fetches"] % 20 == 0:
+                bar.set_postfix(pages=counts["fetches"], errors=counts["errors"], refresh=kind == "portal")
+            if kind == "portal":
+                bar.update(1)
+
+        yield progress
+
+
+def tally(results: list[PortalCrawl]) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for r in results:
+        out[r.stopped.split(":")[0]] += 1
+    return dict(out)

@@ -1,0 +1,174 @@
+"""Outbound HTTP that cannot be turned against the network it runs in.
+
+A portal page, its DNS or a redirect may point the crawler or prober at a private, loopback or
+link-local address (a router's admin page, a cloud metadata service at 169.254.169.254). In live
+mode we refuse those. The check sits in httpcore's network backend, at the moment of connecting,
+on the addresses the name actually resolved to, and the connection is made to the vetted address:
+so a redirect, a DNS answer or a DNS answer that changes between check and use (rebinding) cannot
+get past it. Demo runs and tests allow loopback through `Guard.allow`.
+
+Only http and https are ever requested (`check_scheme`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import anyio
+import httpcore
+import httpx
+
+SCHEMES = ("http", "https")
+
+
+class BlockedAddress(httpcore.ConnectError):
+    """Raised instead of connecting; httpx reports it as a ConnectError with this message."""
+
+
+def blocked_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why an address is off limits, or None when it is a public unicast address."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    for attribute in ("is_loopback", "is_private", "is_link_local", "is_multicast", "is_reserved", "is_unspecified"):
+        if getattr(ip, attribute):
+            return attribute.removeprefix("is_").replace("_", "-")
+    return None
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Which addresses outbound requests may reach.
+
+    `block_private` is on in live mode. `allow` lists networks that stay reachable even so, e.g.
+    `127.0.0.1/32` for the demo's simulator; `allow_ports` narrows that allowance to given ports.
+    """
+
+    block_private: bool = True
+    allow: tuple[str, ...] = ()
+    allow_ports: tuple[int, ...] = ()
+    _nets: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "_nets", tuple(ipaddress.ip_network(n, strict=False) for n in self.allow))
+
+    @classmethod
+    def open(cls) -> Guard:
+        return cls(block_private=False)
+
+    def refusal(self, address: str, port: int) -> str | None:
+        """A message when connecting to address:port is not allowed, else None."""
+        if not self.block_private:
+            return None
+        ip = ipaddress.ip_address(address.split("%")[0])
+        reason = blocked_reason(ip)
+        if reason is None:
+            return None
+        if any(ip in net for net in self._nets) and (not self.allow_ports or port in self.allow_ports):
+            return None
+        return f"blocked address: {address} is {reason}"
+
+
+def check_scheme(url: str | httpx.URL) -> str | None:
+    scheme = httpx.URL(str(url)).scheme
+    return None if scheme in SCHEMES else f"blocked scheme: {scheme or 'none'} (only http and https)"
+
+
+def vetted_addresses(guard: Guard, host: str, port: int, infos: list) -> list[str]:
+    """The addresses of a getaddrinfo answer, or BlockedAddress if any of them is off limits."""
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    refusals = [r for r in (guard.refusal(a, port) for a in addresses) if r]
+    if refusals:  # one bad answer taints the name: a rebinding attacker mixes good and bad ones
+        raise BlockedAddress(f"{refusals[0]} (resolved from {host})")
+    return addresses
+
+
+class GuardedBackend(httpcore.AnyIOBackend):
+    """Resolves the host itself, refuses blocked addresses, and connects to a vetted address."""
+
+    def __init__(self, guard: Guard):
+        self.guard = guard
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable | None = None,
+    ):
+        try:
+            infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as e:
+            raise httpcore.ConnectError(f"dns failure: {host}: {e}") from e
+        last: Exception | None = None
+        for address in vetted_addresses(self.guard, host, port, infos):
+            try:
+                return await super().connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except httpcore.ConnectError as e:
+                last = e
+        raise last or httpcore.ConnectError(f"no address for {host}")
+
+
+def with_backend(transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport, backend, max_connections: int = 100):
+    """The transport with its httpcore pool rebuilt around `backend` (same TLS context and keep-alive).
+
+    httpx builds its pool without a network-backend argument, so the pool is replaced (httpx 0.28 /
+    httpcore 1.0, pinned in requirements.lock)."""
+    old = transport._pool
+    pool = httpcore.AsyncConnectionPool if isinstance(transport, httpx.AsyncHTTPTransport) else httpcore.ConnectionPool
+    transport._pool = pool(
+        ssl_context=old._ssl_context,
+        max_connections=max_connections,
+        max_keepalive_connections=min(old._max_keepalive_connections, max_connections),
+        keepalive_expiry=old._keepalive_expiry,
+        http1=True,
+        http2=False,
+        network_backend=backend,
+    )
+    return transport
+
+
+def guarded_transport(guard: Guard, *, max_connections: int = 100, verify: bool = True) -> httpx.AsyncHTTPTransport:
+    """An httpx transport whose every connection goes through `GuardedBackend`."""
+    return with_backend(httpx.AsyncHTTPTransport(verify=verify), GuardedBackend(guard), max_connections)
+
+
+def tls_error_class(message: str) -> str | None:
+    """The kind of TLS failure an ssl error message describes, if it is one."""
+    text = message.lower()
+    if "certificate has expired" in text:
+        return "tls_expired"
+    if "hostname mismatch" in text or "not valid for" in text or "ip address mismatch" in text:
+        return "tls_hostname_mismatch"
+    if "self-signed" in text or "unable to get local issuer" in text or "self signed" in text:
+        return "tls_untrusted"
+    if "ssl" in text or "certificate" in text or "tls" in text:
+        return "tls_failure"
+    return None
+
+
+def classify(exc: BaseException) -> str:
+    """The error class recorded for a request (crawl fetch or probe) that got no usable response."""
+    message = str(exc)
+    if isinstance(exc, TimeoutError):
+        return "slow_response"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        if message.startswith("blocked address"):
+            return "blocked_address"
+        if message.startswith("dns failure"):
+            return "dns_failure"
+        if "refused" in message.lower():
+            return "connection_refused"
+        return tls_error_class(message) or "connect_error"
+    if isinstance(exc, httpx.DecodingError):
+        return "bad_encoding"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.LocalProtocolError)):
+        return "protocol_error"
+    return type(exc).__name__

@@ -1,0 +1,193 @@
+"""Timed probes of each portal's key URLs: DNS, connect, TLS, time to first byte, total.
+
+Every probe opens a fresh connection, so that each phase is measured: the host name is resolved by
+our own network backend (timed, and checked by the private-address guard), and httpcore's trace
+hooks mark connect and TLS. TTFB and total are counted from the start of the probe, DNS included,
+as curl's `time_starttransfer` and `time_total` are (the benchmark compares the two). For an https
+URL the probe also asks whether plain http redirects to https, and records the certificate's
+expiry, from a second, non-verifying handshake when verification failed.
+
+Error classes: `timeout`, `connection_refused`, `dns_failure`, `tls_expired`,
+`tls_hostname_mismatch`, `tls_untrusted`, `tls_failure`, `blocked_address`, `protocol_error`,
+`http_<status>` (an answer >= 400).
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
+
+import httpcore
+import httpx
+
+from portal_index.fetch.netguard import Guard, classify, vetted_addresses, with_backend
+from portal_index.fetch.user_agent import USER_AGENT
+
+DEFAULT_TIMEOUT = 30.0  # long enough that a slow portal is measured as slow, not as down
+
+
+class _TimedBackend(httpcore.NetworkBackend):
+    """A sync network backend that resolves the name itself (timed, guarded as in `netguard`) and connects."""
+
+    def __init__(self, guard: Guard):
+        self.guard = guard
+        self.dns_ms: float | None = None
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        start = time.perf_counter()
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as e:
+            raise httpcore.ConnectError(f"dns failure: {host}: {e}") from e
+        self.dns_ms = (time.perf_counter() - start) * 1000
+        address = vetted_addresses(self.guard, host, port, infos)[0]
+        return self._inner.connect_tcp(
+            address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+
+
+def certificate_expiry(host: str, port: int, timeout: float) -> datetime | None:
+    """notAfter of the certificate a server presents, without trusting it (for failed verifications)."""
+    from cryptography import x509
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection((host, port), timeout=timeout) as sock,
+            context.wrap_socket(sock, server_hostname=host) as tls,
+        ):
+            der = tls.getpeercert(binary_form=True)
+    except (OSError, ssl.SSLError):
+        return None
+    return x509.load_der_x509_certificate(der).not_valid_after_utc if der else None
+
+
+def probe(
+    portal_id: str,
+    url: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    guard: Guard | None = None,
+    verify: ssl.SSLContext | bool = True,
+    url_kind: str = "home",
+) -> dict:
+    """One probe of one URL; every failure is a row with its error class, never an exception."""
+    parts = urlsplit(url)
+    row: dict = {"portal_id": portal_id, "url": url, "url_kind": url_kind, "probed_at": datetime.now(UTC).isoformat()}
+    marks: dict[str, float] = {}
+
+    def trace(name: str, info: dict) -> None:
+        marks[name] = time.perf_counter()
+
+    backend = _TimedBackend(guard or Guard())
+    transport = with_backend(httpx.HTTPTransport(verify=verify), backend)
+    start = time.perf_counter()
+    try:
+        with httpx.Client(
+            transport=transport, headers={"User-Agent": USER_AGENT}, timeout=timeout, follow_redirects=False
+        ) as client:
+            with client.stream("GET", url, extensions={"trace": trace}) as r:
+                headers_at = time.perf_counter()
+                size = sum(len(chunk) for chunk in r.iter_raw())
+                end = time.perf_counter()
+                stream = r.extensions.get("network_stream")
+                ssl_object = stream.get_extra_info("ssl_object") if stream else None
+                if ssl_object is not None:
+                    cert = ssl_object.getpeercert()
+                    if cert and cert.get("notAfter"):
+                        expires = ssl.cert_time_to_seconds(cert["notAfter"])
+                        row["tls_expires_at"] = datetime.fromtimestamp(expires, UTC).isoformat()
+            row.update(
+                status=r.status_code,
+                ttfb_ms=round((headers_at - start) * 1000, 2),
+                total_ms=round((end - start) * 1000, 2),
+                bytes=size,
+                http_version=r.http_version,
+                error=None if r.status_code < 400 else f"http_{r.status_code}",
+            )
+            if parts.scheme == "https" and url_kind == "home":
+                row["redirects_to_https"] = _redirects_to_https(client, parts)
+    except Exception as exc:  # every failure is recorded as data, never raised
+        row["error"] = classify(exc)
+        row["total_ms"] = round((time.perf_counter() - start) * 1000, 2)
+        if row["error"].startswith("tls_"):
+            expires = certificate_expiry(parts.hostname, parts.port or 443, min(timeout, 10))
+            row["tls_expires_at"] = expires.isoformat() if expires else None
+    row["dns_ms"] = round(backend.dns_ms, 2) if backend.dns_ms is not None else None
+    if "connection.connect_tcp.complete" in marks:
+        connect = marks["connection.connect_tcp.complete"] - marks["connection.connect_tcp.started"]
+        row["connect_ms"] = round(connect * 1000 - (backend.dns_ms or 0), 2)
+    if "connection.start_tls.complete" in marks:
+        row["tls_ms"] = round(
+            (marks["connection.start_tls.complete"] - marks["connection.start_tls.started"]) * 1000, 2
+        )
+    return row
+
+
+def _redirects_to_https(client: httpx.Client, parts) -> bool:
+    try:
+        r = client.get(urlunsplit(("http", parts.netloc, parts.path or "/", "", "")))
+        return 300 <= r.status_code < 400 and r.headers.get("location", "").startswith("https://")
+    except httpx.HTTPError:
+        return False
+
+
+RETRYABLE = ("timeout", "connection_refused", "connect_error", "protocol_error")
+
+
+def probe_all(
+    targets: dict[str, str] | list[tuple[str, str, str]],
+    rounds: int = 3,
+    workers: int = 16,
+    timeout: float = DEFAULT_TIMEOUT,
+    guard: Guard | None = None,
+    per_site: int = 2,
+    retry_after: float = 2.0,
+    site_of=lambda portal_id, url: urlsplit(url).netloc,
+    log=print,
+) -> list[dict]:
+    """`rounds` probes of each target, {portal_id: home URL} or [(portal_id, url kind, URL)]
+    (`portal_index.fetch.key_urls`), `workers` at a time and at most `per_site` at a time to one site
+    (`site_of`: the host, or the portal where many share one address). A probe that failed at the
+    network level is tried once more after `retry_after` seconds; the retry is its own row, with
+    `retry_of` = the first attempt's time, so availability can count the pair once."""
+    if isinstance(targets, dict):
+        targets = [(portal_id, "home", url) for portal_id, url in sorted(targets.items())]
+    sites: dict[str, threading.BoundedSemaphore] = {}
+    lock = threading.Lock()
+
+    def one(item: tuple[str, str, str]) -> list[dict]:
+        portal_id, kind, url = item
+        with lock:
+            site = sites.setdefault(site_of(portal_id, url), threading.BoundedSemaphore(per_site))
+        with site:
+            first = probe(portal_id, url, timeout, guard, url_kind=kind)
+        if first.get("error") not in RETRYABLE:
+            return [first]
+        time.sleep(retry_after)
+        with site:
+            again = probe(portal_id, url, timeout, guard, url_kind=kind)
+        return [first, {**again, "retry_of": first["probed_at"]}]
+
+    rows: list[dict] = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for n in range(rounds):
+            batch = [row for rows_of in pool.map(one, targets) for row in rows_of]
+            failed = sum(
+                1
+                for r in batch
+                if r.get("error") and not any(o.get("retry_of") == r["probed_at"] and not o.get("error") for o in batch)
+            )
+            log(
+                f"probe round {n + 1}/{rounds}: {len(targets)} URLs, {len(batch)} probes "
+                f"({sum(1 for r in batch if r.get('retry_of'))} retries), {failed} failed"
+            )
+            rows += batch
+    return rows

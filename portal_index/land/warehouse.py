@@ -1,0 +1,156 @@
+"""The DuckDB warehouse's raw layer: fixed table contracts, and loading snapshots into them.
+
+Each raw row carries the sha256 of the snapshot it came from. `meta.snapshot_loads` records every
+snapshot's outcome (accepted with a row count, or rejected with its problems), so loading is
+incremental and idempotent: a snapshot is parsed once, and a rejected one is kept and reported.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from portal_index.core.problems import InputRejected, Problem
+from portal_index.core.raw_tables import RAW_TABLES
+from portal_index.land.snapshots import Snapshot, list_snapshots
+
+# Which raw tables each source fills.
+SOURCE_TABLES = {
+    "crawl": ("crawl_pages", "crawl_signals"),
+    "probes": ("probes",),
+    "audits": ("a11y_audits", "a11y_violations"),
+    "surveys": ("survey_responses",),
+    "papi": ("papi_scores",),
+}
+
+# A parser gives each table's rows as dicts, or as an Arrow table typed to the contract (a file
+# DuckDB reads itself, with no Python object per row).
+Parser = Callable[[Path], dict[str, list[dict] | pa.Table]]
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        ensure_raw_tables(con)
+    return con
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists raw")
+    con.execute("create schema if not exists meta")
+    for table, columns in RAW_TABLES.items():
+        columns = {"snapshot_sha256": "VARCHAR", "snapshot_landed_at": "TIMESTAMPTZ", **columns}
+        con.execute(f"create table if not exists raw.{table} ({', '.join(f'{n} {t}' for n, t in columns.items())})")
+        for name, typ in columns.items():  # a contract that gained a column: older warehouses get it too
+            con.execute(f"alter table raw.{table} add column if not exists {name} {typ}")
+    con.execute(
+        """create table if not exists meta.snapshot_loads (
+            sha256 VARCHAR primary key, source VARCHAR, original_name VARCHAR, origin VARCHAR,
+            landed_at TIMESTAMPTZ, loaded_at TIMESTAMPTZ, status VARCHAR, rows BIGINT,
+            problems VARCHAR)"""
+    )
+
+
+@dataclass
+class LoadReport:
+    source: str
+    accepted: list[tuple[Snapshot, int]] = field(default_factory=list)
+    rejected: list[tuple[Snapshot, list[Problem]]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(n for _, n in self.accepted)
+
+
+def loaded_shas(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
+    return {r[0] for r in con.execute("select sha256 from meta.snapshot_loads where source = ?", [source]).fetchall()}
+
+
+def load_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, parser: Parser, report: LoadReport) -> None:
+    """Parse one snapshot and insert its rows in one transaction, or record its rejection."""
+    try:
+        tables = parser(snapshot.path)
+        unknown = set(tables) - set(SOURCE_TABLES[snapshot.source])
+        if unknown:
+            raise ValueError(f"parser for {snapshot.source} returned unexpected tables {sorted(unknown)}")
+    except InputRejected as rejected:
+        _record(con, snapshot, "rejected", 0, rejected.problems)
+        report.rejected.append((snapshot, rejected.problems))
+        return
+    con.execute("begin")
+    try:
+        total = 0
+        for table, rows in tables.items():
+            if not len(rows):
+                continue
+            if not isinstance(rows, pa.Table):
+                # every row shaped to the table's contract: pyarrow infers columns from the first row only
+                rows = pa.Table.from_pylist([{c: r.get(c) for c in RAW_TABLES[table]} for r in rows])
+            con.register("incoming", rows)
+            con.execute(
+                f"insert into raw.{table} by name select ? as snapshot_sha256, "
+                f"cast(? as timestamptz) as snapshot_landed_at, * from incoming",
+                [snapshot.sha256, snapshot.landed_at],
+            )
+            con.unregister("incoming")
+            total += rows.num_rows
+        _record(con, snapshot, "accepted", total, [])
+        con.execute("commit")
+    except (duckdb.ConversionException, duckdb.InvalidInputException) as e:
+        con.execute("rollback")
+        problem = Problem(
+            snapshot.original_name,
+            None,
+            None,
+            None,
+            str(e).splitlines()[0][:300],
+            f"values that fit the {snapshot.source} column types ({', '.join(SOURCE_TABLES[snapshot.source])})",
+        )
+        _record(con, snapshot, "rejected", 0, [problem])
+        report.rejected.append((snapshot, [problem]))
+        return
+    except Exception:
+        con.execute("rollback")
+        raise
+    report.accepted.append((snapshot, total))
+
+
+def _record(con, snapshot: Snapshot, status: str, rows: int, problems: list[Problem]) -> None:
+    con.execute(
+        "insert or replace into meta.snapshot_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            snapshot.sha256,
+            snapshot.source,
+            snapshot.original_name,
+            snapshot.origin,
+            snapshot.landed_at,
+            datetime.now(UTC),
+            status,
+            rows,
+            json.dumps([p.as_dict() for p in problems], ensure_ascii=False),
+        ],
+    )
+
+
+def unload(con: duckdb.DuckDBPyConnection, snapshot: Snapshot) -> None:
+    """Forget a snapshot's rows and load record (the snapshot file itself is kept)."""
+    for table in SOURCE_TABLES[snapshot.source]:
+        con.execute(f"delete from raw.{table} where snapshot_sha256 = ?", [snapshot.sha256])
+    con.execute("delete from meta.snapshot_loads where sha256 = ?", [snapshot.sha256])
+
+
+def sync_source(con: duckdb.DuckDBPyConnection, snapshots_root: Path, source: str, parser: Parser) -> LoadReport:
+    """Load every snapshot of `source` that the warehouse has not seen yet."""
+    report = LoadReport(source)
+    seen = loaded_shas(con, source)
+    for snapshot in list_snapshots(snapshots_root, source):
+        if snapshot.sha256 not in seen:
+            load_snapshot(con, snapshot, parser, report)
+    return report

@@ -1,0 +1,234 @@
+"""The release's readable report: one static HTML file that works offline.
+
+Vietnamese by default with an English switch (a button, or `report.html#en`); charts are rendered
+at build time (Altair, vl-convert) and inlined as SVG, so nothing is fetched when it is opened.
+The numbers come from the release's own Parquet files.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import duckdb
+
+from portal_index.core.methodology import Methodology
+
+GRADE_COLOURS = {
+    "A": "#1a9850",
+    "B": "#91cf60",
+    "C": "#fee08b",
+    "D": "#fc8d59",
+    "E": "#d73027",
+    "insufficient_data": "#bbbbbb",
+}
+GROUPS = {
+    "info/province": ("Cổng thông tin điện tử cấp tỉnh", "Provincial information portals"),
+    "service/province": ("Cổng dịch vụ công cấp tỉnh", "Provincial public-service portals"),
+    "info/ministry": ("Cổng thông tin điện tử cấp bộ", "Ministry information portals"),
+    "service/ministry": ("Cổng dịch vụ công cấp bộ", "Ministry public-service portals"),
+}
+
+
+def t(vi: str, en: str) -> str:
+    return f'<span class="vi" lang="vi">{html.escape(vi)}</span><span class="en" lang="en">{html.escape(en)}</span>'
+
+
+def _svg(chart) -> str:
+    import vl_convert
+
+    return vl_convert.vegalite_to_svg(chart.to_json())
+
+
+def _grade_chart(rows) -> str:
+    import altair as alt
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=["grade", "portals"])
+    return _svg(
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("grade:N", sort=list(GRADE_COLOURS), title="Xếp loại / Grade", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("portals:Q", title="Số cổng / Portals"),
+            color=alt.Color(
+                "grade:N", scale=alt.Scale(domain=list(GRADE_COLOURS), range=list(GRADE_COLOURS.values())), legend=None
+            ),
+        )
+        .properties(width=420, height=220)
+    )
+
+
+def _province_chart(rows) -> str:
+    import altair as alt
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=["province", "mean_total"])
+    return _svg(
+        alt.Chart(frame)
+        .mark_bar(color="#4575b4")
+        .encode(
+            y=alt.Y("province:N", sort="-x", title=None),
+            x=alt.X("mean_total:Q", title="Tổng điểm trung bình / Mean total", scale=alt.Scale(domain=[0, 100])),
+        )
+        .properties(width=420, height=14 * max(len(rows), 1))
+    )
+
+
+def build(folder: Path, descriptor: dict, methodology: Methodology) -> str:
+    data = folder / "data"
+    con = duckdb.connect()
+    for table in ("portal_scores", "portals", "provinces", "indicators"):
+        con.execute(f"create view {table} as select * from read_parquet('{data / f'{table}.parquet'}')")
+    period = descriptor["period"]
+    portal_columns = {r[0] for r in con.execute("describe portals").fetchall()}
+    name_en = "p.name_en" if "name_en" in portal_columns else "p.name_vi"  # survive a schema change
+    scores = con.execute(
+        f"""
+        select s.portal_id, p.name_vi, {name_en}, s.peer_group, s.rank, s.total, s.grade, s.coverage,
+               s.function_score, s.performance_score, s.access_score, s.change_since_previous
+        from portal_scores s join portals p using (portal_id)
+        where s.period = ? order by s.peer_group, s.rank nulls last, s.portal_id""",
+        [period],
+    ).fetchall()
+    grades = con.execute(
+        """select grade, count(*) from portal_scores where period = ? group by 1
+                            order by 1""",
+        [period],
+    ).fetchall()
+    provinces = con.execute(
+        """
+        select pr.name_vi, round(avg(s.total), 2) from portal_scores s
+        join provinces pr on pr.province_id = s.owner_province_id
+        where s.period = ? and s.owner_type = 'province' and s.total is not null
+        group by 1 order by 2 desc""",
+        [period],
+    ).fetchall()
+    indicators = con.execute("""select indicator_id, pillar, pillar_name_vi, pillar_name_en, weight, name_vi, name_en
+                                from indicators order by indicator_id""").fetchall()
+    con.close()
+    weights_vi = ", ".join(f"{p.name_vi} {p.weight:g}" for p in methodology.pillars)
+    weights_en = ", ".join(f"{p.name_en.lower()} {p.weight:g}" for p in methodology.pillars)
+    *graded, (lowest, _) = methodology.bands
+    bands_vi = ", ".join(f"{g} ≥ {m:g}" for g, m in graded) + f", còn lại {lowest}"
+    bands_en = ", ".join(f"{g} ≥ {m:g}" for g, m in graded) + f", else {lowest}"
+    coverage = f"{methodology.coverage_min * 100:g}"
+
+    leaderboard = []
+    for group, (vi, en) in GROUPS.items():
+        rows = [r for r in scores if r[3] == group]
+        if not rows:
+            continue
+        body = "".join(
+            f'<tr data-portal="{r[0]}" data-total="{r[5] if r[5] is not None else ""}" data-grade="{r[6]}" '
+            f'data-rank="{r[4] if r[4] is not None else ""}"><td class="rank">{r[4] if r[4] is not None else "–"}</td>'
+            f'<td>{t(r[1], r[2])}</td><td class="num total">{r[5] if r[5] is not None else "–"}</td>'
+            f'<td><span class="grade" style="background:{GRADE_COLOURS[r[6]]}">{_grade_label(r[6])}</span></td>'
+            f'<td class="num">{float(r[7]):.0%}</td></tr>'
+            for r in rows
+        )
+        leaderboard.append(
+            f'<h3>{t(vi, en)}</h3><table class="board" data-group="{group}"><thead><tr>'
+            f"<th>{t('Hạng', 'Rank')}</th><th>{t('Cổng', 'Portal')}</th><th>{t('Tổng điểm', 'Total')}</th>"
+            f"<th>{t('Xếp loại', 'Grade')}</th><th>{t('Độ bao phủ', 'Coverage')}</th></tr></thead>"
+            f"<tbody>{body}</tbody></table>"
+        )
+    pillars = "".join(
+        f'<tr data-portal="{r[0]}"><td>{html.escape(r[0])}</td>'
+        + "".join(
+            f'<td class="num"><span class="bar" style="width:{float(v or 0):.0f}px"></span>'
+            f"{v if v is not None else '–'}</td>"
+            for v in (r[8], r[9], r[10])
+        )
+        + "</tr>"
+        for r in scores
+    )
+    changes = descriptor.get("changes") or {}
+    change_items = [t("Bản phát hành đầu tiên", "First release")] if not changes.get("previous_version") else []
+    change_items += [t(f"Kỳ mới: {p}", f"New period: {p}") for p in changes.get("periods_added", [])]
+    for name, c in (changes.get("tables") or {}).items():
+        change_items.append(
+            f"<code>{name}</code>: +{c['added']} / −{c['removed']} / ~{c['changed']} "
+            + t("dòng (thêm / bớt / sửa)", "rows (added / removed / changed)")
+        )
+    method = "".join(
+        f"<tr><td>{i}</td><td>{t(pv, pe)}</td><td>{t(nv, ne)}</td><td class='num'>{w:g}</td></tr>"
+        for i, _, pv, pe, w, nv, ne in indicators
+    )
+    downloads = "".join(
+        f'<li><a href="{f["path"]}">{f["path"]}</a> ({f["bytes"]:,} bytes)</li>' for f in descriptor["files"]
+    )
+    demo = (
+        t(" (DỮ LIỆU MINH HỌA: cổng mô phỏng, số liệu tổng hợp)", " (DEMO: simulated portals, synthetic inputs)")
+        if descriptor.get("demo")
+        else ""
+    )
+    return f"""<!doctype html>
+<html lang="vi" data-lang="vi" data-period="{html.escape(period)}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Chỉ số chất lượng cổng thông tin điện tử {html.escape(descriptor["version"])}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 980px; padding: 0 1rem; color: #222; }}
+html[data-lang=vi] .en, html[data-lang=en] .vi {{ display: none; }}
+table {{ border-collapse: collapse; margin: .5rem 0 1.5rem; width: 100%; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: .25rem .5rem; text-align: left; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+.grade {{ display: inline-block; min-width: 2rem; text-align: center; border-radius: 3px; padding: 0 .3rem; }}
+.bar {{ display: inline-block; height: .6rem; background: #4575b4; margin-right: .3rem; vertical-align: middle;
+        max-width: 100px; }}
+button#lang {{ float: right; }}
+</style></head>
+<body>
+<button id="lang" type="button">English / Tiếng Việt</button>
+<h1>{t("Chỉ số chất lượng cổng thông tin điện tử và cổng dịch vụ công", "Vietnam government portal quality index")}{
+        demo
+    }</h1>
+<p>{t("Phiên bản", "Version")} <strong id="version">{html.escape(descriptor["version"])}</strong> ·
+{t("Kỳ đánh giá", "Period")} <strong id="period">{html.escape(period)}</strong> ·
+{t("Phương pháp", "Methodology")} v{html.escape(descriptor["methodology_version"])}</p>
+<h2>{t("Phân bố xếp loại", "Grade distribution")}</h2>
+<div id="grades" data-counts="{html.escape(",".join(f"{g}={n}" for g, n in grades))}">{_grade_chart(grades)}</div>
+<h2>{t("Bảng xếp hạng", "Leaderboard")}</h2>
+{"".join(leaderboard)}
+<h2>{t("Điểm theo tỉnh (trung bình các cổng)", "Provinces (mean total of their portals)")}</h2>
+<div id="provinces">{_province_chart(provinces)}</div>
+<h2>{t("Điểm theo trụ cột", "Pillar scores")}</h2>
+<table class="pillars"><thead><tr><th>{t("Cổng", "Portal")}</th><th>{t("Chức năng (50)", "Function (50)")}</th>
+<th>{t("Hiệu năng (25)", "Performance (25)")}</th><th>{
+        t("Truy cập thuận tiện (25)", "Convenient access (25)")
+    }</th></tr></thead>
+<tbody>{pillars}</tbody></table>
+<h2>{t("Thay đổi so với bản trước", "Changes since the previous release")}</h2>
+<ul>{"".join(f"<li>{c}</li>" for c in change_items) or "<li>–</li>"}</ul>
+<h2>{t("Phương pháp", "Methodology")}</h2>
+<p>{
+        t(
+            "Mỗi chỉ số được chuẩn hóa về 0..1; điểm trụ cột là trung bình có trọng số của các chỉ số có dữ liệu; "
+            f"tổng điểm là tổng có trọng số của ba trụ cột ({weights_vi}). Xếp loại {bands_vi}; "
+            f"khi dữ liệu phủ dưới {coverage}% trọng số, cổng không được xếp loại.",
+            "Each indicator is normalised to 0..1; a pillar score is the weighted mean of the indicators with data; "
+            "the "
+            f"total is the weighted sum of the three pillars ({weights_en}). Grades: {bands_en}; "
+            f"below {coverage}% coverage of the applicable weight a portal is not graded.",
+        )
+    }</p>
+<table><thead><tr><th>ID</th><th>{t("Trụ cột", "Pillar")}</th><th>{t("Chỉ số", "Indicator")}</th>
+<th>{t("Trọng số", "Weight")}</th></tr></thead><tbody>{method}</tbody></table>
+<h2>{t("Tải về", "Downloads")}</h2>
+<ul>{downloads}</ul>
+<script>
+(function () {{
+  var root = document.documentElement;
+  function set(lang) {{ root.dataset.lang = lang; root.lang = lang; }}
+  set(location.hash === "#en" ? "en" : "vi");
+  document.getElementById("lang").addEventListener("click", function () {{
+    set(root.dataset.lang === "vi" ? "en" : "vi");
+  }});
+}})();
+</script>
+</body></html>
+"""
+
+
+def _grade_label(grade: str) -> str:
+    return t("Không đủ dữ liệu", "Insufficient data") if grade == "insufficient_data" else grade
