@@ -198,6 +198,7 @@ def servers():
         server.server_close()
 
 
+@pytest.mark.slow  # waits out connection timeouts to unroutable addresses
 def test_live_mode_refuses_private_addresses_even_through_redirects(servers, tmp_path):
     canary, redirector = (s.server_address[1] for s in servers)
     _Redirector.targets = {
@@ -252,6 +253,7 @@ def test_signals_are_re_derived_from_the_warc_without_network(sim, tmp_path, mon
     assert {r["signal_id"] for r in fewer["crawl_signals"]} == {r["signal_id"] for r in signals} - {"feedback"}
 
 
+@pytest.mark.slow  # Dagster runs through the command line
 def test_one_portal_is_crawled_alone_as_its_partition_then_re_extracted(tmp_path):
     import duckdb
     from conftest import cli

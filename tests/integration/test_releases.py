@@ -14,6 +14,8 @@ import portal_index.release.publish as publishing
 from expectations.gate import validate
 from portal_index.release.publish import publish
 
+pytestmark = pytest.mark.slow  # runs the whole pipeline
+
 
 def republish(home, sql: list[str]):
     with duckdb.connect(str(home.warehouse)) as con:

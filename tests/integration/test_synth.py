@@ -8,10 +8,13 @@ import sys
 from datetime import date
 
 import duckdb
+import pytest
 
 from portal_index.config import REPO_ROOT, Home
 from portal_index.demo.synth import add_probe_day, synth
 from portal_index.land.snapshots import list_snapshots
+
+pytestmark = pytest.mark.slow  # runs the whole pipeline
 
 
 def _stage(stage: str, home: Home) -> dict:

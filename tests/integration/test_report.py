@@ -1,25 +1,21 @@
 """The release's report, opened in a real headless Chromium (Debian's package)."""
 
 import csv
-import shutil
 import subprocess
 from collections import Counter
 from html.parser import HTMLParser
 
 import pytest
 
-CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1200,1600",
+from portal_index.config import chromium_binary
+from portal_index.fetch.browser import CHROMIUM_ARGS
+
+CHROMIUM = chromium_binary()
+pytestmark = [
+    pytest.mark.slow,  # runs the whole pipeline
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"),
 ]
+FLAGS = ["--headless", *CHROMIUM_ARGS, "--window-size=1200,1600"]
 
 
 def chromium(url: str, profile, *args: str) -> subprocess.CompletedProcess:

@@ -16,6 +16,8 @@ from conftest import BIN, cli
 from portal_index.core.registry import active_portals
 from portal_index.release.publish import NotValidated, publish
 
+pytestmark = pytest.mark.slow  # runs the whole pipeline
+
 
 def release_dir(home) -> Path:
     return (home.releases / "latest").resolve()

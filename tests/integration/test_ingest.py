@@ -99,9 +99,6 @@ def test_a_probe_file_names_every_bad_cell_and_every_repeated_probe(tmp_path):
 
 def test_rows_with_different_fields_all_keep_their_values(tmp_path):
     """Sheets of one workbook fill different columns; none may be lost on loading."""
-    import sys
-
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
     from portal_index.parse.surveys import write_template
 
     home = Home(tmp_path).ensure()

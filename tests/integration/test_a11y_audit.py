@@ -6,7 +6,10 @@ from portal_index.demo.simulator import A11Y_CASES, A11Y_EXPECTED, Simulator
 from portal_index.fetch.browser import audit, find_chromium
 from portal_index.fetch.netguard import Guard
 
-pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium here (.ci/run installs Debian's chromium)")
+pytestmark = [
+    pytest.mark.slow,  # a real browser, with a page that runs into its time limit
+    pytest.mark.skipif(find_chromium() is None, reason="no Chromium here (.ci/run installs Debian's chromium)"),
+]
 
 
 def test_the_audit_finds_exactly_the_known_violations_and_none_on_the_clean_page():
