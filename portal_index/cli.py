@@ -214,7 +214,7 @@ def cmd_reproduce(args) -> int:
     from portal_index.release.verify import reproduce
 
     home = _prepare(Home.from_env(args.home))
-    result = reproduce(home, args.version, keep=args.keep)
+    result = reproduce(home, args.version, keep=args.keep, this_code=args.this_code)
     print(f"rebuilt {args.version} from its snapshots with {result.code_note}")
     if result.identical:
         print("identical: every data file (CSV and Parquet) has the same sha256")
@@ -315,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     rep = sub.add_parser("reproduce", help="rebuild a release from its snapshots and compare its data files")
     rep.add_argument("version")
     rep.add_argument("--keep", action="store_true", help="keep the rebuilt working folder")
+    rep.add_argument(
+        "--this-code", action="store_true", help="rebuild with this checkout instead of the release's recorded code"
+    )
     rep.set_defaults(func=cmd_reproduce)
 
     tpl = sub.add_parser("template", help="write a blank survey template (.xlsx) with drop-down lists")

@@ -58,8 +58,10 @@ class Reproduction:
     code_note: str
 
 
-def reproduce(home: Home, version: str, keep: bool = False, log=print) -> Reproduction:
-    """Rebuild `version` from its snapshots in a fresh working folder and compare its data files."""
+def reproduce(home: Home, version: str, keep: bool = False, log=print, this_code: bool = False) -> Reproduction:
+    """Rebuild `version` from its snapshots in a fresh working folder and compare its data files;
+    with the code that built it (from git), or with `this_code`, this checkout as it is (does a
+    change of code keep the published data?)."""
     release = home.releases / version
     descriptor = json.loads((release / "datapackage.json").read_text(encoding="utf-8"))
     scratch = Home(Path(tempfile.mkdtemp(prefix=f"reproduce-{version}-"))).ensure()
@@ -70,7 +72,10 @@ def reproduce(home: Home, version: str, keep: bool = False, log=print) -> Reprod
                 f"snapshot {snap['sha256'][:12]} ({snap['original_name']}) is not in {home.snapshots}"
             )
         shutil.copytree(source, scratch.snapshots / snap["source"] / snap["sha256"])
-    code_dir, note = _code_for(descriptor["code_version"], log)
+    if this_code:
+        code_dir, note = REPO_ROOT, f"this checkout ({code_version()}), not the recorded {descriptor['code_version']}"
+    else:
+        code_dir, note = _code_for(descriptor["code_version"], log)
     env = child_env(PYTHONPATH=str(code_dir))
     env.pop("PORTAL_INDEX_HOME", None)
     result = subprocess.run(
