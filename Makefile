@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-fast lint format dev release clean install bench bench-crawl bench-probe chromium
+.PHONY: run test test-fast lint format dev release clean install bench bench-crawl bench-probe bench-hostile chromium
 
 install: $(STAMP)
 
@@ -53,6 +53,10 @@ bench-crawl: $(STAMP)
 ## BENCH_ARGS="--sizes 1000 --days 30" for a quick run.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_pipeline $(BENCH_ARGS)
+
+## Peak memory and time of the input checks on hostile files (docs/inputs.md).
+bench-hostile: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_hostile
 
 ## Compare the prober's timings with curl's on the same URLs; prints differences and probes/s.
 bench-probe: $(STAMP)

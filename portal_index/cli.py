@@ -18,10 +18,12 @@ import argparse
 import contextlib
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from portal_index.config import SOURCES, Home
 
+EXIT_REJECTED = 3  # run --strict: the run published, but an input was rejected
 DAGSTER_YAML = """# written by portal-index: local SQLite storage, no telemetry
 telemetry:
   enabled: false
@@ -72,10 +74,12 @@ def _run_job(job_name: str, home: Home, mode: str, verbose: bool = False, partit
             },
             raise_on_error=False,
         )
-    failed_checks = [
+    failed_checks = [  # blocking ones; a loader's warning about a rejected file is in the inputs summary
         e.event_specific_data
         for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and not e.event_specific_data.passed
+        and e.event_specific_data.severity.value == "ERROR"
     ]
     for evaluation in failed_checks:
         print(
@@ -119,14 +123,25 @@ def _execute(job_name: str, home: Home, mode: str, verbose: bool = False) -> int
     return 0
 
 
+def _inputs_summary(home: Home, since: datetime, strict: bool) -> int:
+    """Print what the command's inputs gave; with `strict`, the exit status when a file was rejected."""
+    from portal_index.land.ingest import summary_since
+
+    summary = summary_since(home, since)
+    for line in summary.lines():
+        print(line, file=sys.stderr)
+    return EXIT_REJECTED if strict and summary.rejected else 0
+
+
 def cmd_run(args) -> int:
     home = _prepare(Home.from_env(args.home))
     mode = "demo" if args.demo else args.mode
-    if mode == "inbox":
-        return _execute("release_job", home, mode, args.verbose)
-    if not _fetch(home, mode, args.verbose):
-        return 1
-    return _execute("release_job", home, mode, args.verbose)
+    started = datetime.now(UTC)
+    status = 0 if mode == "inbox" or _fetch(home, mode, args.verbose) else 1
+    if status == 0:
+        status = _execute("release_job", home, mode, args.verbose)
+    strict = _inputs_summary(home, started, args.strict)
+    return status or strict
 
 
 def cmd_crawl(args) -> int:
@@ -170,9 +185,21 @@ def cmd_release(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    from portal_index.land.ingest import ingest_file
+    from portal_index.land.ingest import ingest_file, ingest_source
 
     home = _prepare(Home.from_env(args.home))
+    if args.retry:  # every rejected snapshot, parsed again with today's parsers and registry
+        if args.file:
+            print("ingest --retry takes no FILE: it parses every rejected snapshot again", file=sys.stderr)
+            return 2
+        started = datetime.now(UTC)
+        for source in [args.source] if args.source else SOURCES:
+            ingest_source(home, source, retry_rejected=True)
+        _inputs_summary(home, started, strict=False)
+        return 0
+    if not args.file:
+        print("ingest needs a FILE (or --retry)", file=sys.stderr)
+        return 2
     path = Path(args.file)
     if not path.is_file():
         print(f"{path}: no such file", file=sys.stderr)
@@ -189,8 +216,22 @@ def cmd_ingest(args) -> int:
             print(f"  - {problem}", file=sys.stderr)
         return 1
     rows = report.accepted[0][1]
-    note = f"{rows} rows loaded" if rows else "already loaded (same sha256): nothing to do"
+    note = "already loaded (same sha256): nothing to do" if report.repeats else f"{rows} rows loaded"
     print(f"accepted {path.name} as {report.source}: {note}; snapshot {snapshot.sha256[:12]}")
+    return 0
+
+
+def cmd_rejections(args) -> int:
+    """Every rejected input the working folder holds, with every problem."""
+    from portal_index.land.ingest import rejections
+
+    found = rejections(Home.from_env(args.home), args.source)
+    for source, name, sha, at, problems in found:
+        print(f"{source}/{name} (snapshot {sha[:12]}, rejected {at} UTC): {len(problems)} problem(s)")
+        for problem in problems:
+            print(f"  - {problem}")
+    if not found:
+        print("no rejected input")
     return 0
 
 
@@ -290,6 +331,11 @@ def main(argv: list[str] | None = None) -> int:
         default="live",
         help="live: fetch the registry's real URLs; inbox: fetch nothing, ingest dropped files",
     )
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"exit with {EXIT_REJECTED} when an input file was rejected (for schedulers that must page someone)",
+    )
     run.set_defaults(func=cmd_run)
 
     crawl = sub.add_parser("crawl", help="crawl the portals (WARC per portal) and load the results")
@@ -300,10 +346,19 @@ def main(argv: list[str] | None = None) -> int:
     extract = sub.add_parser("extract", help="re-derive crawl signals from the archived WARC files")
     extract.set_defaults(func=cmd_extract)
 
-    ingest = sub.add_parser("ingest", help="land and load one file")
-    ingest.add_argument("file")
+    ingest = sub.add_parser("ingest", help="land and load one file (or parse the rejected ones again)")
+    ingest.add_argument("file", nargs="?")
+    ingest.add_argument(
+        "--retry",
+        action="store_true",
+        help="parse every rejected snapshot again (after a fix to a parser or the registry)",
+    )
     ingest.add_argument("--source", choices=SOURCES, help="which source the file is (guessed when omitted)")
     ingest.set_defaults(func=cmd_ingest)
+
+    rej = sub.add_parser("rejections", help="every rejected input, with every problem")
+    rej.add_argument("--source", choices=SOURCES)
+    rej.set_defaults(func=cmd_rejections)
 
     release = sub.add_parser("release", help="validate the current warehouse and publish a release")
     release.set_defaults(func=cmd_release)
@@ -341,5 +396,15 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
+def entry() -> None:
+    """The console script. Every connection is closed by the time a command returns; the process
+    then ends without the interpreter's teardown, in which DuckDB's binding reports its module-level
+    type objects (still held by SQLAlchemy's dialect caches) as leaked, in some sixty lines of noise."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -9,7 +9,7 @@ this module reads the same file, so Python and SQL cannot drift (docs/methodolog
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 import yaml
@@ -37,6 +37,28 @@ def merger_date() -> date:
 def ministry_restructuring_date() -> date:
     """The first day of the 17-ministry government (22 ministries and agencies before it)."""
     return date.fromisoformat(_vars()["ministry_restructuring_date"])
+
+
+def earliest_test_date() -> date:
+    """No assessment test can predate the decree the methodology rests on (Decree 42/2022/NĐ-CP)."""
+    return date.fromisoformat(_vars()["earliest_test_date"])
+
+
+def papi_first_year() -> int:
+    """PAPI's first nationwide survey."""
+    return int(_vars()["papi_first_year"])
+
+
+def utc_offset_hours() -> int:
+    return int(_vars()["assessment_utc_offset_hours"])
+
+
+def vietnam_date(moment: datetime) -> date:
+    """The calendar day of a moment in Vietnam time; a moment without a time zone is UTC, as
+    everywhere in the warehouse."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment.astimezone(UTC) + timedelta(hours=utc_offset_hours())).date()
 
 
 def period_of(day: date) -> str:

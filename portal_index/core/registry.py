@@ -48,3 +48,28 @@ def find_portal(owner_type: str, code: str, era: str | None, kind: str, day: dat
         if p[column] == code and p["kind"] == kind and p["owner_type"] == owner_type and valid_between(p, day, day):
             return p
     return None
+
+
+def validity_problem(portal_id: str, day: date) -> str | None:
+    """None when `portal_id` is a registry portal valid on `day`; else what was expected."""
+    path = registry_file()
+    return _validity_problem(path, path.stat().st_mtime_ns, portal_id, day)
+
+
+@lru_cache(maxsize=65536)
+def _validity_problem(path: Path, mtime_ns: int, portal_id: str, day: date) -> str | None:
+    rows = _by_id(path, mtime_ns).get(portal_id)
+    if not rows:
+        return "a portal_id of the registry"
+    if any(valid_between(p, day, day) for p in rows):
+        return None
+    spans = "; ".join(f"{p['valid_from'] or '…'} to {p['valid_to'] or '…'}" for p in rows)
+    return f"a portal valid on {day.isoformat()} (the registry has it from {spans})"
+
+
+@lru_cache(maxsize=4)
+def _by_id(path: Path, mtime_ns: int) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for p in _read(path, mtime_ns):
+        out.setdefault(p["portal_id"], []).append(p)
+    return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import shutil
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from portal_index.config import Home
@@ -29,6 +29,7 @@ def survey_rows(portals: list[dict], period: str, quality, rng: random.Random) -
     (0 to 1) sets the odds of a good answer. The demo and `portal-index synth` both fill the
     survey template with these."""
     start, end = period_bounds(period)
+    end = min(end, date.today())  # no test in the future: the loader refuses those
     rows: dict[str, list[dict]] = {name: [] for name in template()["sheets"]}
     for portal in portals:
         p = quality(portal)
@@ -38,7 +39,7 @@ def survey_rows(portals: list[dict], period: str, quality, rng: random.Random) -
             "ethnic_minority",
         ]
         for n, test in enumerate(tests):
-            day = start + timedelta(days=rng.randrange((end - start).days // 2))
+            day = start + timedelta(days=rng.randrange(max(1, (end - start).days // 2)))
             yes = lambda odds: "có" if rng.random() < odds else "không"  # noqa: E731
             row = {
                 "portal_id": portal["portal_id"],

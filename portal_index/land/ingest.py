@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from portal_index.config import Home
@@ -12,20 +14,22 @@ from portal_index.land.snapshots import Snapshot, land, list_snapshots
 from portal_index.land.warehouse import LoadReport, Parser, connect, load_snapshot, loaded_shas, sync_source, unload
 from portal_index.parse import fetch_results as results_files
 from portal_index.parse import papi, surveys
+from portal_index.parse.spreadsheets import SPREADSHEETS
 
+# Each parser takes the file and the day it landed (what "in the future" means for its dates).
 PARSERS: dict[str, Parser] = {
-    "crawl": results_files.parse_crawl,
-    "probes": results_files.parse_probes,
-    "audits": results_files.parse_audits,
-    "surveys": surveys.parse,
-    "papi": papi.parse,
+    "crawl": lambda path, landed_on: results_files.parse_crawl(path),
+    "probes": lambda path, landed_on: results_files.parse_probes(path, landed_on=landed_on),
+    "audits": lambda path, landed_on: results_files.parse_audits(path),
+    "surveys": lambda path, landed_on: surveys.parse(path, landed_on=landed_on),
+    "papi": lambda path, landed_on: papi.parse(path, landed_on=landed_on),
 }
 
 
 def detect_source(path: Path) -> str:
     """Guess which source a file belongs to from its name and first line."""
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".ods"):
+    if suffix in SPREADSHEETS:
         return "papi" if "papi" in path.name.lower() else "surveys"
     if suffix in (".jsonl", ".ndjson"):
         return "audits" if results_files.record_kinds(path) & set(results_files.AUDIT_RECORDS) else "crawl"
@@ -53,12 +57,66 @@ def land_inbox(home: Home, source: str) -> list[tuple[Snapshot, bool]]:
     return landed
 
 
-def ingest_source(home: Home, source: str) -> LoadReport:
-    """Land the inbox of one source, then load every snapshot the warehouse has not seen."""
+def ingest_source(home: Home, source: str, retry_rejected: bool = False) -> LoadReport:
+    """Land the inbox of one source, then load every snapshot the warehouse has not seen (and the
+    rejected ones again when the parsers or the registry changed, or all of them with `retry_rejected`)."""
     home.ensure()
     land_inbox(home, source)
     with connect(home.warehouse) as con:
-        return sync_source(con, home.snapshots, source, PARSERS[source])
+        return sync_source(con, home.snapshots, source, PARSERS[source], retry_rejected)
+
+
+@dataclass
+class InputSummary:
+    """What the inputs of one command gave: files loaded (with rows) and files rejected (with problems)."""
+
+    loaded: list[tuple[str, str, int]] = field(default_factory=list)  # (source, file, rows)
+    rejected: list[tuple[str, str, list[Problem]]] = field(default_factory=list)  # (source, file, problems)
+
+    def lines(self, shown: int = 3) -> list[str]:
+        rows = sum(n for _, _, n in self.loaded)
+        out = [f"inputs: {len(self.loaded)} file(s) loaded ({rows:,} rows), {len(self.rejected)} rejected"]
+        for source, name, problems in self.rejected:
+            out.append(f"  REJECTED {source}/{name}: {len(problems)} problem(s)")
+            out += [f"    - {p}" for p in problems[:shown]]
+            if len(problems) > shown:
+                out.append(f"    … and {len(problems) - shown} more")
+        if self.rejected:
+            out.append("  every problem of every rejected file: portal-index rejections")
+        return out
+
+
+def summary_since(home: Home, since: datetime) -> InputSummary:
+    """The snapshots loaded or rejected since `since` (one command's inputs)."""
+    summary = InputSummary()
+    if not home.warehouse.exists():
+        return summary
+    with connect(home.warehouse) as con:
+        rows = con.execute(
+            """select source, original_name, status, rows, problems from meta.snapshot_loads
+               where loaded_at >= ? order by source, original_name""",
+            [since],
+        ).fetchall()
+    for source, name, status, n, problems in rows:
+        if status == "accepted":
+            summary.loaded.append((source, name, n))
+        else:
+            summary.rejected.append((source, name, [Problem(**p) for p in json.loads(problems)]))
+    return summary
+
+
+def rejections(home: Home, source: str | None = None) -> list[tuple[str, str, str, str, list[Problem]]]:
+    """Every snapshot the warehouse holds as rejected: (source, file, sha256, loaded_at, problems)."""
+    if not home.warehouse.exists():
+        return []
+    with connect(home.warehouse) as con:
+        rows = con.execute(
+            """select source, original_name, sha256, strftime(loaded_at, '%Y-%m-%d %H:%M:%S'), problems
+               from meta.snapshot_loads where status = 'rejected' and (? is null or source = ?)
+               order by loaded_at, original_name""",
+            [source, source],
+        ).fetchall()
+    return [(s, n, sha, at, [Problem(**p) for p in json.loads(ps)]) for s, n, sha, at, ps in rows]
 
 
 def ingest_file(
@@ -76,6 +134,7 @@ def ingest_file(
             row = con.execute(
                 "select status, rows, problems from meta.snapshot_loads where sha256 = ?", [snapshot.sha256]
             ).fetchone()
+            report.repeats.append(snapshot)
             if row[0] == "accepted":
                 report.accepted.append((snapshot, 0))
             else:

@@ -7,18 +7,24 @@ incremental and idempotent: a snapshot is parsed once, and a rejected one is kep
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from portal_index.config import SEEDS_DIR
+from portal_index.core.periods import vietnam_date
 from portal_index.core.problems import InputRejected, Problem
 from portal_index.core.raw_tables import RAW_TABLES
 from portal_index.land.snapshots import Snapshot, list_snapshots
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 # Which raw tables each source fills.
 SOURCE_TABLES = {
@@ -31,7 +37,7 @@ SOURCE_TABLES = {
 
 # A parser gives each table's rows as dicts, or as an Arrow table typed to the contract (a file
 # DuckDB reads itself, with no Python object per row).
-Parser = Callable[[Path], dict[str, list[dict] | pa.Table]]
+Parser = Callable[[Path, date], dict[str, list[dict] | pa.Table]]
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -56,6 +62,8 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
             landed_at TIMESTAMPTZ, loaded_at TIMESTAMPTZ, status VARCHAR, rows BIGINT,
             problems VARCHAR)"""
     )
+    # what the snapshot was parsed with: a rejected snapshot is tried again when this changes
+    con.execute("alter table meta.snapshot_loads add column if not exists parsed_with VARCHAR")
 
 
 @dataclass
@@ -63,26 +71,64 @@ class LoadReport:
     source: str
     accepted: list[tuple[Snapshot, int]] = field(default_factory=list)
     rejected: list[tuple[Snapshot, list[Problem]]] = field(default_factory=list)
+    repeats: list[Snapshot] = field(default_factory=list)  # landed before, with the same bytes: nothing to do
 
     @property
     def rows(self) -> int:
         return sum(n for _, n in self.accepted)
 
 
-def loaded_shas(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
-    return {r[0] for r in con.execute("select sha256 from meta.snapshot_loads where source = ?", [source]).fetchall()}
+def parser_fingerprint() -> str:
+    """What a parse depends on besides the file: the parsers' and the shared vocabulary's code, the
+    registry and the name lists. A snapshot rejected under another fingerprint is parsed again."""
+    from portal_index.core.registry import registry_file
+
+    files = sorted(
+        [
+            *(PACKAGE_DIR / "parse").rglob("*.py"),
+            *(PACKAGE_DIR / "parse").rglob("*.yml"),
+            *(PACKAGE_DIR / "core").rglob("*.py"),
+            *(SEEDS_DIR / "registry").glob("*.csv"),
+            registry_file(),
+        ]
+    )
+    return _fingerprint(tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.exists()))
+
+
+@lru_cache(maxsize=8)
+def _fingerprint(files: tuple) -> str:
+    digest = hashlib.sha256()
+    for name, _, _ in files:
+        digest.update(Path(name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def loaded_shas(con: duckdb.DuckDBPyConnection, source: str, retry_rejected: bool = False) -> set[str]:
+    """The snapshots of `source` that need no parsing: accepted ones, and rejected ones parsed with
+    today's parsers and registry (unless `retry_rejected`)."""
+    rows = con.execute(
+        "select sha256, status, parsed_with from meta.snapshot_loads where source = ?", [source]
+    ).fetchall()
+    current = parser_fingerprint()
+    return {
+        sha
+        for sha, status, parsed_with in rows
+        if status == "accepted" or (parsed_with == current and not retry_rejected)
+    }
 
 
 def load_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, parser: Parser, report: LoadReport) -> None:
     """Parse one snapshot and insert its rows in one transaction, or record its rejection."""
     try:
-        tables = parser(snapshot.path)
+        tables = parser(snapshot.path, vietnam_date(datetime.fromisoformat(snapshot.landed_at)))
         unknown = set(tables) - set(SOURCE_TABLES[snapshot.source])
         if unknown:
             raise ValueError(f"parser for {snapshot.source} returned unexpected tables {sorted(unknown)}")
     except InputRejected as rejected:
-        _record(con, snapshot, "rejected", 0, rejected.problems)
-        report.rejected.append((snapshot, rejected.problems))
+        _reject(con, snapshot, rejected.problems, report)
+        return
+    except Exception as e:  # any failure of a parser or a library is a property of this file, never a crash
+        _reject(con, snapshot, [parser_failure(snapshot, e)], report)
         return
     con.execute("begin")
     try:
@@ -113,8 +159,7 @@ def load_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, parser: Pa
             str(e).splitlines()[0][:300],
             f"values that fit the {snapshot.source} column types ({', '.join(SOURCE_TABLES[snapshot.source])})",
         )
-        _record(con, snapshot, "rejected", 0, [problem])
-        report.rejected.append((snapshot, [problem]))
+        _reject(con, snapshot, [problem], report)
         return
     except Exception:
         con.execute("rollback")
@@ -122,9 +167,31 @@ def load_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, parser: Pa
     report.accepted.append((snapshot, total))
 
 
+def parser_failure(snapshot: Snapshot, error: BaseException) -> Problem:
+    return Problem(
+        snapshot.original_name,
+        None,
+        None,
+        None,
+        f"{type(error).__name__}: {error}"[:300],
+        f"a {snapshot.source} file its parser can read (the parser failed on this one; the snapshot is kept "
+        "and parsed again when the parsers or the registry change, or with `portal-index ingest --retry`)",
+    )
+
+
+def _reject(con, snapshot: Snapshot, problems: list[Problem], report: LoadReport) -> None:
+    con.execute("begin")
+    for table in SOURCE_TABLES[snapshot.source]:  # a rejection replaces whatever an earlier parse loaded
+        con.execute(f"delete from raw.{table} where snapshot_sha256 = ?", [snapshot.sha256])
+    _record(con, snapshot, "rejected", 0, problems)
+    con.execute("commit")
+    report.rejected.append((snapshot, problems))
+
+
 def _record(con, snapshot: Snapshot, status: str, rows: int, problems: list[Problem]) -> None:
     con.execute(
-        "insert or replace into meta.snapshot_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert or replace into meta.snapshot_loads by name select ? as sha256, ? as source, ? as original_name, "
+        "? as origin, ? as landed_at, ? as loaded_at, ? as status, ? as rows, ? as problems, ? as parsed_with",
         [
             snapshot.sha256,
             snapshot.source,
@@ -135,6 +202,7 @@ def _record(con, snapshot: Snapshot, status: str, rows: int, problems: list[Prob
             status,
             rows,
             json.dumps([p.as_dict() for p in problems], ensure_ascii=False),
+            parser_fingerprint(),
         ],
     )
 
@@ -146,10 +214,13 @@ def unload(con: duckdb.DuckDBPyConnection, snapshot: Snapshot) -> None:
     con.execute("delete from meta.snapshot_loads where sha256 = ?", [snapshot.sha256])
 
 
-def sync_source(con: duckdb.DuckDBPyConnection, snapshots_root: Path, source: str, parser: Parser) -> LoadReport:
-    """Load every snapshot of `source` that the warehouse has not seen yet."""
+def sync_source(
+    con: duckdb.DuckDBPyConnection, snapshots_root: Path, source: str, parser: Parser, retry_rejected: bool = False
+) -> LoadReport:
+    """Load every snapshot of `source` that the warehouse has not seen yet, and the rejected ones
+    whose parsers or registry changed since (all rejected ones with `retry_rejected`)."""
     report = LoadReport(source)
-    seen = loaded_shas(con, source)
+    seen = loaded_shas(con, source, retry_rejected)
     for snapshot in list_snapshots(snapshots_root, source):
         if snapshot.sha256 not in seen:
             load_snapshot(con, snapshot, parser, report)

@@ -12,12 +12,15 @@ from __future__ import annotations
 import csv
 import json
 import re
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
 
+from portal_index.core.periods import utc_offset_hours, vietnam_date
 from portal_index.core.problems import InputRejected, Problem
 from portal_index.core.raw_tables import RAW_TABLES
+from portal_index.core.registry import validity_problem
 
 REQUIRED = {
     "crawl_pages": ("crawl_id", "portal_id", "url", "fetched_at"),
@@ -26,6 +29,12 @@ REQUIRED = {
     "a11y_violations": ("portal_id", "url", "audited_at", "rule_id"),
 }
 PROBE_REQUIRED = ("portal_id", "url", "probed_at")
+TIME_COLUMN = {
+    "crawl_pages": "fetched_at",
+    "crawl_signals": "crawled_at",
+    "a11y_audits": "audited_at",
+    "a11y_violations": "audited_at",
+}
 CRAWL_RECORDS = {"page": "crawl_pages", "signal": "crawl_signals"}
 AUDIT_RECORDS = {"audit": "a11y_audits", "violation": "a11y_violations"}
 
@@ -58,10 +67,12 @@ def is_warc(path: Path) -> bool:
     return path.name.lower().endswith((".warc", ".warc.gz"))
 
 
-def parse_crawl(path: Path) -> dict[str, list[dict]]:
-    """A portal WARC written by our crawler (signals extracted now), or JSON Lines rows."""
+def parse_crawl(path: Path, portals=None) -> dict[str, list[dict]]:
+    """A WARC file (signals extracted now): our crawler's, or another tool's whose pages are matched to
+    the registry portals by host (`portals`, {portal_id: base_url}, replaces the registry); or JSON
+    Lines rows."""
     if is_warc(path):
-        return _parse_warc(path)
+        return _parse_warc(path, portals)
     return parse_records(path, CRAWL_RECORDS)
 
 
@@ -69,17 +80,20 @@ def parse_audits(path: Path) -> dict[str, list[dict]]:
     return parse_records(path, AUDIT_RECORDS)
 
 
-def _parse_warc(path: Path) -> dict[str, list[dict]]:
+def _parse_warc(path: Path, portals=None) -> dict[str, list[dict]]:
     from warcio.exceptions import ArchiveLoadFailed
 
-    from portal_index.parse.portal_signals import extract_warc  # selectolax and warcio only when a WARC comes in
+    # selectolax and warcio only when a WARC comes in
+    from portal_index.parse.portal_signals import extract_warc
+    from portal_index.parse.warc import WarcError
 
     try:
-        return extract_warc(path)
+        return extract_warc(path, portals=portals)
+    except WarcError as e:  # cut mid-record, an incomplete crawl of ours, no page of a known portal
+        raise InputRejected([Problem(path.name, None, None, None, v[:600], x) for v, x in e.problems]) from e
     except (ArchiveLoadFailed, OSError, EOFError, ValueError, KeyError) as e:
-        raise InputRejected(
-            [Problem(path.name, None, None, None, str(e)[:200], "a WARC file of portal-index fetch records")]
-        ) from e
+        expected = "a WARC file of portal-index fetch records, or of HTTP response records"
+        raise InputRejected([Problem(path.name, None, None, None, str(e)[:200], expected)]) from e
 
 
 def parse_records(path: Path, records: dict[str, str]) -> dict[str, list[dict]]:
@@ -101,10 +115,26 @@ def parse_records(path: Path, records: dict[str, str]) -> dict[str, list[dict]]:
             for col in REQUIRED[table]:
                 if obj.get(col) in (None, ""):
                     problems.append(Problem(path.name, None, n, col, obj.get(col), "a value"))
+            problems += _unknown_portal(path, n, obj, TIME_COLUMN[table])
             out[table].append({k: v for k, v in obj.items() if k in RAW_TABLES[table]})
+            if len(problems) > MAX_LISTED:
+                break
     if problems:
         raise InputRejected(problems)
     return out
+
+
+def _unknown_portal(path: Path, line: int, obj: dict, time_column: str) -> list[Problem]:
+    """A row of another tool's crawl or audit must belong to a registry portal valid at its time."""
+    portal_id, moment = obj.get("portal_id"), obj.get(time_column)
+    if not portal_id or not moment:
+        return []
+    try:
+        day = vietnam_date(datetime.fromisoformat(str(moment)))
+    except ValueError:
+        return [Problem(path.name, None, line, time_column, moment, "an ISO 8601 time")]
+    why = validity_problem(str(portal_id), day)
+    return [Problem(path.name, None, line, "portal_id", portal_id, why)] if why else []
 
 
 def write_probes(path: Path, probes: list[dict]) -> None:
@@ -116,10 +146,11 @@ def write_probes(path: Path, probes: list[dict]) -> None:
             writer.writerow({c: ("" if row.get(c) is None else row.get(c)) for c in columns})
 
 
-def parse_probes(path: Path) -> dict[str, pa.Table]:
+def parse_probes(path: Path, landed_on: date | None = None) -> dict[str, pa.Table]:
     """A probe CSV read by DuckDB into typed columns (hourly files of thousands of rows, and days of
-    them at national scale). A file with a missing value or a value of the wrong type is rejected
-    with every problem: row, column, value and what was expected."""
+    them at national scale). A file with a missing value, a value of the wrong type or an
+    implausible probe (docs/inputs.md) is rejected with every problem: row, column, value and what
+    was expected."""
     import duckdb
 
     with open(path, encoding="utf-8-sig", newline="") as f:
@@ -166,16 +197,74 @@ def parse_probes(path: Path) -> dict[str, pa.Table]:
                 ]
         if not problems:
             problems += _repeated_probes(con, path, table, text)
+        if not problems:
+            problems += _implausible_probes(con, path, table, landed_on or date.today())
     if problems:
         raise InputRejected(sorted(problems, key=lambda p: p.row or 0))
     return {"probes": table}
+
+
+# (column, condition on a row that makes it implausible, what was expected); a check whose columns a
+# file does not have is skipped. Timings are phases (DNS, connect, TLS) before the first byte.
+PROBE_RULES = (
+    *[(c, f"{c} < 0", "a time of 0 ms or more") for c in ("dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "total_ms")],
+    ("bytes", "bytes < 0", "a size of 0 bytes or more"),
+    (
+        "ttfb_ms",
+        "ttfb_ms + 1 < coalesce(dns_ms, 0) + coalesce(connect_ms, 0) + coalesce(tls_ms, 0)",
+        "at least the DNS, connect and TLS times that come before the first byte",
+    ),
+    ("total_ms", "total_ms + 1 < ttfb_ms", "at least the time to first byte"),
+    ("status", "status < 100 or status > 599", "an HTTP status from 100 to 599"),
+    ("status", "status is null and error is null", "an HTTP status, or an error saying why there is none"),
+)
+MAX_LISTED = 200  # problems listed for one file (the count says how many more)
+
+
+def _implausible_probes(con, path: Path, table: pa.Table, landed_on: date) -> list[Problem]:
+    """Probes that cannot be: negative or disordered times, impossible statuses, times after the
+    day the file landed, portals the registry does not have on the probe's day."""
+    incoming = table.append_column("line", pa.array(range(2, table.num_rows + 2), pa.int64()))
+    con.register("incoming", incoming)
+    columns = set(table.column_names)
+    found: list[Problem] = []
+    for column, condition, expected in PROBE_RULES:
+        needed = {w for w in re.findall(r"[a-z_]+", condition) if w in RAW_TABLES["probes"]}
+        if not needed <= columns:
+            continue
+        for line, value in con.execute(
+            f"select line, cast({column} as varchar) from incoming where {condition} order by line limit {MAX_LISTED}"
+        ).fetchall():
+            found.append(Problem(path.name, None, line, column, value, expected))
+    after = landed_on + timedelta(days=1)
+    for line, value in con.execute(
+        f"select line, cast(probed_at as varchar) from incoming where probed_at >= timestamptz '{after} 00:00:00"
+        f"{utc_offset_hours():+03d}' order by line limit {MAX_LISTED}"
+    ).fetchall():
+        found.append(
+            Problem(
+                path.name, None, line, "probed_at", value, f"a time no later than {landed_on}, the day the file landed"
+            )
+        )
+    offset = utc_offset_hours()
+    for portal_id, day, line in con.execute(
+        f"select portal_id, cast(probed_at + to_hours({offset}) as date) as day, min(line) from incoming "
+        "group by all order by 3"
+    ).fetchall():
+        why = validity_problem(portal_id, day)
+        if why:
+            found.append(
+                Problem(path.name, None, line, "portal_id", portal_id, f"{why} (first row of that portal and day)")
+            )
+    con.unregister("incoming")
+    return found[:MAX_LISTED]
 
 
 def _repeated_probes(con, path: Path, table: pa.Table, text: str) -> list[Problem]:
     """A probe (portal, URL, time) given twice in one file: each repeat, with the row it repeats."""
     con.register("incoming", table)
     key = ", ".join(PROBE_REQUIRED)
-    if not con.execute(f"select count(*) - count(distinct ({key})) from incoming").fetchone()[0]:
+    if not con.execute(f"select count(*) - count(distinct ({key})) from incoming").fetchall()[0][0]:
         return []
     repeats = con.execute(
         f"select line, first_line, probed_at from (select *, min(line) over (partition by {key}) as first_line "

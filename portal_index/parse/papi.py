@@ -17,29 +17,49 @@ workbook's own year (`source_year`), so that staging keeps one canonical value p
 
 from __future__ import annotations
 
-import csv
-import io
 import re
+from datetime import date
 from pathlib import Path
 
 from portal_index.core.names import UnknownProvince, province_codes, resolve_province
+from portal_index.core.periods import papi_first_year
 from portal_index.core.problems import InputRejected, Problem, column_letter
 from portal_index.core.text import fold
-from portal_index.parse.spreadsheets import read_sheets
+from portal_index.parse.spreadsheets import SPREADSHEETS, read_csv_rows, read_sheets
 
 COLUMNS = ("province", "year", "dimension", "score")
 _DIMENSION = re.compile(r"^d?\s*([1-8])$", re.IGNORECASE)
 
 
-def parse(path: Path, variant: str = "unweighted") -> dict[str, list[dict]]:
-    if path.suffix.lower() in (".xlsx", ".xlsm", ".ods"):
-        return parse_workbook(path, variant)
-    return parse_tidy_csv(path)
+def parse(path: Path, variant: str = "unweighted", landed_on: date | None = None) -> dict[str, list[dict]]:
+    """PAPI rows of a workbook or tidy CSV; a year before PAPI's first nationwide survey or after
+    the year the file landed (`landed_on`, default today) is a rejection."""
+    if path.suffix.lower() in SPREADSHEETS:
+        tables = parse_workbook(path, variant)
+    else:
+        tables = parse_tidy_csv(path)
+    _check_years(path, tables["papi_scores"], (landed_on or date.today()).year)
+    return tables
+
+
+def _check_years(path: Path, rows: list[dict], last: int) -> None:
+    first = papi_first_year()
+    expected = f"a PAPI year from {first} (its first nationwide survey) to {last} (the year the file landed)"
+    # a workbook's year is its sheet's: one problem per sheet; a CSV's is per row
+    bad = sorted(
+        {
+            (r.get("sheet"), None if r.get("sheet") else r.get("row_number"), r["year"])
+            for r in rows
+            if not first <= r["year"] <= last
+        },
+        key=lambda t: (t[0] or "", t[1] or 0),
+    )
+    if bad:
+        raise InputRejected([Problem(path.name, sheet, row, "year", year, expected) for sheet, row, year in bad[:50]])
 
 
 def parse_tidy_csv(path: Path) -> dict[str, list[dict]]:
-    text = path.read_bytes().decode("utf-8-sig")
-    reader = csv.reader(io.StringIO(text))
+    reader = iter(read_csv_rows(path, clean=lambda v: v))
     header = [h.strip().lower() for h in next(reader, [])]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
@@ -71,10 +91,8 @@ def parse_tidy_csv(path: Path) -> dict[str, list[dict]]:
             )
         try:
             record["year"] = int(cell["year"])
-            if not 2009 <= record["year"] <= 2100:
-                raise ValueError
         except ValueError:
-            problems.append(Problem(path.name, None, n, "year", cell["year"], "a year from 2009 on"))
+            problems.append(Problem(path.name, None, n, "year", cell["year"], "a year as a whole number"))
         m = _DIMENSION.match(cell["dimension"])
         if m:
             record["dimension"] = int(m.group(1))

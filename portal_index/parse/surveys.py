@@ -13,8 +13,9 @@ from pathlib import Path
 import yaml
 
 from portal_index.core.names import UnknownMinistry, UnknownProvince, resolve_ministry_on, resolve_province_on
+from portal_index.core.periods import earliest_test_date
 from portal_index.core.problems import InputRejected, Problem, column_letter
-from portal_index.core.registry import find_portal, portals
+from portal_index.core.registry import find_portal, portals, validity_problem
 from portal_index.core.text import fold
 from portal_index.parse.spreadsheets import read_sheets
 
@@ -45,6 +46,7 @@ def _lookups() -> dict:
         "test_types": _vocab({name: s["names"] for name, s in t["sheets"].items()}),
         "kinds": _vocab(t["portal_kinds"]),
         "yesno": {fold(v): True for v in t["yes_values"]} | {fold(v): False for v in t["no_values"]},
+        "marks": frozenset(fold(v) for v in t["mark_values"]),
         "portal_ids": frozenset(p["portal_id"] for p in portals()),
     }
 
@@ -144,8 +146,15 @@ def _resolve_portal(record: dict, default_kind: str | None) -> tuple[str | None,
     return portal["portal_id"], None
 
 
-def parse(path: Path) -> dict[str, list[dict]]:
-    """Every valid row of every test sheet, or InputRejected with every problem found."""
+def parse(path: Path, landed_on: date | None = None) -> dict[str, list[dict]]:
+    """Every valid row of every test sheet, or InputRejected with every problem found. A test date
+    must lie between the earliest possible assessment and the day the file landed (`landed_on`,
+    default today), and a portal given by its code must be in the registry on that date."""
+    earliest, latest = earliest_test_date(), landed_on or date.today()
+    dates_expected = (
+        f"a test date from {earliest:%d/%m/%Y} (Decree 42/2022/NĐ-CP in force) "
+        f"to {latest:%d/%m/%Y} (the day the file landed)"
+    )
     lk = _lookups()
     t = template()
     problems: list[Problem] = []
@@ -215,6 +224,7 @@ def parse(path: Path) -> dict[str, list[dict]]:
         if header_problems:
             problems += header_problems
             continue
+        blank_means_no = _checklist_columns(rows[header_at + 1 :], columns, lk)
         for i, cells in enumerate(rows[header_at + 1 :], start=header_at + 2):
             if all(c is None for c in cells):
                 continue
@@ -223,7 +233,7 @@ def parse(path: Path) -> dict[str, list[dict]]:
             for j, col in columns.items():
                 value = cells[j] if j < len(cells) else None
                 if value is None:
-                    record[col["field"]] = None
+                    record[col["field"]] = False if j in blank_means_no else None
                     continue
                 try:
                     record[col["field"]] = _convert(col["type"], value, lk)
@@ -260,6 +270,16 @@ def parse(path: Path) -> dict[str, list[dict]]:
                             "a portal: Mã cổng, or Tỉnh / Bộ with Loại cổng",
                         )
                     )
+            day = record.get("test_date")
+            if day is not None and not bad & {labels.get("test_date")}:
+                if not earliest <= day <= latest:
+                    row_problems.append(
+                        Problem(path.name, sheet, i, labels["test_date"], f"{day:%d/%m/%Y}", dates_expected)
+                    )
+                elif record.get("portal_id") and "portal_id" in labels and labels["portal_id"] not in bad:
+                    why = validity_problem(record["portal_id"], day)
+                    if why:
+                        row_problems.append(Problem(path.name, sheet, i, labels["portal_id"], record["portal_id"], why))
             if not row_problems:
                 key = tuple(record.get(k) for k in TEST_KEY)
                 if key in seen:
@@ -296,6 +316,19 @@ def parse(path: Path) -> dict[str, list[dict]]:
     return {"survey_responses": out}
 
 
+def _checklist_columns(rows: list[list], columns: dict[int, dict], lk: dict) -> set[int]:
+    """The yes/no columns filled the checklist way: every filled cell is a mark (x, ✓), none an
+    explicit answer; in them a blank cell means no."""
+    out = set()
+    for j, col in columns.items():
+        if col["type"] != "yesno":
+            continue
+        filled = {fold(str(r[j])) for r in rows if j < len(r) and r[j] is not None}
+        if filled and filled <= lk["marks"]:
+            out.add(j)
+    return out
+
+
 def _template_label(field: str) -> str:
     t = template()
     for col in t["common_columns"] + [c for s in t["sheets"].values() for c in s["columns"]]:
@@ -330,6 +363,14 @@ def write_template(path: Path, rows: dict[str, list[dict]] | None = None) -> Pat
     )
     guide.append(
         ["Ngày: dd/mm/yyyy. Có/không: chọn trong danh sách.", "Dates: dd/mm/yyyy. Yes/no: pick from the list."]
+    )
+    guide.append(
+        [
+            "Cột có/không chỉ đánh dấu x hoặc ✓: ô để trống nghĩa là không. "
+            "Cột có ghi có/không: ô để trống là chưa có dữ liệu.",
+            "A yes/no column filled only with marks (x, ✓): a blank cell means no. "
+            "A column with explicit có/không answers: a blank cell means no data.",
+        ]
     )
     for sheet in t["sheets"].values():
         guide.append([f"{sheet['vi']}", f"{sheet['en']}: {sheet['note']}"])

@@ -349,3 +349,42 @@ def test_the_warehouse_and_python_state_the_same_calendar_and_validity(demo_run)
     assert {p: ids for p, ids in assessed} == {
         p: sorted(r["portal_id"] for r in active_portals(p)) for p, _, _ in periods
     }
+
+
+def test_a_hostile_file_dropped_with_good_ones_is_reported_and_the_good_ones_publish(demo_copy, tmp_path):
+    """A workbook claiming the whole grid, next to a good survey sheet: the good one loads and a new
+    release is published, the hostile one is in the run's summary, and --strict says so by its status."""
+    import re
+    import zipfile
+
+    from portal_index.parse.surveys import write_template
+
+    with duckdb.connect(str(demo_copy.warehouse), read_only=True) as con:
+        portal, day = con.execute(
+            "select portal_id, max(test_date) from staging.stg_surveys__responses where test_type = 'satisfaction' "
+            "group by 1 order by 1 limit 1"
+        ).fetchall()[0]
+    write_template(
+        demo_copy.inbox("surveys") / "tot.xlsx",
+        {
+            "satisfaction": [
+                {"portal_id": portal, "test_date": day.strftime("%d/%m/%Y"), "evaluator": "ĐGV-99", "satisfaction": 5}
+            ]
+        },
+    )
+    good = demo_copy.inbox("surveys") / "tot.xlsx"
+    with zipfile.ZipFile(good) as src:
+        parts = {n: src.read(n) for n in src.namelist()}
+    sheet = next(n for n in parts if n.startswith("xl/worksheets/"))
+    parts[sheet] = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', parts[sheet])
+    with zipfile.ZipFile(demo_copy.inbox("surveys") / "bom.xlsx", "w") as dst:
+        for name, data in parts.items():
+            dst.writestr(name, data)
+    result = cli("run", "--mode", "inbox", "--strict", home=demo_copy.root)
+    assert result.returncode == 3, result.stderr[-2000:]
+    assert "release: " in result.stdout and "unchanged" not in result.stdout  # the good sheet gives a new release
+    assert "inputs: 1 file(s) loaded" in result.stderr and "1 rejected" in result.stderr
+    assert "REJECTED surveys/bom.xlsx" in result.stderr and "A1:XFD1048576" in result.stderr
+    assert "nanobind" not in result.stderr
+    again = cli("run", "--mode", "inbox", home=demo_copy.root)  # the rejected file does not block a later run
+    assert again.returncode == 0 and "inputs: 0 file(s) loaded" in again.stderr
