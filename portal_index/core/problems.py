@@ -30,6 +30,11 @@ class Problem:
         return data
 
 
+# A parser may return, beside its tables, notes under this key: what it left out of a file it
+# accepted (records of unknown hosts, say); the loader keeps them with the load and reports them.
+NOTES = "_notes"
+
+
 def column_letter(index: int) -> str:
     """Spreadsheet column letter of a 0-based column index: 0 -> A, 26 -> AA."""
     letters, n = "", index + 1

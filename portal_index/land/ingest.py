@@ -71,11 +71,14 @@ class InputSummary:
     """What the inputs of one command gave: files loaded (with rows) and files rejected (with problems)."""
 
     loaded: list[tuple[str, str, int]] = field(default_factory=list)  # (source, file, rows)
+    notes: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (source, file, notes)
     rejected: list[tuple[str, str, list[Problem]]] = field(default_factory=list)  # (source, file, problems)
 
     def lines(self, shown: int = 3) -> list[str]:
         rows = sum(n for _, _, n in self.loaded)
         out = [f"inputs: {len(self.loaded)} file(s) loaded ({rows:,} rows), {len(self.rejected)} rejected"]
+        for source, name, notes in self.notes:
+            out += [f"  NOTE {source}/{name}: {note}" for note in notes]
         for source, name, problems in self.rejected:
             out.append(f"  REJECTED {source}/{name}: {len(problems)} problem(s)")
             out += [f"    - {p}" for p in problems[:shown]]
@@ -93,13 +96,15 @@ def summary_since(home: Home, since: datetime) -> InputSummary:
         return summary
     with connect(home.warehouse) as con:
         rows = con.execute(
-            """select source, original_name, status, rows, problems from meta.snapshot_loads
+            """select source, original_name, status, rows, problems, notes from meta.snapshot_loads
                where loaded_at >= ? order by source, original_name""",
             [since],
         ).fetchall()
-    for source, name, status, n, problems in rows:
+    for source, name, status, n, problems, notes in rows:
         if status == "accepted":
             summary.loaded.append((source, name, n))
+            if notes:
+                summary.notes.append((source, name, json.loads(notes)))
         else:
             summary.rejected.append((source, name, [Problem(**p) for p in json.loads(problems)]))
     return summary

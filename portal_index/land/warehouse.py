@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from portal_index.config import SEEDS_DIR
 from portal_index.core.periods import vietnam_date
-from portal_index.core.problems import InputRejected, Problem
+from portal_index.core.problems import NOTES, InputRejected, Problem
 from portal_index.core.raw_tables import RAW_TABLES
 from portal_index.land.snapshots import Snapshot, list_snapshots
 
@@ -64,6 +64,7 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
     # what the snapshot was parsed with: a rejected snapshot is tried again when this changes
     con.execute("alter table meta.snapshot_loads add column if not exists parsed_with VARCHAR")
+    con.execute("alter table meta.snapshot_loads add column if not exists notes VARCHAR")  # JSON list
 
 
 @dataclass
@@ -71,7 +72,10 @@ class LoadReport:
     source: str
     accepted: list[tuple[Snapshot, int]] = field(default_factory=list)
     rejected: list[tuple[Snapshot, list[Problem]]] = field(default_factory=list)
-    repeats: list[Snapshot] = field(default_factory=list)  # landed before, with the same bytes: nothing to do
+    repeats: list[Snapshot] = field(default_factory=list)
+    notes: list[tuple[Snapshot, list[str]]] = field(
+        default_factory=list
+    )  # what an accepted file left out  # landed before, with the same bytes: nothing to do
 
     @property
     def rows(self) -> int:
@@ -121,6 +125,7 @@ def load_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, parser: Pa
     """Parse one snapshot and insert its rows in one transaction, or record its rejection."""
     try:
         tables = parser(snapshot.path, vietnam_date(datetime.fromisoformat(snapshot.landed_at)))
+        notes = tables.pop(NOTES, [])
         unknown = set(tables) - set(SOURCE_TABLES[snapshot.source])
         if unknown:
             raise ValueError(f"parser for {snapshot.source} returned unexpected tables {sorted(unknown)}")
@@ -147,7 +152,7 @@ def load_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, parser: Pa
             )
             con.unregister("incoming")
             total += rows.num_rows
-        _record(con, snapshot, "accepted", total, [])
+        _record(con, snapshot, "accepted", total, [], notes)
         con.execute("commit")
     except (duckdb.ConversionException, duckdb.InvalidInputException) as e:
         con.execute("rollback")
@@ -165,6 +170,8 @@ def load_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, parser: Pa
         con.execute("rollback")
         raise
     report.accepted.append((snapshot, total))
+    if notes:
+        report.notes.append((snapshot, notes))
 
 
 def parser_failure(snapshot: Snapshot, error: BaseException) -> Problem:
@@ -188,10 +195,11 @@ def _reject(con, snapshot: Snapshot, problems: list[Problem], report: LoadReport
     report.rejected.append((snapshot, problems))
 
 
-def _record(con, snapshot: Snapshot, status: str, rows: int, problems: list[Problem]) -> None:
+def _record(con, snapshot: Snapshot, status: str, rows: int, problems: list[Problem], notes=()) -> None:
     con.execute(
         "insert or replace into meta.snapshot_loads by name select ? as sha256, ? as source, ? as original_name, "
-        "? as origin, ? as landed_at, ? as loaded_at, ? as status, ? as rows, ? as problems, ? as parsed_with",
+        "? as origin, ? as landed_at, ? as loaded_at, ? as status, ? as rows, ? as problems, ? as parsed_with, "
+        "? as notes",
         [
             snapshot.sha256,
             snapshot.source,
@@ -203,6 +211,7 @@ def _record(con, snapshot: Snapshot, status: str, rows: int, problems: list[Prob
             rows,
             json.dumps([p.as_dict() for p in problems], ensure_ascii=False),
             parser_fingerprint(),
+            json.dumps(list(notes), ensure_ascii=False) if notes else None,
         ],
     )
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from portal_index.core.periods import valid_between
+from portal_index.core.problems import NOTES
 from portal_index.core.registry import portals as registry_portals
 from portal_index.core.text import fold
 from portal_index.parse.page_signals import (
@@ -296,7 +297,12 @@ def extract_warc(path: Path, kw: Keywords | None = None, portals: Portals | None
             _other_rows(found, payloads, kw, PortalMatcher(portals), path.name, pages, signals)
     if not found.crawls and not pages:
         raise WarcError([_nothing_loaded(found, portals)])
-    return {"crawl_pages": pages, "crawl_signals": signals}
+    out = {"crawl_pages": pages, "crawl_signals": signals}
+    if found.http:
+        unmatched = _unmatched_hosts(found, PortalMatcher(portals))
+        if unmatched:  # the loader records it with the file and the run's summary shows it
+            out[NOTES] = [f"records of hosts outside every registry portal were not loaded: {unmatched}"]
+    return out
 
 
 def _own_rows(crawl: OwnCrawl, found: WarcScan, payloads: Payloads, kw: Keywords, pages: list, signals: list) -> None:

@@ -225,6 +225,8 @@ def test_a_file_of_unknown_hosts_is_rejected_naming_them_and_known_hosts_load_be
     )
     rows = parse_crawl(mixed)
     assert {p["portal_id"] for p in rows["crawl_pages"]} == {A["portal_id"]}
+    # the hosts left out are named in the load's notes, which the run's summary shows
+    assert rows["_notes"] == ["records of hosts outside every registry portal were not loaded: example.org (1 record)"]
 
     empty = tmp_path / "empty.warc.gz"
     with open(empty, "wb") as f:
