@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-fast lint format dev release clean install bench bench-crawl bench-probe bench-hostile chromium
+.PHONY: chromium-if-possible run test test-fast lint format dev release clean install bench bench-crawl bench-probe bench-hostile chromium
 
 install: $(STAMP)
 
@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 ## Run the whole pipeline on the built-in demo (portal simulator + demo inputs); prints the release path.
-run: $(STAMP)
+## Installs Debian's chromium first where it can (root or passwordless sudo), for the browser audit.
+run: $(STAMP) chromium-if-possible
 	$(BIN)/portal-index run --demo
 
 ## Run the test suite.
@@ -66,6 +67,19 @@ bench-probe: $(STAMP)
 chromium:
 	command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+# Like `chromium`, but only where it can run without asking for a password; else one line saying how.
+chromium-if-possible:
+	@if command -v chromium >/dev/null; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+	  echo "No Chromium here: the demo skips the browser audit (install Chromium and set PORTAL_INDEX_CHROMIUM)."; \
+	  exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
+	  echo "No Chromium here: the demo skips the browser audit. \`make chromium\` installs Debian's chromium (needs root or sudo)."; \
+	  exit 0; fi; \
+	echo "Installing Debian's chromium for the browser audit (make chromium)…"; \
+	{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "Could not install chromium; the demo skips the browser audit (try: make chromium)."
 
 ## Remove generated state (the working folder var/, dbt artifacts) but keep .venv/.
 clean:
