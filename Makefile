@@ -22,7 +22,7 @@ run: $(STAMP) chromium-if-possible
 test: $(STAMP)
 	$(BIN)/pytest
 
-## The unit tests only (no dbt, Dagster or release runs): under a minute.
+## The fast tests: unit tests and quick simulator tests, no pipeline run, browser or long timeout (under a minute).
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow"
 

@@ -25,7 +25,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from portal_index.config import REPO_ROOT, Home
+from portal_index.config import REPO_ROOT, Home, child_env
 from portal_index.land.snapshots import list_snapshots
 
 STAGES = ("ingest", "dbt", "validate", "publish", "floor")
@@ -111,7 +111,7 @@ def incremental(root: Path, portals: int, days: int, env: dict, log) -> dict:
     log("  floor without the memory limit done")
     out["nothing_new"] = measure(["dbt", str(home.root)], stage_env)
     log("  dbt build with nothing new done")
-    os.environ["PORTAL_INDEX_REGISTRY"] = str(home.registry)
+    home.export()  # the working folder's own registry, for the synth helpers below
     day = date(2026, 1, 1) + timedelta(days=days)
     rows, snapshot = add_probe_day(home, day)
     out["one_more_day"] = {
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-incremental", action="store_true", help="skip the incremental runs")
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
-    env = {k: v for k, v in os.environ.items() if k not in ("PORTAL_INDEX_HOME", "PORTAL_INDEX_REGISTRY")}
+    env = child_env(drop=("PORTAL_INDEX_HOME", "PORTAL_INDEX_REGISTRY"))
     env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     sizes = [int(s) for s in args.sizes.split(",")]

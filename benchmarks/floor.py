@@ -15,12 +15,11 @@ working folder (every column, as published).
 
 from __future__ import annotations
 
-import os
 import time
 
 import duckdb
 
-from portal_index.config import SEEDS_DIR, Home
+from portal_index.config import SEEDS_DIR, Home, duckdb_memory_limit
 from portal_index.core.raw_tables import RAW_TABLES
 
 PERIOD = (
@@ -231,7 +230,7 @@ def portal_scores(home: Home) -> dict:
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
         # the same limits as the dbt profile: two threads, the same memory, spilling where it must
-        con.execute(f"set memory_limit = '{os.environ.get('PORTAL_INDEX_DUCKDB_MEMORY', '3GB')}'")
+        con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
         con.execute("set threads = 2")
         con.execute("set preserve_insertion_order = false")
         con.execute(f"set temp_directory = '{home.work / 'floor.tmp'}'")

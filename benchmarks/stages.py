@@ -12,7 +12,6 @@ STAGE HOME`. Each prints one JSON line with the rows it handled; the caller meas
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -119,7 +118,7 @@ def survey_change(home: Home) -> dict:
             ]
         },
     )
-    os.environ["DBT_TARGET_PATH"] = str(home.work / "dbt-dagster")
+    home.export(dbt_target="dbt-dagster")
     defs = load_defs()
     resource = PortalIndexResource(home=str(home.root), mode="inbox")
     [request] = list(
@@ -163,8 +162,6 @@ STAGES = {
 if __name__ == "__main__":
     stage, root = sys.argv[1], sys.argv[2]
     home = Home.from_env(root)
-    if home.registry.exists():
-        os.environ.setdefault("PORTAL_INDEX_REGISTRY", str(home.registry))
-    os.environ["PORTAL_INDEX_HOME"] = str(home.root)
+    home.export()
     extra = sys.argv[3:]
     print(json.dumps(STAGES[stage](home, *extra), default=str))

@@ -36,9 +36,14 @@ def dbt_env() -> dict[str, str]:
     return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
-def child_env(**extra: str) -> dict[str, str]:
-    """This process's environment for a child process, with `extra` set."""
-    return {**os.environ, **extra}
+def child_env(drop: tuple[str, ...] = (), **extra: str) -> dict[str, str]:
+    """This process's environment for a child process, without `drop`, with `extra` set."""
+    return {**{k: v for k, v in os.environ.items() if k not in drop}, **extra}
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory limit for a national-scale build (the default is dbt_project/profiles.yml's)."""
+    return os.environ.get("PORTAL_INDEX_DUCKDB_MEMORY") or "3GB"
 
 
 def no_usage_statistics() -> None:
@@ -71,7 +76,7 @@ def progress_on_tty() -> bool:
 
 @dataclass(frozen=True)
 class Home:
-    """The working folder `$PORTAL_INDEX_HOME` and its fixed layout (docs/architecture.md)."""
+    """The working folder `$PORTAL_INDEX_HOME` and its fixed layout (README.md, "Where things are")."""
 
     root: Path
 
@@ -108,8 +113,8 @@ class Home:
 
     @property
     def work(self) -> Path:
-        """Scratch space: fetch output before it lands, dbt's run artifacts, run logs. Nothing here
-        is read by a later stage except `build_docs`."""
+        """Scratch space: fetch output before it lands, dbt's run artifacts, run logs. No later stage
+        reads it (the build's documentation, which releases bundle, is `build_docs`)."""
         return self.root / "work"
 
     @property
@@ -125,11 +130,11 @@ class Home:
             path.mkdir(parents=True, exist_ok=True)
         return self
 
-    def export(self, tty: bool = False) -> None:
+    def export(self, tty: bool = False, dbt_target: str = "dbt") -> None:
         """Set the variables that dbt's profile, Dagster and child processes read for this folder."""
         os.environ["PORTAL_INDEX_HOME"] = str(self.root)
         os.environ["DAGSTER_HOME"] = str(self.dagster_home)
-        os.environ["DBT_TARGET_PATH"] = str(self.work / "dbt")  # dagster-dbt's per-run dbt artifacts
+        os.environ["DBT_TARGET_PATH"] = str(self.work / dbt_target)  # dagster-dbt's per-run dbt artifacts
         if self.registry.exists() and "PORTAL_INDEX_REGISTRY" not in os.environ:
             os.environ["PORTAL_INDEX_REGISTRY"] = str(self.registry)  # the working folder's own registry
         if tty:

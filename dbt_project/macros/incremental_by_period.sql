@@ -31,9 +31,7 @@
 {% macro in_periods(time_column, periods) -%}
     {%- if not periods %}false{% endif -%}
     {%- for period in periods -%}
-        {%- set year = period[:4] | int -%}
-        {%- set first = period[:4] ~ ('-01-01' if period[-1] == '1' else '-07-01') -%}
-        {%- set after = (period[:4] ~ '-07-01') if period[-1] == '1' else ((year + 1) ~ '-01-01') -%}
+        {%- set first, after = period_days(period) -%}
         {{ ' or ' if not loop.first }}({{ time_column }} >= timestamptz '{{ first }} 00:00:00{{ utc_offset() }}'
             and {{ time_column }} < timestamptz '{{ after }} 00:00:00{{ utc_offset() }}')
     {%- endfor -%}

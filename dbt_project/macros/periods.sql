@@ -12,16 +12,34 @@
     {%- else -%}
         {%- set d = "cast(" ~ column ~ " as date)" -%}
     {%- endif -%}
-    (cast(year({{ d }}) as varchar) || '-H' || case when month({{ d }}) <= 6 then '1' else '2' end)
+    {%- set h2_month = half_years()['2'][0][1:3] | int %}
+    (cast(year({{ d }}) as varchar) || '-H' || case when month({{ d }}) < {{ h2_month }} then '1' else '2' end)
 {%- endmacro %}
 
-{#- The first and last day of a period given as text ('2026-H1'). -#}
+{#- The half-years, stated once: (first day, last day) of H1 and H2 as month-day suffixes. The SQL
+    macros below and `in_periods` (incremental_by_period.sql) are built from it. -#}
+{% macro half_years() -%}
+    {{ return({'1': ('-01-01', '-06-30'), '2': ('-07-01', '-12-31')}) }}
+{%- endmacro %}
+
+{#- The first and last day of a period given as text ('2026-H1'), as SQL expressions. -#}
 {% macro period_start(period) -%}
-    cast(left({{ period }}, 4) || case when right({{ period }}, 1) = '1' then '-01-01' else '-07-01' end as date)
+    cast(left({{ period }}, 4) || case right({{ period }}, 1)
+        {%- for half, days in half_years().items() %} when '{{ half }}' then '{{ days[0] }}'{% endfor %} end as date)
 {%- endmacro %}
 
 {% macro period_end(period) -%}
-    cast(left({{ period }}, 4) || case when right({{ period }}, 1) = '1' then '-06-30' else '-12-31' end as date)
+    cast(left({{ period }}, 4) || case right({{ period }}, 1)
+        {%- for half, days in half_years().items() %} when '{{ half }}' then '{{ days[1] }}'{% endfor %} end as date)
+{%- endmacro %}
+
+{#- The first day of a period and the first day after it, as literal dates ('2026-H2' ->
+    ('2026-07-01', '2027-01-01')), for filters DuckDB can prune row groups with. -#}
+{% macro period_days(period) -%}
+    {%- set year = period[:4] | int -%}
+    {%- set half = period[-1] -%}
+    {%- set after = (year ~ half_years()['2'][0]) if half == '1' else ((year + 1) ~ half_years()['1'][0]) -%}
+    {{ return((year ~ half_years()[half][0], after)) }}
 {%- endmacro %}
 
 {#- The UTC offset of Vietnam time as a literal suffix, '+07'. -#}

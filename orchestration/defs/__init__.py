@@ -7,6 +7,8 @@ release/     the release asset
 automation/  jobs, schedules and the inbox sensor
 """
 
+import warnings
+
 import dagster as dg
 
 
@@ -21,9 +23,12 @@ def build_defs() -> dg.Definitions:
     from orchestration.defs.sources.partitions import hour_partitions, portal_partitions
 
     marts = mart_keys()
+    with warnings.catch_warnings():  # the crawl's single-run backfill policy is a beta parameter of Dagster's
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        fetcher_assets = fetchers.fetcher_assets(portal_partitions(), hour_partitions())
     return dg.Definitions(
         assets=[
-            *fetchers.fetcher_assets(portal_partitions(), hour_partitions()),
+            *fetcher_assets,
             *dg.load_assets_from_modules([loaders]),
             scoring_assets(),
             release_asset(marts),

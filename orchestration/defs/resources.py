@@ -3,7 +3,6 @@
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from urllib.parse import urlsplit
 
 import dagster as dg
@@ -13,6 +12,7 @@ from orchestration.defs.scoring.project import dbt_project
 from portal_index import __version__
 from portal_index.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, Home
 from portal_index.core.periods import period_of
+from portal_index.core.periods import today as vietnam_today
 from portal_index.core.registry import active_portals
 from portal_index.fetch.crawler import CrawlLimits, demo_limits
 
@@ -57,7 +57,7 @@ class PortalIndexResource(dg.ConfigurableResource):
         """The portals active today (or `only` these): in demo mode served by the simulator for as
         long as the context lasts, with loopback allowed to its port only; else the registry's URLs,
         private addresses refused."""
-        portals = [p for p in active_portals(period_of(date.today())) if only is None or p["portal_id"] in only]
+        portals = [p for p in active_portals(period_of(vietnam_today())) if only is None or p["portal_id"] in only]
         limits = CrawlLimits.from_env(max_pages=self.crawl_max_pages, delay_seconds=self.crawl_delay_seconds)
         if self.mode == "demo":
             from portal_index.demo.simulator import Simulator
@@ -84,7 +84,7 @@ class PortalIndexResource(dg.ConfigurableResource):
         from portal_index.demo.inputs import seed_papi, seed_surveys
 
         if source == "surveys":
-            seed_surveys(self.paths(), period_of(date.today()), log=log)
+            seed_surveys(self.paths(), period_of(vietnam_today()), log=log)
         elif source == "papi":
             seed_papi(self.paths(), log=log)
 

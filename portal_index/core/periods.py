@@ -49,6 +49,16 @@ def papi_first_year() -> int:
     return int(_vars()["papi_first_year"])
 
 
+def today() -> date:
+    """Today in Vietnam time: the day that decides the current period and the portals active now."""
+    return vietnam_date(datetime.now(UTC))
+
+
+def utc_offset() -> str:
+    """The UTC offset as SQL and ISO 8601 write it: '+07'."""
+    return f"{utc_offset_hours():+03d}"
+
+
 def utc_offset_hours() -> int:
     return int(_vars()["assessment_utc_offset_hours"])
 

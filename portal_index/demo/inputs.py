@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import random
 import shutil
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from portal_index.config import Home
 from portal_index.core.periods import period_bounds
+from portal_index.core.periods import today as vietnam_today
 from portal_index.core.provenance import DEMO_PAPI_FILE, DEMO_SURVEY_PREFIX
 from portal_index.core.registry import active_portals
 from portal_index.demo.simulator import TIERS, profile
@@ -29,7 +30,7 @@ def survey_rows(portals: list[dict], period: str, quality, rng: random.Random) -
     (0 to 1) sets the odds of a good answer. The demo and `portal-index synth` both fill the
     survey template with these."""
     start, end = period_bounds(period)
-    end = min(end, date.today())  # no test in the future: the loader refuses those
+    end = min(end, vietnam_today())  # no test in the future: the loader refuses those
     rows: dict[str, list[dict]] = {name: [] for name in template()["sheets"]}
     for portal in portals:
         p = quality(portal)

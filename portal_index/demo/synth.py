@@ -28,7 +28,7 @@ import duckdb
 
 from portal_index import __version__
 from portal_index.config import SEEDS_DIR, Home
-from portal_index.core.periods import period_bounds, period_of
+from portal_index.core.periods import period_bounds, period_of, utc_offset
 from portal_index.demo.inputs import PAPI_DEMO, survey_rows
 from portal_index.land.snapshots import Snapshot, land
 from portal_index.parse.page_signals import ACCESSIBILITY_CHECKS, load_keywords
@@ -146,7 +146,7 @@ def _portals_table(con: duckdb.DuckDBPyConnection, registry: Path) -> None:
 PROBES_SQL = """
 with draws as (
     select p.portal_id, p.base_url, p.q, p.n, h.hour,
-           timestamptz '{day} 00:00:00+07' + to_hours(h.hour)
+           timestamptz '{day} 00:00:00{offset}' + to_hours(h.hour)
                + to_seconds(cast(mod(p.n * 7, 1800) as bigint)) as probed_at,
            {u_err} as u_err, {u_kind} as u_kind, {u1} as u1, {u2} as u2, {u3} as u3
     from portals as p cross join range(24) as h(hour)
@@ -190,7 +190,9 @@ order by probed_at, portal_id
 
 def write_probes(con: duckdb.DuckDBPyConnection, out: Path, day: date) -> int:
     u = lambda tag: _u("portal_id", f"{(day - date(2000, 1, 1)).days}", "h.hour", f"'{tag}'")  # noqa: E731
-    sql = PROBES_SQL.format(day=day.isoformat(), u_err=u("err"), u_kind=u("kind"), u1=u("1"), u2=u("2"), u3=u("3"))
+    sql = PROBES_SQL.format(
+        day=day.isoformat(), offset=utc_offset(), u_err=u("err"), u_kind=u("kind"), u1=u("1"), u2=u("2"), u3=u("3")
+    )
     return con.execute(f"copy ({sql}) to '{out}' (header, delimiter ',')").fetchone()[0]
 
 
@@ -204,7 +206,7 @@ def write_crawl(con: duckdb.DuckDBPyConnection, out: Path, crawled: date, first:
         copy (
             with crawl as (
                 select p.*,
-                       timestamptz '{crawled} 02:00:00+07'
+                       timestamptz '{crawled} 02:00:00{utc_offset()}'
                            + to_seconds(cast(mod(p.n * 13, 14400) as bigint)) as started,
                        cast(60 + 340 * pow({u("'pages'")}, 1.6) as integer) as pages
                 from portals as p where p.n between {first} and {last}

@@ -12,15 +12,14 @@ from portal_index.config import Home
 from portal_index.core.problems import Problem
 from portal_index.land.snapshots import Snapshot, land, list_snapshots
 from portal_index.land.warehouse import LoadReport, Parser, connect, load_snapshot, loaded_shas, sync_source, unload
-from portal_index.parse import fetch_results as results_files
-from portal_index.parse import papi, surveys
+from portal_index.parse import fetch_results, papi, surveys
 from portal_index.parse.spreadsheets import SPREADSHEETS
 
 # Each parser takes the file and the day it landed (what "in the future" means for its dates).
 PARSERS: dict[str, Parser] = {
-    "crawl": lambda path, landed_on: results_files.parse_crawl(path),
-    "probes": lambda path, landed_on: results_files.parse_probes(path, landed_on=landed_on),
-    "audits": lambda path, landed_on: results_files.parse_audits(path),
+    "crawl": lambda path, landed_on: fetch_results.parse_crawl(path),
+    "probes": lambda path, landed_on: fetch_results.parse_probes(path, landed_on=landed_on),
+    "audits": lambda path, landed_on: fetch_results.parse_audits(path),
     "surveys": lambda path, landed_on: surveys.parse(path, landed_on=landed_on),
     "papi": lambda path, landed_on: papi.parse(path, landed_on=landed_on),
 }
@@ -32,7 +31,7 @@ def detect_source(path: Path) -> str:
     if suffix in SPREADSHEETS:
         return "papi" if "papi" in path.name.lower() else "surveys"
     if suffix in (".jsonl", ".ndjson"):
-        return "audits" if results_files.record_kinds(path) & set(results_files.AUDIT_RECORDS) else "crawl"
+        return "audits" if fetch_results.record_kinds(path) & set(fetch_results.AUDIT_RECORDS) else "crawl"
     if suffix == ".warc" or path.name.lower().endswith(".warc.gz"):
         return "crawl"
     if suffix == ".csv":
@@ -152,7 +151,7 @@ def reextract(home: Home) -> LoadReport:
     report = LoadReport("crawl")
     with connect(home.warehouse) as con:
         for snapshot in list_snapshots(home.snapshots, "crawl"):
-            if results_files.is_warc(snapshot.path):
+            if fetch_results.is_warc(snapshot.path):
                 con.execute("begin")
                 unload(con, snapshot)
                 con.execute("commit")

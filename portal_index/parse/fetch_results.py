@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from portal_index.core.periods import today as vietnam_today
 from portal_index.core.periods import utc_offset_hours, vietnam_date
 from portal_index.core.problems import InputRejected, Problem
 from portal_index.core.raw_tables import RAW_TABLES
@@ -198,7 +199,7 @@ def parse_probes(path: Path, landed_on: date | None = None) -> dict[str, pa.Tabl
         if not problems:
             problems += _repeated_probes(con, path, table, text)
         if not problems:
-            problems += _implausible_probes(con, path, table, landed_on or date.today())
+            problems += _implausible_probes(con, path, table, landed_on or vietnam_today())
     if problems:
         raise InputRejected(sorted(problems, key=lambda p: p.row or 0))
     return {"probes": table}

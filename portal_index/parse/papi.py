@@ -23,6 +23,7 @@ from pathlib import Path
 
 from portal_index.core.names import UnknownProvince, province_codes, resolve_province
 from portal_index.core.periods import papi_first_year
+from portal_index.core.periods import today as vietnam_today
 from portal_index.core.problems import InputRejected, Problem, column_letter
 from portal_index.core.text import fold
 from portal_index.parse.spreadsheets import SPREADSHEETS, read_csv_rows, read_sheets
@@ -38,7 +39,7 @@ def parse(path: Path, variant: str = "unweighted", landed_on: date | None = None
         tables = parse_workbook(path, variant)
     else:
         tables = parse_tidy_csv(path)
-    _check_years(path, tables["papi_scores"], (landed_on or date.today()).year)
+    _check_years(path, tables["papi_scores"], (landed_on or vietnam_today()).year)
     return tables
 
 

@@ -14,6 +14,7 @@ import yaml
 
 from portal_index.core.names import UnknownMinistry, UnknownProvince, resolve_ministry_on, resolve_province_on
 from portal_index.core.periods import earliest_test_date
+from portal_index.core.periods import today as vietnam_today
 from portal_index.core.problems import InputRejected, Problem, column_letter
 from portal_index.core.registry import find_portal, portals, validity_problem
 from portal_index.core.text import fold
@@ -150,7 +151,7 @@ def parse(path: Path, landed_on: date | None = None) -> dict[str, list[dict]]:
     """Every valid row of every test sheet, or InputRejected with every problem found. A test date
     must lie between the earliest possible assessment and the day the file landed (`landed_on`,
     default today), and a portal given by its code must be in the registry on that date."""
-    earliest, latest = earliest_test_date(), landed_on or date.today()
+    earliest, latest = earliest_test_date(), landed_on or vietnam_today()
     dates_expected = (
         f"a test date from {earliest:%d/%m/%Y} (Decree 42/2022/NĐ-CP in force) "
         f"to {latest:%d/%m/%Y} (the day the file landed)"

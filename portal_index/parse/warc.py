@@ -28,7 +28,7 @@ import hashlib
 import json
 import os
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -535,7 +535,3 @@ def _warcinfo_fields(payload: bytes) -> dict:
         if sep:
             out[key.strip()] = value.strip()
     return out
-
-
-def iter_warcs(folder: Path) -> Iterator[Path]:
-    yield from sorted(p for p in folder.glob("*") if p.name.lower().endswith((".warc", ".warc.gz")))

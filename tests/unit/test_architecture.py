@@ -6,10 +6,11 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("portal_index", "orchestration", "expectations")
+PACKAGES = ("portal_index", "orchestration", "expectations", "benchmarks")
 
 # stage -> the stages (and shared modules) it may import; `portal_index` is the package's __init__
 ALLOWED = {
+    "config": set(),
     "core": {"portal_index", "config", "core"},
     "parse": {"portal_index", "config", "core", "parse"},
     "fetch": {"portal_index", "config", "core", "parse", "fetch"},
@@ -18,6 +19,38 @@ ALLOWED = {
     "expectations": {"portal_index", "config", "core", "release.catalog", "expectations"},
 }
 DEMO_CHOOSERS = {"portal_index.cli", "orchestration.defs.resources"}
+# Dagster folder -> the project modules it may import (prefixes); docs/architecture.md's table
+DAGSTER_ALLOWED = {
+    "orchestration.defs.sources": (
+        "portal_index.config",
+        "portal_index.core",
+        "portal_index.fetch",
+        "portal_index.land",
+        "portal_index.parse",
+        "orchestration.defs.resources",
+        "orchestration.defs.sources",
+    ),
+    "orchestration.defs.scoring": (
+        "portal_index.config",
+        "portal_index.release.catalog",
+        "orchestration.defs.resources",
+        "orchestration.defs.scoring",
+    ),
+    "orchestration.defs.checks": ("expectations", "orchestration.defs.resources", "orchestration.defs.checks"),
+    "orchestration.defs.release": (
+        "portal_index.release",
+        "orchestration.defs.resources",
+        "orchestration.defs.release",
+    ),
+    "orchestration.defs.automation": (
+        "portal_index.config",
+        "portal_index.core",
+        "orchestration.defs.automation",
+        "orchestration.defs.resources",
+        "orchestration.defs.sources.partitions",
+    ),
+    "orchestration.defs.resources": ("portal_index", "orchestration.defs.scoring.project"),
+}
 
 
 def modules() -> dict[str, Path]:
@@ -30,14 +63,28 @@ def modules() -> dict[str, Path]:
     return found
 
 
-def imports(path: Path, known: set[str]) -> set[str]:
-    """The project's modules a file imports, anywhere in it."""
+def imports(path: Path, known: set[str], module: str = "") -> set[str]:
+    """The project's modules a file imports, anywhere in it: import statements (relative ones
+    resolved) and `importlib.import_module` / `__import__` of a literal name."""
     out = set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            names = [base] + [f"{base}.{a.name}" for a in node.names]
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) in ("import_module", "__import__")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            names = [node.args[0].value]
         else:
             continue
         for name in names:
@@ -50,7 +97,7 @@ def imports(path: Path, known: set[str]) -> set[str]:
 
 def graph() -> dict[str, set[str]]:
     mods = modules()
-    return {name: imports(path, set(mods)) - {name} for name, path in mods.items()}
+    return {name: imports(path, set(mods), name) - {name} for name, path in mods.items()}
 
 
 def cycles(g: dict[str, set[str]]) -> list[list[str]]:
@@ -125,18 +172,39 @@ def test_each_stage_imports_only_the_stages_before_it():
 
 def test_only_the_command_line_and_the_dagster_resource_choose_the_demo():
     users = {m for m, targets in graph().items() if any(t.startswith("portal_index.demo") for t in targets)}
-    assert {m for m in users if not m.startswith("portal_index.demo")} == DEMO_CHOOSERS
+    assert {m for m in users if not m.startswith(("portal_index.demo", "benchmarks"))} == DEMO_CHOOSERS
+
+
+def test_the_dagster_folders_import_what_the_architecture_says():
+    wrong = []
+    for module, targets in graph().items():
+        rule = next((allowed for folder, allowed in DAGSTER_ALLOWED.items() if module.startswith(folder)), None)
+        if rule is None:
+            continue
+        wrong += [f"{module} imports {t}" for t in targets if not t.startswith(rule)]
+    assert wrong == []
+
+
+def test_relative_and_dynamic_imports_are_seen():
+    mods = {"portal_index.release.publish", "portal_index.demo", "portal_index.demo.simulator", "portal_index"}
+    path = ROOT / "tests" / "unit" / "_probe_module.py"
+    path.write_text("from ..demo import simulator\nimport importlib\nimportlib.import_module('portal_index.demo')\n")
+    try:
+        found = imports(path, mods, "portal_index.release.publish")
+    finally:
+        path.unlink()
+    assert found == {"portal_index.demo", "portal_index.demo.simulator"}
 
 
 def test_only_the_command_line_imports_orchestration_among_the_plain_modules():
     users = {m for m, targets in graph().items() if any(t.startswith("orchestration") for t in targets)}
-    assert {m for m in users if not m.startswith("orchestration")} == {"portal_index.cli"}
+    assert {m for m in users if not m.startswith(("orchestration", "benchmarks"))} == {"portal_index.cli"}
 
 
-def test_environment_variables_are_read_in_config_only():
+def test_environment_variables_are_read_and_set_in_config_only():
     readers = []
     for name, path in modules().items():
         text = path.read_text(encoding="utf-8")
-        if ("os.environ" in text or "getenv" in text) and name != "portal_index.config":
+        if any(w in text for w in ("environ", "getenv", "putenv")) and name != "portal_index.config":
             readers.append(name)
     assert readers == []

@@ -1,16 +1,15 @@
 """Partitions of the fetchers: crawls by portal, probes by hour (Vietnam time)."""
 
-from datetime import date
-
 import dagster as dg
 
 from portal_index.core.periods import period_of, time_zone
+from portal_index.core.periods import today as vietnam_today
 from portal_index.core.registry import active_portals
 
 
 def portal_partitions() -> dg.StaticPartitionsDefinition:
     """One partition per portal active today (computed when the definitions are built)."""
-    return dg.StaticPartitionsDefinition(sorted(p["portal_id"] for p in active_portals(period_of(date.today()))))
+    return dg.StaticPartitionsDefinition(sorted(p["portal_id"] for p in active_portals(period_of(vietnam_today()))))
 
 
 def hour_partitions() -> dg.HourlyPartitionsDefinition:

@@ -1,6 +1,6 @@
 -- The portal registry: the seed portals_registry, or the CSV file of the same columns that
 -- $PORTAL_INDEX_REGISTRY names (a synthetic registry from `portal-index synth`); the Python side
--- (portal_index.registry) reads the same file.
+-- (portal_index.core.registry) reads the same file.
 {{ config(materialized='table') }}
 {%- set override = env_var('PORTAL_INDEX_REGISTRY', '') %}
 {%- set seed = ref('portals_registry') %}
