@@ -24,6 +24,8 @@ from pathlib import Path
 from portal_index.config import SOURCES, Home
 
 EXIT_REJECTED = 3  # run --strict: the run published, but an input was rejected
+EXIT_BUSY = 75  # another command holds the working folder (EX_TEMPFAIL: try again later, or --wait)
+LOCKED = {"run", "crawl", "extract", "ingest", "release", "synth"}  # the commands that change a working folder
 DAGSTER_YAML = """# written by portal-index: local SQLite storage, no telemetry
 telemetry:
   enabled: false
@@ -236,18 +238,23 @@ def cmd_rejections(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from portal_index.release.verify import verify
+    from portal_index.release.verify import check
 
     folder = Path(args.release)
     if not folder.is_dir():
         folder = Home.from_env(args.home).releases / args.release
-    problems = verify(folder)
-    for problem in problems:
+    v = check(folder, published=args.checksum)
+    for problem in v.problems:
         print(f"  - {problem}", file=sys.stderr)
-    if problems:
-        print(f"release {folder} FAILED verification ({len(problems)} problem(s))", file=sys.stderr)
+    if v.problems:
+        print(f"release {folder} FAILED verification ({len(v.problems)} problem(s))", file=sys.stderr)
         return 1
     print(f"release {folder.resolve().name}: every file matches its size and sha256; the descriptor is valid")
+    if v.sums_sha256:
+        anchors = f" (checked against {', '.join(v.anchors)})" if v.anchors else ""
+        print(f"SHA256SUMS sha256 {v.sums_sha256}{anchors}")
+    for note in v.notes:
+        print(f"note: {note}")
     return 0
 
 
@@ -365,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ver = sub.add_parser("verify", help="recompute every hash of a release and validate its descriptor")
     ver.add_argument("release", help="a release folder, or a version under $PORTAL_INDEX_HOME/releases")
+    ver.add_argument("--checksum", help="the sha256 of SHA256SUMS as published (release notes, website)")
     ver.set_defaults(func=cmd_verify)
 
     rep = sub.add_parser("reproduce", help="rebuild a release from its snapshots and compare its data files")
@@ -387,13 +395,36 @@ def main(argv: list[str] | None = None) -> int:
     syn.add_argument("--seed", type=int, default=20260101, help="random seed (default 20260101)")
     syn.set_defaults(func=cmd_synth)
 
+    for name, command in sub.choices.items():
+        if name in LOCKED:
+            command.add_argument(
+                "--wait", action="store_true", help="wait for another command on this working folder to finish"
+            )
+
     dev = sub.add_parser("dev", help="start the Dagster webserver and daemon")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=cmd_dev)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    if args.command not in LOCKED:
+        return args.func(args)
+    from portal_index.core import run_lock
+
+    with contextlib.ExitStack() as stack:
+        try:  # one command at a time changes a working folder
+            stack.enter_context(
+                run_lock.hold(
+                    Home.from_env(args.home).root,
+                    f"portal-index {args.command}",
+                    wait=args.wait,
+                    on_wait=lambda busy: print(f"{busy}; waiting…", file=sys.stderr),
+                )
+            )
+        except run_lock.Busy as busy:
+            print(busy, file=sys.stderr)
+            return EXIT_BUSY
+        return args.func(args)
 
 
 def entry() -> None:

@@ -353,3 +353,31 @@ def test_the_command_line_reports_a_rejected_file_and_strict_runs_fail(tmp_path)
     assert result.returncode == 1 and "REJECTED bomb.xlsx (surveys)" in result.stderr
     listing = cli("rejections", home=tmp_path / "home")
     assert "surveys/bomb.xlsx" in listing.stdout and "nanobind" not in listing.stderr + result.stderr
+
+
+def test_a_second_command_on_a_busy_working_folder_says_who_holds_it_or_waits(tmp_path):
+    import threading
+    import time
+
+    from conftest import cli
+
+    from portal_index.core import run_lock
+
+    home = tmp_path / "home"
+    sheet = good_sheet(tmp_path)
+    with run_lock.hold(home, "portal-index run"):
+        busy = cli("ingest", str(sheet), home=home)
+    assert busy.returncode == 75 and "is busy: `portal-index run` pid" in busy.stderr
+    release = threading.Event()
+
+    def holder():
+        with run_lock.hold(home, "portal-index run"):
+            release.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    time.sleep(0.5)
+    threading.Timer(1.0, release.set).start()
+    waited = cli("ingest", str(sheet), "--wait", home=home)
+    thread.join()
+    assert waited.returncode == 0 and "waiting" in waited.stderr and "accepted s.xlsx" in waited.stdout
