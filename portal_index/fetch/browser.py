@@ -4,8 +4,14 @@ Debian's `chromium` is driven by Playwright (no browser download: `executable_pa
 (bundled by axe-playwright-python) runs the WCAG 2.1 A and AA rules, and two buffered
 PerformanceObservers read Largest Contentful Paint and Cumulative Layout Shift. Each page has a
 hard time limit: navigation, audit and measurements together (`page_seconds`); a page over it, or
-one that fails to load, is a row with its error, never an exception. Every request the browser
-makes goes through the private-address guard (a Playwright route), as the crawler's do.
+one that fails to load, is a row with its error, never an exception.
+
+Every connection the browser makes goes through the private-address guard, as the crawler's do:
+Chromium is started with a forward proxy of our own for every scheme (`portal_index.fetch.proxy`,
+on loopback, one per audit), loopback included in what it proxies, its own name resolution
+switched off, and no QUIC or non-proxied WebRTC UDP (`browser_args`). The proxy resolves each host,
+vets every address with the guard, and refuses the rest with a 403; a page whose navigation the
+guard refused is a row with `error: blocked_address: …`.
 
 Rows: `a11y_audits`, one per page (status, rules passed and violated, LCP, CLS, error), and
 `a11y_violations`, one per violated rule on a page (rule, impact, number of elements).
@@ -17,10 +23,9 @@ import asyncio
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-import anyio
-
 from portal_index.config import chromium_binary
-from portal_index.fetch.netguard import BlockedAddress, Guard, vetted_addresses
+from portal_index.fetch.netguard import SCHEMES, Guard
+from portal_index.fetch.proxy import GUARD_HEADER, GuardedProxy
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 CHROMIUM_ARGS = [
@@ -30,8 +35,26 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-domain-reliability",
+    # QUIC (HTTP/3) is UDP, which an HTTP proxy does not carry: Chromium would send it directly
     "--disable-quic",
+    # WebRTC's ICE (STUN, TURN, host candidates) only over TCP through the proxy, never direct UDP
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
 ]
+
+
+def browser_args(proxy_url: str) -> list[str]:
+    """The switches that put every connection of Chromium through the proxy at `proxy_url`."""
+    proxy_host = urlsplit(proxy_url).hostname
+    return CHROMIUM_ARGS + [
+        f"--proxy-server={proxy_url}",  # every scheme: http, https, ws, wss
+        # Chromium bypasses any proxy for localhost and loopback addresses unless told not to
+        "--proxy-bypass-list=<-loopback>",
+        # Chromium resolves no name itself (DNS prefetch, a bypass, a fallback): the proxy does it
+        f"--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE {proxy_host}",
+    ]
+
+
 _VITALS = """() => new Promise(resolve => {
   let lcp = null, cls = 0;
   new PerformanceObserver(list => { for (const e of list.getEntries()) lcp = e.startTime; })
@@ -47,34 +70,52 @@ def find_chromium() -> str | None:
     return chromium_binary()
 
 
-def _route_guard(guard: Guard):
-    """A Playwright route handler: the browser's requests (subresources, redirects, scripts' fetches)
-    go through the private-address guard too; refused ones are aborted."""
-
-    async def handle(route):
-        parts = urlsplit(route.request.url)
-        if parts.scheme in ("data", "blob", "about"):
-            return await route.continue_()
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return await route.abort("blockedbyclient")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+def _refused_navigation(proxy: GuardedProxy, urls: list[str]) -> str | None:
+    """Why the guard refused the page's navigation (the URL asked for, or a redirect of it), if it did."""
+    for url in reversed(urls):
+        parts = urlsplit(url)
         try:
-            vetted_addresses(guard, parts.hostname, port, await anyio.getaddrinfo(parts.hostname, port))
-        except (BlockedAddress, OSError):
-            return await route.abort("blockedbyclient")
-        await route.continue_()
+            port = parts.port or (443 if parts.scheme in ("https", "wss") else 80)
+        except ValueError:
+            continue
+        reason = proxy.refused(parts.hostname or "", port)
+        if reason:
+            return reason
+    return None
 
-    return handle
+
+def _blocked(reason: str) -> str:
+    return "blocked_address: " + reason.removeprefix("blocked address: ")
 
 
-async def _audit_page(browser, axe, portal_id: str, url: str, guard: Guard) -> tuple[dict, list[dict]]:
+async def _audit_page(browser, axe, portal_id: str, url: str, proxy: GuardedProxy) -> tuple[dict, list[dict]]:
     row = {"portal_id": portal_id, "url": url, "audited_at": datetime.now(UTC).isoformat()}
+    scheme = urlsplit(url).scheme
+    if scheme not in SCHEMES:  # no file:, chrome: or javascript: page from a registry
+        row["error"] = f"blocked_scheme: {scheme or 'none'} (only http and https)"
+        return row, []
     context = await browser.new_context()
     try:
-        if guard.block_private:
-            await context.route("**/*", _route_guard(guard))
         page = await context.new_page()
-        response = await page.goto(url, wait_until="load")
+        navigations = [url]
+        page.on(
+            "request",
+            lambda r: navigations.append(r.url) if r.is_navigation_request() and r.frame == page.main_frame else None,
+        )
+        refused = None
+        try:
+            response = await page.goto(url, wait_until="load")
+        except Exception:
+            refused = _refused_navigation(proxy, navigations)
+            if refused:  # https (CONNECT refused): Chromium reports ERR_TUNNEL_CONNECTION_FAILED
+                row["error"] = _blocked(refused)
+                return row, []
+            raise
+        if response and response.headers.get(GUARD_HEADER.lower()):  # a 403 of the proxy's (plain http)
+            refused = _refused_navigation(proxy, [*navigations, response.url])  # not a site's own header
+        if refused:
+            row["error"] = _blocked(refused)
+            return row, []
         row["status"] = response.status if response else None
         vitals = await page.evaluate(_VITALS)
         row["lcp_ms"] = round(vitals["lcp"], 1) if vitals.get("lcp") is not None else None
@@ -121,13 +162,13 @@ async def audit_async(
     audits: list[dict] = []
     violations: list[dict] = []
     sem = asyncio.Semaphore(concurrency)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+    async with GuardedProxy(guard) as proxy, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, headless=True, args=browser_args(proxy.url))
 
         async def one(portal_id: str, url: str) -> None:
             async with sem:
                 try:
-                    row, found = await asyncio.wait_for(_audit_page(browser, axe, portal_id, url, guard), page_seconds)
+                    row, found = await asyncio.wait_for(_audit_page(browser, axe, portal_id, url, proxy), page_seconds)
                 except TimeoutError:
                     row, found = {"portal_id": portal_id, "url": url, "error": "time_limit"}, []
                 except Exception as e:  # a page that fails to load or to audit is a row, not a crash
@@ -144,7 +185,11 @@ async def audit_async(
         finally:
             await browser.close()
     failed = sum(1 for r in audits if r.get("error"))
-    log(f"accessibility audit: {len(audits)} pages, {len(violations)} violated rules, {failed} pages failed")
+    log(
+        f"accessibility audit: {len(audits)} pages, {len(violations)} violated rules, {failed} pages failed, "
+        f"{proxy.stats['blocked']} connections blocked by the guard"
+        + "".join(f"\n  blocked {r.host}:{r.port}: {r.reason}" for r in proxy.refusals[:10])
+    )
     return {
         "a11y_audits": sorted(audits, key=lambda r: (r["portal_id"], r["url"])),
         "a11y_violations": sorted(violations, key=lambda r: (r["portal_id"], r["url"], r["rule_id"])),
