@@ -17,7 +17,7 @@ from portal_index.core.methodology import Methodology
 E = gx.expectations
 
 
-def portal_scores(m: Methodology) -> list:
+def portal_scores(m: Methodology, reasons: list[str]) -> list:
     grades = [g for g, _ in m.bands]
     out = [
         E.ExpectCompoundColumnsToBeUnique(column_list=["portal_id", "period"]),
@@ -41,6 +41,10 @@ def portal_scores(m: Methodology) -> list:
         ),
         E.ExpectColumnValuesToNotBeNull(column="rank", row_condition=Column("grade").is_in(grades)),
         E.ExpectColumnValuesToBeNull(column="rank", row_condition=Column("grade") == "insufficient_data"),
+        # a portal not graded says why (the reason for most of its missing weight); a graded one does not
+        E.ExpectColumnValuesToNotBeNull(column="status_reason", row_condition=Column("grade") == "insufficient_data"),
+        E.ExpectColumnValuesToBeNull(column="status_reason", row_condition=Column("grade").is_in(grades)),
+        E.ExpectColumnValuesToBeInSet(column="status_reason", value_set=reasons),
     ]
     upper = 100.0
     for grade, lower in m.bands:  # the letter agrees with the published total and the bands
@@ -78,7 +82,11 @@ from {batch} as b anti join expected as e using (portal_id, period)
 """
 
 
-def indicator_values(catalog_ids: list[str]) -> list:
+def indicator_values(catalog_ids: list[str], reasons: list[str]) -> list:
+    measured, not_measurable = (
+        Column("measurement_status") == "measured",
+        Column("measurement_status") == "not_measurable",
+    )
     return [
         E.ExpectCompoundColumnsToBeUnique(column_list=["portal_id", "period", "indicator_id"]),
         E.ExpectColumnValuesToBeInSet(column="indicator_id", value_set=catalog_ids),
@@ -89,6 +97,25 @@ def indicator_values(catalog_ids: list[str]) -> list:
         E.ExpectColumnValuesToBeNull(column="score", row_condition=Column("has_data") == False),  # noqa: E712
         E.ExpectColumnValuesToNotBeNull(column="score", row_condition=Column("has_data") == True),  # noqa: E712
         E.ExpectColumnValuesToNotBeNull(column="evidence", row_condition=Column("has_data") == True),  # noqa: E712
+        # nothing measured is guessed: measured <=> has_data <=> a score; not measurable says why, from
+        # the seed status_reasons, and is never scored
+        E.ExpectColumnValuesToNotBeNull(column="measurement_status"),
+        E.ExpectColumnValuesToBeInSet(column="measurement_status", value_set=["measured", "not_measurable"]),
+        E.ExpectColumnValuesToBeInSet(
+            column="measurement_status",
+            value_set=["measured"],
+            row_condition=Column("has_data") == True,  # noqa: E712
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="measurement_status",
+            value_set=["not_measurable"],
+            row_condition=Column("has_data") == False,  # noqa: E712
+        ),
+        E.ExpectColumnValuesToNotBeNull(column="score", row_condition=measured),
+        E.ExpectColumnValuesToBeNull(column="score", row_condition=not_measurable),
+        E.ExpectColumnValuesToBeNull(column="status_reason", row_condition=measured),
+        E.ExpectColumnValuesToNotBeNull(column="status_reason", row_condition=not_measurable),
+        E.ExpectColumnValuesToBeInSet(column="status_reason", value_set=reasons),
     ]
 
 
@@ -139,9 +166,12 @@ def build_all(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
     """{published table: expectations} built from the warehouse's methodology and registry."""
     m = Methodology.load(con)
     catalog = [r[0] for r in con.execute("select indicator_id from seeds.indicator_catalog order by 1").fetchall()]
+    reasons = [
+        r[0] for r in con.execute("select distinct status_reason from seeds.status_reasons order by 1").fetchall()
+    ]
     return {
-        "portal_scores": portal_scores(m),
-        "indicator_values": indicator_values(catalog),
+        "portal_scores": portal_scores(m, reasons),
+        "indicator_values": indicator_values(catalog, reasons),
         "indicators": indicators(m),
         "papi_scores": papi_scores(),
         "provinces": provinces(),

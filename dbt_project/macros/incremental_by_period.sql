@@ -15,7 +15,7 @@
 {#- The snapshots of `source_name` loaded since this model was last built. -#}
 {% macro snapshots_since_last_build(source_name, watermark) -%}
     select sha256 from ({{ accepted_snapshots(source_name) }})
-    where loaded_at > (select max({{ watermark }}) from {{ this }})
+    where loaded_at > (select coalesce(max({{ watermark }}), timestamptz '1970-01-01 00:00:00+00') from {{ this }})
 {%- endmacro %}
 
 {#- The periods that `source_name`'s snapshots loaded since the last build fall in, read before the

@@ -2,17 +2,22 @@
 
 Vietnamese by default with an English switch (a button, or `report.html#en`); charts are rendered
 at build time (Altair, vl-convert) and inlined as SVG, so nothing is fetched when it is opened.
-The numbers come from the release's own Parquet files.
+The numbers come from the release's own Parquet files; the labels of the reasons a portal is not
+graded come from the methodology seed `status_reasons` (their codes are in `portal_scores`).
 """
 
 from __future__ import annotations
 
+import csv
 import html
 from pathlib import Path
 
 import duckdb
 
+from portal_index.config import DBT_PROJECT_DIR
 from portal_index.core.methodology import Methodology
+
+STATUS_REASONS = DBT_PROJECT_DIR / "seeds" / "methodology" / "status_reasons.csv"
 
 GRADE_COLOURS = {
     "A": "#1a9850",
@@ -83,10 +88,12 @@ def build(folder: Path, descriptor: dict, methodology: Methodology) -> str:
     period = descriptor["period"]
     portal_columns = {r[0] for r in con.execute("describe portals").fetchall()}
     name_en = "p.name_en" if "name_en" in portal_columns else "p.name_vi"  # survive a schema change
+    score_columns = {r[0] for r in con.execute("describe portal_scores").fetchall()}
+    reason = "s.status_reason" if "status_reason" in score_columns else "null"  # survive a schema change
     scores = con.execute(
         f"""
         select s.portal_id, p.name_vi, {name_en}, s.peer_group, s.rank, s.total, s.grade, s.coverage,
-               s.function_score, s.performance_score, s.access_score, s.change_since_previous
+               s.function_score, s.performance_score, s.access_score, s.change_since_previous, {reason}
         from portal_scores s join portals p using (portal_id)
         where s.period = ? order by s.peer_group, s.rank nulls last, s.portal_id""",
         [period],
@@ -114,6 +121,7 @@ def build(folder: Path, descriptor: dict, methodology: Methodology) -> str:
     bands_en = ", ".join(f"{g} ≥ {m:g}" for g, m in graded) + f", else {lowest}"
     coverage = f"{methodology.coverage_min * 100:g}"
 
+    reasons = _reason_labels()
     leaderboard = []
     for group, (vi, en) in GROUPS.items():
         rows = [r for r in scores if r[3] == group]
@@ -123,7 +131,8 @@ def build(folder: Path, descriptor: dict, methodology: Methodology) -> str:
             f'<tr data-portal="{r[0]}" data-total="{r[5] if r[5] is not None else ""}" data-grade="{r[6]}" '
             f'data-rank="{r[4] if r[4] is not None else ""}"><td class="rank">{r[4] if r[4] is not None else "–"}</td>'
             f'<td>{t(r[1], r[2])}</td><td class="num total">{r[5] if r[5] is not None else "–"}</td>'
-            f'<td><span class="grade" style="background:{GRADE_COLOURS[r[6]]}">{_grade_label(r[6])}</span></td>'
+            f'<td><span class="grade" style="background:{GRADE_COLOURS[r[6]]}">{_grade_label(r[6])}</span>'
+            f"{_reason(r[12], reasons)}</td>"
             f'<td class="num">{float(r[7]):.0%}</td></tr>'
             for r in rows
         )
@@ -232,3 +241,25 @@ button#lang {{ float: right; }}
 
 def _grade_label(grade: str) -> str:
     return t("Không đủ dữ liệu", "Insufficient data") if grade == "insufficient_data" else grade
+
+
+def _reason_labels() -> dict[str, tuple[str, str]]:
+    """{status_reason: (Vietnamese, English label)} from the seed status_reasons: a reason's labels
+    are those of its own row. Empty when the seed is not there (the codes are shown instead)."""
+    if not STATUS_REASONS.exists():
+        return {}
+    with open(STATUS_REASONS, encoding="utf-8", newline="") as f:
+        return {
+            r["status_reason"]: (r["name_vi"], r["name_en"])
+            for r in csv.DictReader(f)
+            if r["error_class"] == r["status_reason"]
+        }
+
+
+def _reason(code: str | None, labels: dict[str, tuple[str, str]]) -> str:
+    """Why a portal is not graded: the reason's labels and its code, as published in status_reason."""
+    if not code:
+        return ""
+    vi, en = labels.get(code, (code, code))
+    escaped = html.escape(code)
+    return f' <small class="reason" data-reason="{escaped}">{t(vi, en)} (<code>{escaped}</code>)</small>'

@@ -197,7 +197,11 @@ def test_dbt_unit_tests_pass_on_the_built_warehouse(demo_copy, tmp_path):
     names = sorted(r["unique_id"].split(".")[-1] for r in results if r["status"] == "pass")
     assert names == [
         "a_browser_audit_replaces_the_crawl_accessibility_checks",
+        "a_crawl_home_page_failure_is_its_error_class",
+        "a_failed_probe_is_counted_by_its_error_class",
         "a_later_file_supersedes_the_same_test",
+        "a_not_measurable_source_has_the_reason_it_recorded",
+        "a_portal_whose_every_crawl_and_probe_failed_is_insufficient_data_with_its_reason",
         "a_probe_and_its_retry_are_one_attempt",
         "grade_from_rounded_total_coverage_rule_and_competition_rank",
         "normalisation_and_not_applicable_vs_missing",
@@ -388,3 +392,44 @@ def test_a_hostile_file_dropped_with_good_ones_is_reported_and_the_good_ones_pub
     assert "nanobind" not in result.stderr
     again = cli("run", "--mode", "inbox", home=demo_copy.root)  # the rejected file does not block a later run
     assert again.returncode == 0 and "inputs: 0 file(s) loaded" in again.stderr
+
+
+def test_what_could_not_be_measured_is_not_measurable_with_its_reason(demo_run):
+    """Nothing measured is guessed: a demo portal whose home page answers 503 has its crawl indicators
+    not measurable (http_error), never 0; it is insufficient_data with that reason, never graded;
+    the release publishes both columns and the report shows the reason."""
+    home, _ = demo_run
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        failed = {
+            r[0]
+            for r in con.execute("""select portal_id from raw.crawl_pages
+                                    where role = 'page' and depth = 0 and status >= 400""").fetchall()
+        }
+        crawl = con.execute(
+            """select portal_id, list(distinct measurement_status), list(distinct status_reason),
+                      count(*) filter (where score is not null)
+               from marts.indicator_values where source = 'crawl' and portal_id in ? group by 1""",
+            [sorted(failed)],
+        ).fetchall()
+        reasons = {r[0] for r in con.execute("select status_reason from seeds.status_reasons").fetchall()}
+        statuses = dict(
+            con.execute("select measurement_status, count(*) from marts.indicator_values group by 1").fetchall()
+        )
+        unexplained = con.execute("""select count(*) from marts.indicator_values
+                                     where (measurement_status = 'not_measurable') <> (status_reason is not null)
+                                        or (measurement_status = 'measured') <> has_data""").fetchone()[0]
+    assert failed, "the demo has portals whose home page fails"
+    assert {p: (s, r, n) for p, s, r, n in crawl} == {p: (["not_measurable"], ["http_error"], 0) for p in failed}
+    assert statuses["measured"] > 0 and statuses["not_measurable"] > 0 and unexplained == 0
+    folder = release_dir(home)
+    with open(folder / "data" / "portal_scores.csv", encoding="utf-8", newline="") as f:
+        scores = {r["portal_id"]: r for r in csv.DictReader(f)}
+    with open(folder / "data" / "indicator_values.csv", encoding="utf-8", newline="") as f:
+        assert {"measurement_status", "status_reason"} <= set(next(csv.DictReader(f)))
+    for portal in failed:
+        assert (scores[portal]["grade"], scores[portal]["status_reason"]) == ("insufficient_data", "http_error")
+    for r in scores.values():
+        assert (r["grade"] == "insufficient_data") == (r["status_reason"] != "")
+        assert r["status_reason"] == "" or r["status_reason"] in reasons
+    report = (folder / "report.html").read_text(encoding="utf-8")
+    assert report.count('class="reason" data-reason="http_error"') == len(failed)

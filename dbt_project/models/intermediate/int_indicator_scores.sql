@@ -1,6 +1,6 @@
 -- One row per portal x period x applicable indicator. An indicator that does not apply to a portal
 -- has no row at all (not applicable is not missing); one that applies but has no data has
--- raw_value null and score null (missing is reported, never zero).
+-- raw_value null and score null (missing is reported, never zero), is not_measurable and says why.
 with applicable as (
     select pp.portal_id, pp.period, pp.kind, pp.owner_type, c.*
     from {{ ref('int_portal_periods') }} as pp
@@ -30,7 +30,13 @@ valued as (
     group by all
 )
 select
-    *,
-    {{ normalise('raw_value', 'normalisation', 'best', 'worst') }} as score,
-    raw_value is not null as has_data
-from valued
+    v.*,
+    {{ normalise('v.raw_value', 'v.normalisation', 'v.best', 'v.worst') }} as score,
+    v.raw_value is not null as has_data,
+    -- nothing measured is guessed: a value we could not obtain is not_measurable, with the reason
+    -- its source recorded (int_status_reasons), never a 0
+    case when v.raw_value is not null then 'measured' else 'not_measurable' end as measurement_status,
+    case when v.raw_value is null then coalesce(r.status_reason, 'no_data') end as status_reason
+from valued as v
+left join {{ ref('int_status_reasons') }} as r
+    on r.portal_id = v.portal_id and r.period = v.period and r.source = v.source

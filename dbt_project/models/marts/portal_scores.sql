@@ -1,4 +1,5 @@
--- One row per portal x period: pillar scores, total (0-100), grade, rank among peers, coverage.
+-- One row per portal x period: pillar scores, total (0-100), grade, rank among peers, coverage; for a
+-- portal not graded, the reason most of its missing weight could not be measured.
 -- The total is published rounded to 2 decimals; the grade and the rank are taken from that
 -- published number, so the number and the letter never disagree.
 with params as (
@@ -37,6 +38,13 @@ graded as (
     from published as p
     left join {{ ref('grade_bands') }} as b on p.total >= b.min_total
     qualify row_number() over (partition by p.portal_id, p.period order by b.min_total desc nulls last) = 1
+),
+main_reason as (  -- the reason for the largest share of the applicable weight not measured (ties: alphabetical)
+    select portal_id, period, status_reason
+    from {{ ref('int_indicator_scores') }}
+    where measurement_status = 'not_measurable'
+    group by portal_id, period, status_reason
+    qualify row_number() over (partition by portal_id, period order by sum(weight) desc, status_reason) = 1
 )
 select
     g.portal_id,
@@ -51,6 +59,7 @@ select
     round(g.access_score, 2)::decimal(5, 2) as access_score,
     g.total,
     g.grade,
+    case when g.insufficient then r.status_reason end as status_reason,
     case when not g.insufficient then
         rank() over (partition by g.period, pp.kind, pp.owner_type, g.insufficient order by g.total desc)
     end as rank,
@@ -60,3 +69,4 @@ select
     g.methodology_version
 from graded as g
 join {{ ref('int_portal_periods') }} as pp using (portal_id, period)
+left join main_reason as r using (portal_id, period)
