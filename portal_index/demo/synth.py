@@ -151,19 +151,24 @@ with draws as (
            {u_err} as u_err, {u_kind} as u_kind, {u1} as u1, {u2} as u2, {u3} as u3
     from portals as p cross join range(24) as h(hour)
 ),
-probes as (
+phases as (
     select *,
            case when u_err < 0.002 + 0.05 * pow(1 - q, 2) then
                 case when u_kind < 0.4 then 'timeout' when u_kind < 0.65 then 'connection_refused'
                      when u_kind < 0.9 then 'http_503' else 'dns_failure' end end as error,
-           exp(ln(110 + 2600 * pow(1 - q, 2)) + 0.45 * sqrt(-2 * ln(1 - u1)) * cos(2 * pi() * u2)) as ttfb
+           round(1 + 30 * u3, 2) as dns_ms, round(4 + 60 * (1 - q) * u2, 2) as connect_ms,
+           round(15 + 90 * u1, 2) as tls_ms,
+           exp(ln(110 + 2600 * pow(1 - q, 2)) + 0.45 * sqrt(-2 * ln(1 - u1)) * cos(2 * pi() * u2)) as drawn
     from draws
+),
+probes as (  -- the first byte comes after DNS, connect and TLS (the loader refuses anything else)
+    select * exclude (drawn), greatest(drawn, dns_ms + connect_ms + tls_ms + 1) as ttfb
+    from phases
 ),
 first_attempts as (
     select portal_id, base_url as url, probed_at,
            case when error is null then 200 when error = 'http_503' then 503 end as status,
-           round(1 + 30 * u3, 2) as dns_ms, round(4 + 60 * (1 - q) * u2, 2) as connect_ms,
-           round(15 + 90 * u1, 2) as tls_ms,
+           dns_ms, connect_ms, tls_ms,
            case when error is null or error = 'http_503' then round(ttfb, 2) end as ttfb_ms,
            case when error is null or error = 'http_503' then round(ttfb * (1.15 + u3) + 40, 2)
                 when error = 'timeout' then 30000.0 end as total_ms,
