@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +37,7 @@ def detect_source(path: Path) -> str:
         return "crawl"
     if suffix == ".csv":
         with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
-            header = {h.strip().lower() for h in next(csv.reader(f), [])}
+            header = {h.strip().lower() for h in next(csv.reader([f.readline(65536)]), [])}
         if {"province", "year", "dimension", "score"} <= header:
             return "papi"
         if "probed_at" in header:
@@ -45,14 +46,27 @@ def detect_source(path: Path) -> str:
     raise ValueError(f"{path.name}: cannot tell which source this is; pass --source (crawl, probes, surveys or papi)")
 
 
-def land_inbox(home: Home, source: str) -> list[tuple[Snapshot, bool]]:
-    """Land every file waiting in `inbox/<source>/`; a landed file leaves the inbox."""
+def land_inbox(home: Home, source: str, skipped: list[str] | None = None) -> list[tuple[Snapshot, bool]]:
+    """Land every regular file waiting in `inbox/<source>/`; a landed file leaves the inbox. Symbolic
+    links and special files (FIFOs, devices) are never followed or read, and a file that changes
+    while it is copied (still being written) waits for the next run; both are named in `skipped`."""
     landed = []
-    for path in sorted(home.inbox(source).glob("*")):
-        if path.is_file() and not path.name.startswith("."):
+    skipped = [] if skipped is None else skipped
+    for path in sorted(home.inbox(source).iterdir()):
+        if path.name.startswith("."):
+            continue
+        mode = path.lstat().st_mode
+        if not stat.S_ISREG(mode):
+            if not stat.S_ISDIR(mode):
+                skipped.append(f"{source}/{path.name!r}: not a regular file (a link or a special file); not read")
+            continue
+        try:
             snapshot, new = land(home.snapshots, source, path, origin=f"inbox/{source}/{path.name}")
-            path.unlink()
-            landed.append((snapshot, new))
+        except OSError as e:
+            skipped.append(f"{source}/{path.name!r}: {e}; left in the inbox for the next run")
+            continue
+        path.unlink()
+        landed.append((snapshot, new))
     return landed
 
 
@@ -60,9 +74,12 @@ def ingest_source(home: Home, source: str, retry_rejected: bool = False) -> Load
     """Land the inbox of one source, then load every snapshot the warehouse has not seen (and the
     rejected ones again when the parsers or the registry changed, or all of them with `retry_rejected`)."""
     home.ensure()
-    land_inbox(home, source)
+    skipped: list[str] = []
+    land_inbox(home, source, skipped)
     with connect(home.warehouse) as con:
-        return sync_source(con, home.snapshots, source, PARSERS[source], retry_rejected)
+        report = sync_source(con, home.snapshots, source, PARSERS[source], retry_rejected)
+    report.skipped = skipped
+    return report
 
 
 @dataclass

@@ -73,9 +73,9 @@ class LoadReport:
     accepted: list[tuple[Snapshot, int]] = field(default_factory=list)
     rejected: list[tuple[Snapshot, list[Problem]]] = field(default_factory=list)
     repeats: list[Snapshot] = field(default_factory=list)
-    notes: list[tuple[Snapshot, list[str]]] = field(
-        default_factory=list
-    )  # what an accepted file left out  # landed before, with the same bytes: nothing to do
+    skipped: list[str] = field(default_factory=list)  # inbox entries not landed (links, special files, growing)
+    # what an accepted file left out
+    notes: list[tuple[Snapshot, list[str]]] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -166,9 +166,18 @@ def load_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, parser: Pa
         )
         _reject(con, snapshot, [problem], report)
         return
-    except Exception:
+    except Exception as e:  # a value pyarrow or DuckDB cannot hold (an overflowing number, mixed types)
         con.execute("rollback")
-        raise
+        problem = Problem(
+            snapshot.original_name,
+            None,
+            None,
+            None,
+            f"{type(e).__name__}: {e}"[:300],
+            f"values that fit the {snapshot.source} column types ({', '.join(SOURCE_TABLES[snapshot.source])})",
+        )
+        _reject(con, snapshot, [problem], report)
+        return
     report.accepted.append((snapshot, total))
     if notes:
         report.notes.append((snapshot, notes))

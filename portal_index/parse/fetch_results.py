@@ -30,6 +30,9 @@ REQUIRED = {
     "a11y_violations": ("portal_id", "url", "audited_at", "rule_id"),
 }
 PROBE_REQUIRED = ("portal_id", "url", "probed_at")
+HEADER_CHARS = 4096
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+JSONL_LINE_CHARS = 1_000_000  # one record of another tool's crawl or audit
 TIME_COLUMN = {
     "crawl_pages": "fetched_at",
     "crawl_signals": "crawled_at",
@@ -101,7 +104,19 @@ def parse_records(path: Path, records: dict[str, str]) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {t: [] for t in records.values()}
     problems: list[Problem] = []
     with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
+        for n, line in enumerate(iter(lambda: f.readline(JSONL_LINE_CHARS + 1), ""), start=1):
+            if len(line) > JSONL_LINE_CHARS:
+                problems.append(
+                    Problem(
+                        path.name,
+                        None,
+                        n,
+                        None,
+                        f"more than {JSONL_LINE_CHARS:,} characters",
+                        f"lines of at most {JSONL_LINE_CHARS:,} characters",
+                    )
+                )
+                break
             if not line.strip():
                 continue
             try:
@@ -154,8 +169,15 @@ def parse_probes(path: Path, landed_on: date | None = None) -> dict[str, pa.Tabl
     was expected."""
     import duckdb
 
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        header = next(csv.reader(f), [])
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+        first = f.readline(HEADER_CHARS)
+    header = next(csv.reader([first]), [])
+    odd = [c for c in header if not _IDENTIFIER.match(c)]  # names go into the query: plain names only
+    if odd or len(first) >= HEADER_CHARS:
+        raise InputRejected(
+            [Problem(path.name, None, 1, None, c[:80], "a column name of letters, digits and _") for c in odd[:20]]
+            or [Problem(path.name, None, 1, None, f"{len(first):,}+ characters", "a header line under 4,096")]
+        )
     missing = [c for c in PROBE_REQUIRED if c not in header]
     if missing:
         raise InputRejected([Problem(path.name, None, 1, c, None, "a header with this column") for c in missing])
@@ -208,6 +230,7 @@ def parse_probes(path: Path, landed_on: date | None = None) -> dict[str, pa.Tabl
 # (column, condition on a row that makes it implausible, what was expected); a check whose columns a
 # file does not have is skipped. Timings are phases (DNS, connect, TLS) before the first byte.
 PROBE_RULES = (
+    *[(c, f"not isfinite({c})", "a finite number") for c in ("dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "total_ms")],
     *[(c, f"{c} < 0", "a time of 0 ms or more") for c in ("dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "total_ms")],
     ("bytes", "bytes < 0", "a size of 0 bytes or more"),
     (

@@ -39,6 +39,8 @@ class Limits:
     rows: int = 200_000  # rows of one sheet or CSV file
     line_chars: int = 100_000  # one CSV line (a field may not run on for ever)
     seconds: float = 60.0  # reading a workbook in the child process
+    cell_chars: int = 32_767  # one cell's text (Excel's own limit)
+    result_bytes: int = 200_000_000  # what the reader child sends back
     memory_bytes: int = 1_000_000_000  # the child process's address space beyond its start-up
 
 
@@ -425,6 +427,8 @@ def _read_in_child(path: Path, limits: Limits) -> list[tuple[str, list[list]]]:
             f"the reader stopped: {reason} (exit {done.returncode})",
             f"a workbook that reads within {limits.memory_bytes:,} bytes of memory",
         )
+    if len(done.stdout) > limits.result_bytes:
+        raise _reject(path, f"{len(done.stdout):,} bytes of cells", f"at most {limits.result_bytes:,} bytes of cells")
     status, payload = pickle.loads(done.stdout)
     if status == "error":
         kind, message = payload
@@ -437,13 +441,19 @@ def _child_main(path: str) -> None:
 
     try:
         wb = CalamineWorkbook.from_path(path)
-        result = (
-            "ok",
-            [
-                (name, [[_clean(v) for v in row] for row in wb.get_sheet_by_name(name).to_python()])
-                for name in wb.sheet_names
-            ],
-        )
+        sheets = []
+        for name in wb.sheet_names:
+            rows = []
+            for r, row in enumerate(wb.get_sheet_by_name(name).to_python(), start=1):
+                for c, value in enumerate(row):  # a cell longer than a spreadsheet allows is refused, not copied
+                    if isinstance(value, str) and len(value) > LIMITS.cell_chars:
+                        raise ValueError(
+                            f"sheet {name!r} cell {column_letter(c)}{r} holds {len(value):,} characters, "
+                            f"more than a spreadsheet cell may ({LIMITS.cell_chars:,})"
+                        )
+                rows.append([_clean(v) for v in row])
+            sheets.append((name, rows))
+        result = ("ok", sheets)
     except MemoryError:
         raise
     except Exception as e:  # noqa: BLE001 - any failure of the reader is a property of the file

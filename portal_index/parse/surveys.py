@@ -6,6 +6,7 @@ openpyxl, with Vietnamese headers, English notes and drop-down validation.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -70,8 +71,12 @@ def _parse_date(value) -> date:
 
 def _parse_number(value) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return float(str(value).strip().replace(",", "."))
+        number = float(value)
+    else:
+        number = float(str(value).strip().replace(",", "."))
+    if not math.isfinite(number) or abs(number) > 1e9:  # no survey count or duration is that large
+        raise ValueError
+    return number
 
 
 def _convert(kind: str, value, lk: dict):

@@ -80,6 +80,7 @@ def test_robots_txt_disallow_is_obeyed_without_a_request(tmp_path):
     assert signals == [] and served == {"/robots.txt": 1}
 
 
+@pytest.mark.slow  # waits out the delays robots.txt asks for
 def test_robots_txt_crawl_delay_spaces_the_requests(tmp_path):
     with Simulator(robots_txt="User-agent: *\nCrawl-delay: 0.4\n") as s:
         pid = pick(lambda p: p.failure == "none" and p.ttfb_ms < 100, 1)[0]
@@ -112,6 +113,7 @@ HOSTILE_EXPECTED = {
 }
 
 
+@pytest.mark.slow  # waits out a slow drip and a redirect loop
 def test_hostile_sites_are_recorded_as_data_within_the_limits(sim, tmp_path):
     assert set(HOSTILE_EXPECTED) == set(HOSTILE)
     limits = demo_limits(

@@ -355,6 +355,7 @@ def test_the_command_line_reports_a_rejected_file_and_strict_runs_fail(tmp_path)
     assert "surveys/bomb.xlsx" in listing.stdout and "nanobind" not in listing.stderr + result.stderr
 
 
+@pytest.mark.slow  # two command-line runs, one of them waiting
 def test_a_second_command_on_a_busy_working_folder_says_who_holds_it_or_waits(tmp_path):
     import threading
     import time
@@ -381,3 +382,60 @@ def test_a_second_command_on_a_busy_working_folder_says_who_holds_it_or_waits(tm
     waited = cli("ingest", str(sheet), "--wait", home=home)
     thread.join()
     assert waited.returncode == 0 and "waiting" in waited.stderr and "accepted s.xlsx" in waited.stdout
+
+
+def test_a_probe_header_cannot_reach_into_the_query(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_TOKEN", "hunter2")
+    inj = (
+        "z': 'VARCHAR'}, store_rejects = true) , (select content as c from read_text('/proc/self/environ')) t "
+        "where cast('LEAK:' || t.c as integer) > 0 --"
+    )
+    path = tmp_path / "inj.csv"
+    path.write_text(f'portal_id,url,probed_at,"{inj}"\nhanoi-info,https://x/,2026-03-01T00:00:00Z,1\n')
+    problems = rejected(lambda: parse_probes(path, landed_on=date(2026, 11, 26)))
+    assert problems[0].startswith("inj.csv, row 1: got \"z': 'VARCHAR'}") and "letters, digits and _" in problems[0]
+    assert not any("hunter2" in p for p in problems)
+
+
+def test_values_no_column_can_hold_are_a_recorded_rejection_and_do_not_block_the_next_run(tmp_path):
+    home = Home(tmp_path).ensure()
+    (home.inbox("crawl") / "big.jsonl").write_text(
+        '{"record": "page", "crawl_id": "c1", "portal_id": "hanoi-info", "url": "http://a/", '
+        '"fetched_at": "2026-09-01T00:00:00+00:00", "bytes": 999999999999999999999999}\n'
+    )
+    workbook(
+        home.inbox("surveys") / "steps.xlsx",
+        [["Mã cổng", "Ngày kiểm tra", "Hoàn thành trực tuyến", "Số bước"], ["hanoi-service", "01/09/2026", "có", 1e30]],
+    )
+    crawl = ingest_source(home, "crawl")
+    assert not crawl.accepted and "values that fit the crawl column types" in str(crawl.rejected[0][1][0])
+    [(_, [problem])] = ingest_source(home, "surveys").rejected
+    assert (problem.row, problem.expected) == (2, "a whole number, 0 or more")
+    (home.inbox("surveys") / "tot.xlsx").write_bytes(good_sheet(tmp_path).read_bytes())
+    assert [s.original_name for s, _ in ingest_source(home, "surveys").accepted] == ["tot.xlsx"]
+
+
+def test_links_and_special_files_in_the_inbox_are_not_read(tmp_path):
+    import os
+
+    home = Home(tmp_path / "home").ensure()
+    secret = tmp_path / "secret.csv"
+    secret.write_text("not for the warehouse\n")
+    (home.inbox("surveys") / "link.csv").symlink_to(secret)
+    os.mkfifo(home.inbox("surveys") / "pipe.csv")
+    report = ingest_source(home, "surveys")
+    assert not report.accepted and not report.rejected
+    assert [line.split(":")[0] for line in report.skipped] == ["surveys/'link.csv'", "surveys/'pipe.csv'"]
+    assert not list(home.snapshots.glob("surveys/*/link.csv"))  # nothing of the target was copied
+
+
+def test_probe_timings_that_are_not_numbers_are_refused(tmp_path):
+    path = tmp_path / "nan.csv"
+    path.write_text(
+        "portal_id,url,probed_at,status,ttfb_ms,total_ms\nhanoi-info,https://x/,2026-09-01T00:00:00Z,200,nan,inf\n"
+    )
+    problems = rejected(lambda: parse_probes(path, landed_on=date(2026, 11, 26)))
+    assert problems[:2] == [
+        "nan.csv, row 2, column 'ttfb_ms': got 'nan', expected a finite number",
+        "nan.csv, row 2, column 'total_ms': got 'inf', expected a finite number",
+    ]

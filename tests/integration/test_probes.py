@@ -52,7 +52,7 @@ def delayed():
     server.shutdown()
 
 
-@pytest.mark.parametrize("delay_ms", [50, 250, 1000])
+@pytest.mark.parametrize("delay_ms", [50, 250, pytest.param(1000, marks=pytest.mark.slow)])
 def test_ttfb_is_the_injected_delay_within_the_stated_tolerance(delayed, delay_ms):
     rows = [probe("p", f"{delayed}/delay/{delay_ms}", guard=OPEN) for _ in range(3)]
     for r in rows:

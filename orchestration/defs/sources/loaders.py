@@ -17,6 +17,8 @@ def _checks(asset: str) -> list[dg.AssetCheckSpec]:
 
 def _load(context: dg.AssetExecutionContext, portal_index: PortalIndexResource, source: str) -> dg.MaterializeResult:
     report: LoadReport = ingest_source(portal_index.paths(), source)
+    for line in report.skipped:
+        context.log.warning(f"inbox: {line}")
     for snapshot, problems in report.rejected:
         context.log.warning(
             f"rejected {snapshot.original_name} ({snapshot.sha256[:12]}): " + "; ".join(str(p) for p in problems[:20])
