@@ -11,19 +11,37 @@ from pathlib import Path
 
 from portal_index.config import Home
 from portal_index.core.problems import Problem
-from portal_index.land.snapshots import Snapshot, land, list_snapshots
+from portal_index.land.snapshots import SIDECAR, Snapshot, land, list_snapshots
 from portal_index.land.warehouse import LoadReport, Parser, connect, load_snapshot, loaded_shas, sync_source, unload
 from portal_index.parse import fetch_results, papi, surveys
+from portal_index.parse.confined import confined
 from portal_index.parse.spreadsheets import SPREADSHEETS
 
 # Each parser takes the file and the day it landed (what "in the future" means for its dates).
 PARSERS: dict[str, Parser] = {
-    "crawl": lambda path, landed_on: fetch_results.parse_crawl(path),
+    "crawl": lambda path, landed_on: _parse_crawl(path),
     "probes": lambda path, landed_on: fetch_results.parse_probes(path, landed_on=landed_on),
     "audits": lambda path, landed_on: fetch_results.parse_audits(path),
     "surveys": lambda path, landed_on: surveys.parse(path, landed_on=landed_on),
     "papi": lambda path, landed_on: papi.parse(path, landed_on=landed_on),
 }
+
+
+def _parse_crawl(path: Path) -> dict:
+    """A crawl file: ours (a WARC our crawler wrote, by its snapshot's origin) in this process; any
+    other tool's in a confined child process (docs/inputs.md, "Limits")."""
+    if is_ours(path):
+        return fetch_results.parse_crawl(path)
+    return confined("portal_index.parse.fetch_results:parse_crawl", path)
+
+
+def is_ours(path: Path) -> bool:
+    """A snapshot our own fetchers landed (its sidecar's origin names portal-index)."""
+    sidecar = path.parent / SIDECAR
+    try:
+        return json.loads(sidecar.read_text(encoding="utf-8")).get("origin", "").startswith("portal-index ")
+    except (OSError, ValueError):
+        return False
 
 
 def detect_source(path: Path) -> str:

@@ -41,7 +41,7 @@ class Limits:
     seconds: float = 60.0  # reading a workbook in the child process
     cell_chars: int = 32_767  # one cell's text (Excel's own limit)
     result_bytes: int = 200_000_000  # what the reader child sends back
-    memory_bytes: int = 1_000_000_000  # the child process's address space beyond its start-up
+    memory_bytes: int = 700_000_000  # the reader's address space beyond its start-up: 1 GB in all
 
 
 LIMITS = Limits()

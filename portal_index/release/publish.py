@@ -347,6 +347,9 @@ def file_problems(folder: Path, hashes: dict[str, str] | None = None) -> list[st
     exempt = {"datapackage.json", "README.md", SUMS}  # the files that describe the others
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
+        if path.is_symlink() or not (path.is_dir() or path.is_file()):  # a release holds plain files only
+            problems.append(f"{rel}: not a regular file (a link or a special file) in the release")
+            continue
         if not path.is_file() or rel == SUMS:
             continue
         unlisted = [] if rel in listed or rel in exempt else ["the descriptor"]

@@ -439,3 +439,35 @@ def test_probe_timings_that_are_not_numbers_are_refused(tmp_path):
         "nan.csv, row 2, column 'ttfb_ms': got 'nan', expected a finite number",
         "nan.csv, row 2, column 'total_ms': got 'inf', expected a finite number",
     ]
+
+
+def test_another_tools_warc_is_read_in_a_confined_child(tmp_path):
+    """A WARC header line that inflates to hundreds of megabytes (warcio reads header lines whole):
+    in the confined child it ends as a rejection within the memory limit, and this process is spared."""
+    import zlib
+
+    from portal_index.parse.confined import ChildLimits, confined
+
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    data = c.compress(b"WARC/1.0\r\nWARC-Type: response\r\nX-Long: ")
+    for _ in range(300):
+        data += c.compress(b"a" * 1_000_000)
+    data += c.compress(b"\r\nContent-Length: 0\r\n\r\n\r\n\r\n") + c.flush()
+    path = tmp_path / "long-header.warc.gz"
+    path.write_bytes(data)
+    assert path.stat().st_size < 1_000_000
+    limits = ChildLimits(memory_bytes=150_000_000, seconds=60)
+    [problem] = rejected(lambda: confined("portal_index.parse.fetch_results:parse_crawl", path, limits))
+    assert problem.startswith("long-header.warc.gz: got 'the reader stopped: it ran out of memory")
+
+
+def test_crawl_files_from_other_tools_go_to_the_child_and_ours_do_not(tmp_path):
+    from portal_index.land.ingest import is_ours
+    from portal_index.land.snapshots import land
+
+    home = Home(tmp_path).ensure()
+    (tmp_path / "a.jsonl").write_text("")
+    ours, _ = land(home.snapshots, "crawl", tmp_path / "a.jsonl", origin="portal-index 0.1.0 crawl (demo) run x")
+    (tmp_path / "b.jsonl").write_text("\n")
+    theirs, _ = land(home.snapshots, "crawl", tmp_path / "b.jsonl", origin="inbox/crawl/b.jsonl")
+    assert is_ours(ours.path) and not is_ours(theirs.path)
