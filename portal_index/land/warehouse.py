@@ -154,26 +154,15 @@ def load_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, parser: Pa
             total += rows.num_rows
         _record(con, snapshot, "accepted", total, [], notes)
         con.execute("commit")
-    except (duckdb.ConversionException, duckdb.InvalidInputException) as e:
+    except Exception as e:  # a value DuckDB or pyarrow cannot hold (a bad conversion, an overflowing number)
         con.execute("rollback")
+        conversion = isinstance(e, (duckdb.ConversionException, duckdb.InvalidInputException))
         problem = Problem(
             snapshot.original_name,
             None,
             None,
             None,
-            str(e).splitlines()[0][:300],
-            f"values that fit the {snapshot.source} column types ({', '.join(SOURCE_TABLES[snapshot.source])})",
-        )
-        _reject(con, snapshot, [problem], report)
-        return
-    except Exception as e:  # a value pyarrow or DuckDB cannot hold (an overflowing number, mixed types)
-        con.execute("rollback")
-        problem = Problem(
-            snapshot.original_name,
-            None,
-            None,
-            None,
-            f"{type(e).__name__}: {e}"[:300],
+            (str(e).splitlines()[0] if conversion else f"{type(e).__name__}: {e}")[:300],
             f"values that fit the {snapshot.source} column types ({', '.join(SOURCE_TABLES[snapshot.source])})",
         )
         _reject(con, snapshot, [problem], report)
