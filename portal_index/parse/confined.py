@@ -26,16 +26,18 @@ class ChildLimits:
     memory_bytes: int = 600_000_000  # beyond the interpreter's start-up: 1 GB of address space in all
     seconds: float = 300.0
     result_bytes: int = 500_000_000  # the pickled tables sent back
+    startup_bytes: int = 400_000_000  # the interpreter and the parser's imports
 
 
 CHILD = ChildLimits()
 
 
-def confined(function: str, path: Path, limits: ChildLimits = CHILD):
-    """`function` ("module:name") applied to `path` in a confined child process."""
+def confined(function: str, path: Path, limits: ChildLimits = CHILD, what: str = "a file"):
+    """`function` ("module:name") applied to `path` in a confined child process; `what` the file is,
+    for the rejections of the limits."""
 
     def confine():
-        soft = limits.memory_bytes + 400_000_000  # the interpreter, pyarrow and the parsers' imports
+        soft = limits.memory_bytes + limits.startup_bytes
         resource.setrlimit(resource.RLIMIT_AS, (soft, soft))
 
     def reject(value: str, expected: str) -> InputRejected:
@@ -49,13 +51,13 @@ def confined(function: str, path: Path, limits: ChildLimits = CHILD):
             preexec_fn=confine,
         )
     except subprocess.TimeoutExpired:
-        raise reject(f"still reading after {limits.seconds:g} s", f"a file read within {limits.seconds:g} s") from None
+        raise reject(f"still reading after {limits.seconds:g} s", f"{what} read within {limits.seconds:g} s") from None
     if done.returncode != 0:
         tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
         reason = "it ran out of memory" if done.returncode < 0 or "memory" in tail[0].lower() else tail[0][:200]
         raise reject(
             f"the reader stopped: {reason} (exit {done.returncode})",
-            f"a file read within {limits.memory_bytes:,} bytes of memory",
+            f"{what} read within {limits.memory_bytes:,} bytes of memory",
         )
     if len(done.stdout) > limits.result_bytes:
         raise reject(f"{len(done.stdout):,} bytes of rows", f"at most {limits.result_bytes:,} bytes of rows")

@@ -14,11 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-import pickle
 import re
-import resource
-import subprocess
-import sys
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -26,6 +22,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from portal_index.core.problems import InputRejected, Problem, column_letter
+from portal_index.parse.confined import ChildLimits, confined
 
 SPREADSHEETS = (".xlsx", ".xlsm", ".ods", ".xls")
 
@@ -403,44 +400,16 @@ def inspect_ods(path: Path, limits: Limits = LIMITS) -> None:
 
 def _read_in_child(path: Path, limits: Limits) -> list[tuple[str, list[list]]]:
     """calamine's reading of a workbook, in a child process with a memory and a time limit."""
-
-    def confine():
-        soft = limits.memory_bytes + 300_000_000  # the interpreter and calamine's own start-up
-        resource.setrlimit(resource.RLIMIT_AS, (soft, soft))
-
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "portal_index.parse.spreadsheets", str(path)],
-            capture_output=True,
-            timeout=limits.seconds,
-            preexec_fn=confine,
-        )
-    except subprocess.TimeoutExpired:
-        raise _reject(
-            path, f"still reading after {limits.seconds:g} s", f"a workbook that reads within {limits.seconds:g} s"
-        ) from None
-    if done.returncode != 0:
-        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-        reason = "it ran out of memory" if done.returncode < 0 or "memory" in tail[0].lower() else tail[0][:200]
-        raise _reject(
-            path,
-            f"the reader stopped: {reason} (exit {done.returncode})",
-            f"a workbook that reads within {limits.memory_bytes:,} bytes of memory",
-        )
-    if len(done.stdout) > limits.result_bytes:
-        raise _reject(path, f"{len(done.stdout):,} bytes of cells", f"at most {limits.result_bytes:,} bytes of cells")
-    status, payload = pickle.loads(done.stdout)
-    if status == "error":
-        kind, message = payload
-        raise _reject(path, kind, f"a readable {path.suffix} workbook ({message})")
-    return payload
+    child = ChildLimits(limits.memory_bytes, limits.seconds, limits.result_bytes, startup_bytes=300_000_000)
+    return confined("portal_index.parse.spreadsheets:read_workbook", path, child, what=f"a {path.suffix} workbook")
 
 
-def _child_main(path: str) -> None:
+def read_workbook(path: Path) -> list[tuple[str, list[list]]]:
+    """Every sheet of a workbook as calamine reads it (run by `_read_in_child`, in the child)."""
     from python_calamine import CalamineWorkbook
 
     try:
-        wb = CalamineWorkbook.from_path(path)
+        wb = CalamineWorkbook.from_path(str(path))
         sheets = []
         for name in wb.sheet_names:
             rows = []
@@ -453,13 +422,8 @@ def _child_main(path: str) -> None:
                         )
                 rows.append([_clean(v) for v in row])
             sheets.append((name, rows))
-        result = ("ok", sheets)
+        return sheets
     except MemoryError:
         raise
     except Exception as e:  # noqa: BLE001 - any failure of the reader is a property of the file
-        result = ("error", (type(e).__name__, str(e)[:300]))
-    sys.stdout.buffer.write(pickle.dumps(result))
-
-
-if __name__ == "__main__":
-    _child_main(sys.argv[1])
+        raise _reject(path, type(e).__name__, f"a readable {path.suffix} workbook ({str(e)[:300]})") from None
