@@ -70,6 +70,11 @@ def chromium_binary() -> str | None:
     return os.environ.get("PORTAL_INDEX_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def render_chromium_binary() -> str | None:
+    """`PORTAL_INDEX_CHROMIUM`, else Debian's chromium-headless-shell, else chromium (rendering)."""
+    return os.environ.get("PORTAL_INDEX_CHROMIUM") or shutil.which("chromium-headless-shell") or chromium_binary()
+
+
 def progress_on_tty() -> bool:
     return os.environ.get("PORTAL_INDEX_PROGRESS") == "tty"
 

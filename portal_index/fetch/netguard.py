@@ -7,6 +7,12 @@ on the addresses the name actually resolved to, and the connection is made to th
 so a redirect, a DNS answer or a DNS answer that changes between check and use (rebinding) cannot
 get past it. Demo runs and tests allow loopback through `Guard.allow`.
 
+In demo and test mode the guard also says where names go: `connect_to` sends a host and port to a
+loopback address and port (as `curl --connect-to` does), so the simulator's portals keep their own
+host names (`angiang.gov.vn`) while nothing leaves the machine (`mapped_only` refuses every other
+host), and `ca_file` is the one certificate authority trusted (the simulator's, made at start-up).
+In live mode both are empty: names resolve through the system and the system's CAs are trusted.
+
 Only http and https are ever requested (`check_scheme`).
 """
 
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -49,6 +56,9 @@ class Guard:
     block_private: bool = True
     allow: tuple[str, ...] = ()
     allow_ports: tuple[int, ...] = ()
+    connect_to: tuple[tuple[str, int, str, int], ...] = ()  # (host, port, address, port), demo and tests only
+    mapped_only: bool = False  # refuse every host:port that `connect_to` does not map
+    ca_file: str | None = None  # the only CA trusted when set (demo and tests), else the system's
     _nets: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -70,6 +80,23 @@ class Guard:
             return None
         return f"blocked address: {address} is {reason}"
 
+    def route(self, host: str, port: int) -> tuple[str, int]:
+        """Where a connection to host:port goes: its `connect_to` mapping, else the name itself
+        (BlockedAddress when `mapped_only` and the name is not mapped)."""
+        name = (host or "").lower().strip("[]").rstrip(".")
+        for mapped_host, mapped_port, address, address_port in self.connect_to:
+            if mapped_host == name and mapped_port == port:
+                return address, address_port
+        if self.mapped_only:
+            raise BlockedAddress(
+                f"blocked address: {name}:{port} is not a simulated host (the demo reaches nothing else)"
+            )
+        return host, port
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A verifying TLS context: the system's CAs, or only `ca_file` when it is set."""
+        return ssl.create_default_context(cafile=self.ca_file) if self.ca_file else ssl.create_default_context()
+
 
 def check_scheme(url: str | httpx.URL) -> str | None:
     scheme = httpx.URL(str(url)).scheme
@@ -85,11 +112,58 @@ def vetted_addresses(guard: Guard, host: str, port: int, infos: list) -> list[st
     return addresses
 
 
+async def resolve(guard: Guard, host: str, port: int) -> tuple[list[str], int]:
+    """The vetted addresses and the port a connection to host:port uses (after `Guard.route`)."""
+    target, target_port = guard.route(host, port)
+    try:
+        infos = await anyio.getaddrinfo(target, target_port, type=socket.SOCK_STREAM)
+    except OSError as e:
+        raise httpcore.ConnectError(f"dns failure: {host}: {e}") from e
+    return vetted_addresses(guard, host, target_port, infos), target_port
+
+
+def resolve_sync(guard: Guard, host: str, port: int) -> tuple[list[str], int]:
+    """`resolve` for blocking code (the prober, the certificate-chain fetch)."""
+    target, target_port = guard.route(host, port)
+    try:
+        infos = socket.getaddrinfo(target, target_port, type=socket.SOCK_STREAM)
+    except OSError as e:
+        raise httpcore.ConnectError(f"dns failure: {host}: {e}") from e
+    return vetted_addresses(guard, host, target_port, infos), target_port
+
+
+class _HostStream(httpcore.AsyncNetworkStream):
+    """A connection that remembers its host name, so TLS can use that host's own context."""
+
+    def __init__(self, inner, host: str, backend: GuardedBackend):
+        self._inner, self._host, self._backend = inner, host, backend
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        context = self._backend.tls_for.get(self._host.lower(), ssl_context)
+        return await self._inner.start_tls(context, server_hostname=server_hostname, timeout=timeout)
+
+    def get_extra_info(self, info: str):
+        return self._inner.get_extra_info(info)
+
+
 class GuardedBackend(httpcore.AnyIOBackend):
-    """Resolves the host itself, refuses blocked addresses, and connects to a vetted address."""
+    """Resolves the host itself, refuses blocked addresses, and connects to a vetted address.
+
+    `tls_for` holds a TLS context per host whose certificate chain was completed
+    (`portal_index.fetch.chains`); every other host uses the transport's context."""
 
     def __init__(self, guard: Guard):
         self.guard = guard
+        self.tls_for: dict[str, ssl.SSLContext] = {}
 
     async def connect_tcp(
         self,
@@ -99,16 +173,14 @@ class GuardedBackend(httpcore.AnyIOBackend):
         local_address: str | None = None,
         socket_options: Iterable | None = None,
     ):
-        try:
-            infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as e:
-            raise httpcore.ConnectError(f"dns failure: {host}: {e}") from e
+        addresses, target_port = await resolve(self.guard, host, port)
         last: Exception | None = None
-        for address in vetted_addresses(self.guard, host, port, infos):
+        for address in addresses:
             try:
-                return await super().connect_tcp(
-                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                stream = await super().connect_tcp(
+                    address, target_port, timeout=timeout, local_address=local_address, socket_options=socket_options
                 )
+                return _HostStream(stream, host, self)
             except httpcore.ConnectError as e:
                 last = e
         raise last or httpcore.ConnectError(f"no address for {host}")
@@ -131,11 +203,6 @@ def with_backend(transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport, back
         network_backend=backend,
     )
     return transport
-
-
-def guarded_transport(guard: Guard, *, max_connections: int = 100, verify: bool = True) -> httpx.AsyncHTTPTransport:
-    """An httpx transport whose every connection goes through `GuardedBackend`."""
-    return with_backend(httpx.AsyncHTTPTransport(verify=verify), GuardedBackend(guard), max_connections)
 
 
 def tls_error_class(message: str) -> str | None:

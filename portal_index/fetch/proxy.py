@@ -301,7 +301,13 @@ class GuardedProxy:
         if not 0 < port < 65536:
             raise _Reply(400, "bad port")
         try:
-            infos = await asyncio.wait_for(anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM), self.connect_timeout)
+            target, target_port = self.guard.route(host, port)
+        except BlockedAddress as e:
+            raise self._refuse(host, port, str(e)) from e
+        try:
+            infos = await asyncio.wait_for(
+                anyio.getaddrinfo(target, target_port, type=socket.SOCK_STREAM), self.connect_timeout
+            )
         except TimeoutError as e:
             self.stats["dns_failures"] += 1
             raise _Reply(504, f"dns timeout: {host}") from e
@@ -309,16 +315,16 @@ class GuardedProxy:
             self.stats["dns_failures"] += 1
             raise _Reply(502, f"dns failure: {host}: {e}") from e
         try:
-            addresses = vetted_addresses(self.guard, host, port, infos)
+            addresses = vetted_addresses(self.guard, host, target_port, infos)
         except BlockedAddress as e:
             raise self._refuse(host, port, str(e)) from e
-        if port == self.port and any(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
+        if target_port == self.port and any(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
             raise self._refuse(host, port, "blocked address: the audit's own proxy")
         last: Exception | None = None
         for address in addresses:
             try:
                 return await asyncio.wait_for(
-                    asyncio.open_connection(address, port, limit=self.max_response_header_bytes),
+                    asyncio.open_connection(address, target_port, limit=self.max_response_header_bytes),
                     self.connect_timeout,
                 )
             except (OSError, TimeoutError) as e:

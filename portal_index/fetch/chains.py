@@ -1,0 +1,166 @@
+"""Certificate chains a browser would complete: the intermediate fetched from the certificate's AIA URL.
+
+Many servers send their own certificate without the intermediate that signed it. Browsers fill the
+gap from the certificate's Authority Information Access extension ("CA Issuers" URL); Python's TLS
+stack, curl and most apps do not, and fail with "unable to get local issuer certificate". We read
+such a portal the way a citizen's browser does, and record the fault (`tls_incomplete_chain`):
+
+1. `presented_certificate`: the server's own certificate, from a handshake that only reads it
+   (nothing else is sent or read over that connection, and no content is ever read unverified);
+2. `aia_issuer_urls` and `fetch_issuer`: the intermediate from its CA Issuers URL (plain http, as
+   CAs publish them), through the same private-address guard as every other connection, at most
+   `MAX_ISSUER_BYTES`;
+3. `complete_chain`: a verifying context that knows the intermediate as an untrusted link of the
+   chain — verification is never turned off: the chain must still end at a trusted root, the
+   intermediate must have signed the certificate, and the host name must match.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from contextlib import suppress
+
+import anyio.to_thread
+import httpcore
+import httpx
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
+
+from portal_index.fetch.netguard import Guard, GuardedBackend, resolve_sync, with_backend
+
+MAX_ISSUER_BYTES = 64 * 1024
+INCOMPLETE_CHAIN = "tls_incomplete_chain"
+
+
+def missing_issuer(message: str) -> bool:
+    """True when a verification failed because the chain lacks a link (not an untrusted root)."""
+    return "unable to get local issuer certificate" in message.lower()
+
+
+def presented_certificate(guard: Guard, host: str, port: int, timeout: float = 10.0) -> x509.Certificate | None:
+    """The certificate host:port presents, read without trusting it; None when there is none."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        addresses, target_port = resolve_sync(guard, host, port)
+        with (
+            socket.create_connection((addresses[0], target_port), timeout=timeout) as sock,
+            context.wrap_socket(sock, server_hostname=host) as tls,
+        ):
+            der = tls.getpeercert(binary_form=True)
+    except (OSError, ssl.SSLError, httpcore.ConnectError):
+        return None
+    return x509.load_der_x509_certificate(der) if der else None
+
+
+def aia_issuer_urls(cert: x509.Certificate) -> list[str]:
+    """The certificate's CA Issuers URLs (http and https only)."""
+    try:
+        aia = cert.extensions.get_extension_for_oid(ExtensionOID.AUTHORITY_INFORMATION_ACCESS).value
+    except x509.ExtensionNotFound:
+        return []
+    return [
+        d.access_location.value
+        for d in aia
+        if d.access_method == AuthorityInformationAccessOID.CA_ISSUERS
+        and isinstance(d.access_location, x509.UniformResourceIdentifier)
+        and d.access_location.value.lower().startswith(("http://", "https://"))
+    ][:2]
+
+
+class _Backend(httpcore.SyncBackend):
+    def __init__(self, guard: Guard):
+        self.guard = guard
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        addresses, target_port = resolve_sync(self.guard, host, port)
+        return super().connect_tcp(addresses[0], target_port, timeout, local_address, socket_options)
+
+
+def fetch_issuer(guard: Guard, url: str, timeout: float = 10.0) -> x509.Certificate | None:
+    """The certificate at a CA Issuers URL (DER or PEM), through the guard; None when unusable."""
+    transport = with_backend(httpx.HTTPTransport(verify=guard.ssl_context()), _Backend(guard), 2)
+    try:
+        with (
+            httpx.Client(transport=transport, timeout=timeout, follow_redirects=False) as client,
+            client.stream("GET", url) as r,
+        ):
+            if r.status_code != 200:
+                return None
+            data = bytearray()
+            for chunk in r.iter_bytes():
+                data += chunk
+                if len(data) > MAX_ISSUER_BYTES:
+                    return None
+    except (httpx.HTTPError, httpcore.ConnectError, ValueError):
+        return None
+    for load in (x509.load_der_x509_certificate, x509.load_pem_x509_certificate):
+        with suppress(ValueError):
+            return load(bytes(data))
+    return None
+
+
+def complete_chain(guard: Guard, host: str, port: int, timeout: float = 10.0) -> ssl.SSLContext | None:
+    """A verifying context for host that knows the intermediate its certificate's AIA names, or
+    None when the chain cannot be completed (no certificate, no AIA URL, a fetch that failed, or an
+    intermediate that did not sign the certificate)."""
+    leaf = presented_certificate(guard, host, port, timeout)
+    if leaf is None:
+        return None
+    for url in aia_issuer_urls(leaf):
+        issuer = fetch_issuer(guard, url, timeout)
+        if issuer is None:
+            continue
+        try:
+            leaf.verify_directly_issued_by(issuer)
+        except (InvalidSignature, ValueError, TypeError):  # not its issuer, or a key type that cannot sign
+            continue
+        context = guard.ssl_context()
+        if hasattr(ssl, "VERIFY_X509_PARTIAL_CHAIN"):  # the intermediate is a link, never a trust anchor
+            context.verify_flags &= ~ssl.VERIFY_X509_PARTIAL_CHAIN
+        context.load_verify_locations(cadata=issuer.public_bytes(serialization.Encoding.PEM).decode())
+        return context
+    return None
+
+
+class CompletingTransport(httpx.AsyncBaseTransport):
+    """The guarded transport, plus chain completion: a request whose verification failed for want
+    of an intermediate is sent again once `complete_chain` found it, over connections that use the
+    completed context for that host only. Responses from such a host carry
+    `extensions["tls_fault"] = "tls_incomplete_chain"`."""
+
+    def __init__(self, guard: Guard, max_connections: int = 100):
+        self.guard = guard
+        self.backend = GuardedBackend(guard)
+        self.inner = with_backend(httpx.AsyncHTTPTransport(verify=guard.ssl_context()), self.backend, max_connections)
+        self.faults: dict[str, str] = {}  # host -> fault
+        self._completions: dict[str, asyncio.Task] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host.lower()
+        try:
+            response = await self.inner.handle_async_request(request)
+        except httpx.ConnectError as e:
+            if request.url.scheme != "https" or not missing_issuer(str(e)):
+                raise
+            if host not in self._completions:  # one completion per host, awaited by every request to it
+                self._completions[host] = asyncio.ensure_future(
+                    anyio.to_thread.run_sync(complete_chain, self.guard, host, request.url.port or 443)
+                )
+            context = await self._completions[host]
+            if context is None:
+                raise
+            self.backend.tls_for[host] = context
+            self.faults[host] = INCOMPLETE_CHAIN
+            response = await self.inner.handle_async_request(request)
+        if host in self.faults:
+            response.extensions["tls_fault"] = self.faults[host]
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
