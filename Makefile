@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: chromium-if-possible run test test-fast lint format dev release clean install bench bench-crawl bench-probe bench-hostile chromium
+.PHONY: chromium-if-possible run test test-fast lint format dev release clean install bench bench-crawl bench-render bench-probe bench-hostile chromium
 
 install: $(STAMP)
 
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 ## Run the whole pipeline on the built-in demo (portal simulator + demo inputs); prints the release path.
-## Installs Debian's chromium first where it can (root or passwordless sudo), for the browser audit.
+## Installs Debian's chromium first where it can (root or passwordless sudo), for rendering and the browser audit.
 run: $(STAMP) chromium-if-possible
 	$(BIN)/portal-index run --demo
 
@@ -48,6 +48,11 @@ release: $(STAMP)
 bench-crawl: $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks.bench_crawl
+	$(BIN)/python -m benchmarks.bench_render
+
+## App-shell pages rendered in headless Chromium: pages/min, CPU s per page (browser included), peak browser memory.
+bench-render: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_render
 
 ## The pipeline at 1,000, 3,000 and 10,000 portals x 182 days of hourly probes (synthetic inputs kept in
 ## var/bench, about 10 GB): per stage wall, CPU, peak memory and rows/s, against the DuckDB floor.
@@ -63,23 +68,24 @@ bench-hostile: $(STAMP)
 bench-probe: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_probe
 
-## Install Debian's chromium for the accessibility audit and the report's browser test (needs root or sudo).
+## Install Debian's chromium (the accessibility audit, the report's browser test) and chromium-headless-shell
+## (rendering app-shell pages during the crawl); needs root or sudo.
 chromium:
-	command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+	{ command -v chromium && command -v chromium-headless-shell; } >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-headless-shell; }
 
 # Like `chromium`, but only where it can run without asking for a password; else one line saying how.
 chromium-if-possible:
-	@if command -v chromium >/dev/null; then exit 0; fi; \
+	@if command -v chromium >/dev/null && command -v chromium-headless-shell >/dev/null; then exit 0; fi; \
 	if ! command -v apt-get >/dev/null; then \
-	  echo "No Chromium here: the demo skips the browser audit (install Chromium and set PORTAL_INDEX_CHROMIUM)."; \
+	  echo "No Chromium here: the demo skips rendering and the browser audit (install Chromium and set PORTAL_INDEX_CHROMIUM)."; \
 	  exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
-	  echo "No Chromium here: the demo skips the browser audit. \`make chromium\` installs Debian's chromium (needs root or sudo)."; \
+	  echo "No Chromium here: the demo skips rendering and the browser audit. \`make chromium\` installs Debian's chromium (needs root or sudo)."; \
 	  exit 0; fi; \
-	echo "Installing Debian's chromium for the browser audit (make chromium)…"; \
-	{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; } \
-	  || echo "Could not install chromium; the demo skips the browser audit (try: make chromium)."
+	echo "Installing Debian's chromium for rendering and the browser audit (make chromium)…"; \
+	{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-headless-shell >/dev/null; } \
+	  || echo "Could not install chromium; the demo skips rendering and the browser audit (try: make chromium)."
 
 ## Remove generated state (the working folder var/, dbt artifacts) but keep .venv/.
 clean:

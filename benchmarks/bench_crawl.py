@@ -179,7 +179,7 @@ def main() -> int:
 
     from portal_index.demo.simulator import pick
 
-    portal_ids = pick(lambda p: p.failure == "none", args.portals)
+    portal_ids = pick(lambda p: p.readable, args.portals)
     sim = subprocess.Popen(
         [sys.executable, "-m", "portal_index.demo.simulator", "--articles", str(args.articles)],
         cwd=ROOT,

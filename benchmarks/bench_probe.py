@@ -61,7 +61,7 @@ def main() -> int:
     )
     base = sim.stdout.readline().split()[-1]
     guard = Guard(allow=("127.0.0.1/32",))
-    portal_ids = pick(lambda p: p.failure == "none", args.portals)
+    portal_ids = pick(lambda p: p.readable, args.portals)
     urls = {pid: f"{base}/{pid}/" for pid in portal_ids}
     ttfb, total = [], []
     for _ in range(args.rounds):

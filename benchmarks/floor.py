@@ -59,10 +59,12 @@ retried as (select distinct portal_id, url, retry_of as probed_at from probes wh
 probe_attempts as (
     select portal_id, period, avg(case when up then 1.0 else 0.0 end) as availability
     from (select p.portal_id, p.period, p.ok as up from probes as p
-          anti join retried using (portal_id, url, probed_at) where p.retry_of is null
+          anti join retried using (portal_id, url, probed_at)
+          where p.retry_of is null and p.error is distinct from 'blocked'
           union all
           select p.portal_id, p.period, bool_or(p.ok) from probes as p
           semi join retried as r on r.portal_id = p.portal_id and r.url = p.url and r.probed_at = p.attempt_of
+          where p.error is distinct from 'blocked'
           group by p.portal_id, p.period, p.url, p.attempt_of)
     group by all
 ),
@@ -73,8 +75,9 @@ probe_measures as (
                median(ttfb_ms) filter (where ok) as ttfb_median_ms,
                quantile_cont(total_ms, 0.95) filter (where ok) as total_p95_ms,
                arg_max(case when url like 'https://%' and error is null and coalesce(redirects_to_https, false)
-                            and tls_expires_at > probed_at + interval 14 days then 1.0 else 0.0 end,
-                       probed_at) as https_ok
+                            and tls_fault is null and tls_expires_at > probed_at + interval 14 days
+                            then 1.0 else 0.0 end,
+                       probed_at) filter (where url_kind = 'home' and error is distinct from 'blocked') as https_ok
         from probes join probe_attempts as a using (portal_id, period)
         group by all
     ) unpivot (value for measure in (availability, ttfb_median_ms, total_p95_ms, https_ok))

@@ -54,9 +54,9 @@ class PortalIndexResource(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def targets(self, only: list[str] | None = None) -> Iterator[Targets]:
-        """The portals active today (or `only` these): in demo mode served by the simulator for as
-        long as the context lasts, with loopback allowed to its port only; else the registry's URLs,
-        private addresses refused."""
+        """The portals active today (or `only` these): in demo mode served by the simulator on their
+        own host names for as long as the context lasts (its guard maps them to loopback and refuses
+        every other host); else the registry's URLs, private addresses refused."""
         portals = [p for p in active_portals(period_of(vietnam_today())) if only is None or p["portal_id"] in only]
         limits = CrawlLimits.from_env(max_pages=self.crawl_max_pages, delay_seconds=self.crawl_delay_seconds)
         if self.mode == "demo":
@@ -64,9 +64,9 @@ class PortalIndexResource(dg.ConfigurableResource):
 
             with Simulator() as sim:
                 yield Targets(
-                    {p["portal_id"]: sim.url_for(p["portal_id"]) for p in portals},
-                    demo_limits(limits, sim.port),
-                    lambda portal_id, url: portal_id,
+                    {p["portal_id"]: sim.url_for(p["portal_id"]) for p in portals if p["base_url"]},
+                    demo_limits(limits, sim.guard()),
+                    lambda portal_id, url: urlsplit(url).netloc,
                     self.audit_max_portals or DEMO_AUDITS,
                 )
         else:

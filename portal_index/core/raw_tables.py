@@ -21,6 +21,9 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         "attempts": "INTEGER",
         "redirects": "INTEGER",
         "warc_file": "VARCHAR",
+        "read_as": "VARCHAR",  # static | rendered (the DOM a browser built) | null (no page read)
+        "tls_fault": "VARCHAR",  # tls_incomplete_chain: read after completing the chain as a browser does
+        "detail": "VARCHAR",  # what an error class does not say (a wall's vendor, a render limit)
     },
     "crawl_signals": {
         "crawl_id": "VARCHAR",
@@ -31,6 +34,7 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         "evidence_url": "VARCHAR",
         "evidence_text": "VARCHAR",
         "keywords_version": "VARCHAR",
+        "read_as": "VARCHAR",  # static | rendered: how the page holding the evidence was read
     },
     "probes": {
         "portal_id": "VARCHAR",
@@ -49,6 +53,8 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         "error": "VARCHAR",
         "url_kind": "VARCHAR",
         "retry_of": "TIMESTAMPTZ",
+        "tls_fault": "VARCHAR",  # tls_incomplete_chain: content read after completing the chain
+        "detail": "VARCHAR",  # what the error class does not say (a wall's vendor and marker)
     },
     "a11y_audits": {
         "portal_id": "VARCHAR",

@@ -1,9 +1,22 @@
-"""The portal simulator: a local HTTP server that stands in for every registry portal.
+"""The portal simulator: local HTTP and HTTPS servers that stand in for every registry portal.
 
-Each portal is served under `http://127.0.0.1:<port>/<portal_id>/`. Its site is a deterministic
-function of the portal_id (a seeded profile): which of the methodology's features it has, how its
-text is written (NFC, NFD, or without diacritics), how slow it is, whether it is down or flaky.
-Tests read `profile(portal_id)` to know what a correct crawler must find.
+Each portal is served on its own host name, the host of its registry base URL
+(`https://angiang.gov.vn/`), over HTTPS with a certificate from a certificate authority made at
+start-up (`portal_index.demo.pki`). Nothing resolves those names but our own network backend:
+`Simulator.guard()` maps each host's ports 443 and 80 to the simulator's loopback ports (as
+`curl --connect-to` does), trusts the simulator's CA and refuses every other host, so a demo or a
+test never leaves the machine. Plain http on a portal's host redirects to https, as real portals do.
+
+A portal's site is a deterministic function of its portal_id (a seeded profile): which of the
+methodology's features it has, how its text is written (NFC, NFD, or without diacritics), how slow
+it is, whether it is down or flaky, its TLS state (valid, incomplete chain with an AIA URL,
+expired, wrong host, self-signed, plain http only, slow handshake), whether it is a single-page
+application (an app shell whose content JavaScript builds from `/api/page`), and whether a bot wall
+stands in front of it (a JavaScript challenge, a 403/429/503 WAF page, a captcha;
+`portal_index.demo.walls`). Tests read `profile(portal_id)` to know what a correct crawler must find.
+
+The loopback address itself (`http://127.0.0.1:<port>/<portal_id>/`) serves every portal's plain
+static site without walls or TLS, for benchmarks of the static path, and the fixtures below.
 
 News is paginated (`tin-tuc/trang/N`, 20 articles a page) so a site can be made as large as a
 benchmark needs (`articles=`). Besides the portals, `HOSTILE` sites under `/hostile-<kind>/` behave
@@ -14,8 +27,12 @@ Content-Types.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import random
+import socket
+import ssl
 import threading
 import time
 import unicodedata
@@ -27,6 +44,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from portal_index.core.text import strip_diacritics
+from portal_index.demo.pki import SimulatorPKI
+from portal_index.demo.walls import CHALLENGE_COOKIE, WALL_KINDS, wall_response
+from portal_index.fetch.netguard import Guard
 from portal_index.parse.page_signals import ACCESSIBILITY_CHECKS
 
 # Pages a portal may have: feature -> (path, link text, page heading and body).
@@ -86,9 +106,21 @@ class Profile:
     broken_links: int
     padding_bytes: int
     search_results: bool = field(default=True)
+    tls: str = "valid"  # pki.TLS_STATES or http_only
+    app: str = "static"  # static | spa (content built by JavaScript)
+    wall: str = "none"  # none | walls.WALL_KINDS
 
     def has(self, feature: str) -> bool:
         return feature in self.features
+
+    @property
+    def readable(self) -> bool:
+        """Up, no wall, static HTML and a certificate any client accepts: read as served."""
+        return self.failure == "none" and self.wall == "none" and self.app == "static" and self.tls in PLAIN_TLS
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.tls == "http_only" else "https"
 
 
 def profile(portal_id: str) -> Profile:
@@ -109,7 +141,25 @@ def profile(portal_id: str) -> Profile:
         broken_links=rng.choices([0, 0, 1, 3], weights=[5, 3, 2, 1])[0],
         padding_bytes=rng.choice([20_000, 200_000, 1_500_000, 4_000_000]),
         search_results=rng.random() < 0.9,
+        # drawn last, so that the fields above stay what they were before these existed
+        tls=rng.choices(list(TLS_WEIGHTS), weights=list(TLS_WEIGHTS.values()))[0],
+        app="spa" if rng.random() < (0.35 if portal_id.endswith("-service") else 0.04) else "static",
+        wall=rng.choices(["none", *WALL_KINDS], weights=[88] + [12 / len(WALL_KINDS)] * len(WALL_KINDS))[0],
     )
+
+
+TLS_WEIGHTS = {
+    "valid": 78,
+    "slow_handshake": 3,
+    "incomplete_chain": 6,
+    "expired": 3,
+    "wrong_host": 3,
+    "self_signed": 3,
+    "http_only": 4,
+}
+PLAIN_TLS = ("valid", "slow_handshake", "http_only")
+SLOW_HANDSHAKE_SECONDS = 1.5
+PKI_HOST = "pki.ca-demo.invalid"  # where the intermediate is published (its AIA URL)
 
 
 def pick(predicate, n: int = 3) -> list[str]:
@@ -158,6 +208,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _get(self):
         parts = urlsplit(self.path)
         self.server.count_served(parts.path)
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]").lower()
+        portal_id = self.server.shared.hosts.get(host)
+        if portal_id is not None:
+            return self._portal(profile(portal_id), parts)
+        if host == PKI_HOST and parts.path == "/intermediate.crt":
+            return self._send(200, self.server.shared.pki.intermediate_der, "application/pkix-cert")
+        if self.server.tls:
+            return self._send(421, b"misdirected request")
         if parts.path == "/robots.txt":
             return self._send(200, self.server.robots_txt.encode(), "text/plain")
         segments = [s for s in parts.path.split("/") if s]
@@ -167,33 +225,92 @@ class _Handler(BaseHTTPRequestHandler):
             return _a11y_page(self, segments[0].removeprefix("a11y-"))
         if segments[0].startswith("hostile-") and segments[0].removeprefix("hostile-") in HOSTILE:
             return HOSTILE[segments[0].removeprefix("hostile-")](self, "/".join(segments[1:]), parts.query)
-        prof = profile(segments[0])
-        sub = "/".join(segments[1:])
+        prof = profile(segments[0])  # the loopback path mode: the plain static site
+        self._content(prof, "/".join(segments[1:]), parts.query, f"/{prof.portal_id}/")
+
+    def _portal(self, prof: Profile, parts) -> None:
+        """A request on a portal's own host name."""
+        if not self.server.tls and prof.tls != "http_only":
+            location = f"https://{self.headers.get('Host')}{self.path}"
+            self.send_response(301)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        if prof.wall != "none" and not (
+            prof.wall == "js_challenge" and CHALLENGE_COOKIE in self.headers.get("Cookie", "")
+        ):
+            status, headers, body = wall_response(prof.wall)
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+            return None
+        if parts.path == "/robots.txt":
+            return self._send(200, self.server.robots_txt.encode(), "text/plain")
+        sub = parts.path.removeprefix("/")
+        if prof.app == "spa" and sub != "sitemap.xml":
+            if sub == "static/app.js":
+                return self._send(200, APP_JS.encode(), "text/javascript; charset=utf-8")
+            if self._failing(prof, "" if sub == "api/page" else sub):
+                return None
+            if sub == "api/page":
+                return self._api_page(prof, parse_qs(parts.query))
+            return self._send(200, self.server.app_shell(prof).encode())
+        return self._content(prof, sub, parts.query, "/")
+
+    def _api_page(self, prof: Profile, query: dict) -> None:
+        """The JSON an SPA's script builds a page from: title, language and the page's HTML."""
+        target = urlsplit((query.get("path") or ["/"])[0])
+        page = self.server.page(prof, target.path.removeprefix("/"), parse_qs(target.query), "/")
+        if page is None:
+            return self._send(404, b'{"error": "not found"}', "application/json")
+        self._send(200, json.dumps(page, ensure_ascii=False).encode(), "application/json; charset=utf-8")
+
+    def _failing(self, prof: Profile, sub: str) -> bool:
+        """The profile's slowness, and its 503 when it is down (or flaky, every third request)."""
         if prof.ttfb_ms and sub in ("", "tim-kiem"):  # dynamic pages are the slow ones
             time.sleep(prof.ttfb_ms / 1000)
-        if prof.failure == "down":
-            return self._send(503, b"<html><body>Service Unavailable</body></html>")
-        if prof.failure == "flaky" and self.server.next_count(prof.portal_id) % 3 == 0:
-            return self._send(503, b"<html><body>Service Unavailable</body></html>")
-        page = self.server.render(prof, sub, parse_qs(parts.query))
+        if prof.failure == "down" or (prof.failure == "flaky" and self.server.next_count(prof.portal_id) % 3 == 0):
+            self._send(503, b"<html><body>Service Unavailable</body></html>")
+            return True
+        return False
+
+    def _content(self, prof: Profile, sub: str, query: str, root: str) -> None:
+        if self._failing(prof, sub):
+            return None
+        page = self.server.render(prof, sub, parse_qs(query), root)
         if page is None:
             return self._send(404, b"<html><body>Kh\xc3\xb4ng t\xc3\xacm th\xe1\xba\xa5y trang</body></html>")
         body, ctype = page
         return self._send(200, body, ctype)
 
 
+@dataclass
+class _Shared:
+    """What the HTTP and the HTTPS server share: counters, the host map and the certificates."""
+
+    hosts: dict[str, str]  # portal host name -> portal_id
+    pki: SimulatorPKI
+    served: Counter = field(default_factory=Counter)  # requests per path, for tests
+    counts: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    tls = False
 
-    def __init__(self, *args, today: date, robots_txt: str, articles: int, **kwargs):
+    def __init__(self, *args, today: date, robots_txt: str, articles: int, shared: _Shared, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
         self.robots_txt = robots_txt
         self.articles = articles
-        self._counts: dict[str, int] = {}
-        self.served: Counter = Counter()  # requests per path, for tests
-        self._lock = threading.Lock()
+        self.shared = shared
 
     def handle_error(self, request, client_address):
         import sys
@@ -202,22 +319,34 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
     def count_served(self, path: str) -> None:
-        with self._lock:
-            self.served[path] += 1
+        with self.shared.lock:
+            self.shared.served[path] += 1
 
     def next_count(self, key: str) -> int:
-        with self._lock:
-            self._counts[key] = self._counts.get(key, 0) + 1
-            return self._counts[key]
+        with self.shared.lock:
+            self.shared.counts[key] = self.shared.counts.get(key, 0) + 1
+            return self.shared.counts[key]
 
-    def render(self, prof: Profile, sub: str, query: dict) -> tuple[bytes, str] | None:
-        root = f"/{prof.portal_id}/"
-        style = prof.text_style
+    def render(self, prof: Profile, sub: str, query: dict, root: str) -> tuple[bytes, str] | None:
         if sub == "sitemap.xml":
             if not prof.has("sitemap"):
                 return None
             urls = "".join(f"<url><loc>{root}{path}</loc></url>" for f, (path, _, _) in PAGES.items() if prof.has(f))
             return (f"<?xml version='1.0'?><urlset>{urls}</urlset>".encode(), "application/xml")
+        page = self.page(prof, sub, query, root)
+        if page is None:
+            return None
+        lang = " lang='vi'" if page["lang"] else ""
+        viewport = VIEWPORT if prof.has("mobile_viewport") else ""
+        html = (
+            f"<!doctype html><html{lang}><head><meta charset='utf-8'>{viewport}<title>{page['title']}</title>"
+            f"</head><body>{page['html']}</body></html>"
+        )
+        return html.encode(), "text/html; charset=utf-8"
+
+    def page(self, prof: Profile, sub: str, query: dict, root: str) -> dict | None:
+        """A page's title, language flag and body HTML (served whole, or as JSON to an SPA's script)."""
+        style = prof.text_style
         if sub == "tim-kiem":
             if not prof.has("search"):
                 return None
@@ -228,15 +357,12 @@ class _Server(ThreadingHTTPServer):
                 else ""
             )
             heading = f"Kết quả tìm kiếm: {q}" if prof.search_results else "Không có kết quả"
-            return (self._page(prof, heading, f"<ul>{items}</ul>").encode(), "text/html; charset=utf-8")
+            return self._page(prof, heading, f"<ul>{items}</ul>")
         if sub == "":
-            return (self._home(prof).encode(), "text/html; charset=utf-8")
+            return self._home(prof, root)
         for feature, (path, title, body) in PAGES.items():
             if sub == path and prof.has(feature):
-                return (
-                    self._page(prof, _styled(title, style), f"<p>{_styled(body, style)}</p>").encode(),
-                    "text/html; charset=utf-8",
-                )
+                return self._page(prof, _styled(title, style), f"<p>{_styled(body, style)}</p>")
         if sub.startswith("tin-tuc/trang/"):
             page = sub.removeprefix("tin-tuc/trang/")
             if not page.isdigit() or not 1 <= int(page) <= self.news_pages:
@@ -248,36 +374,32 @@ class _Server(ThreadingHTTPServer):
                 for i in range(first, min(first + NEWS_PER_PAGE, self.articles))
             )
             more = f"<a href='{root}tin-tuc/trang/{n + 1}'>Trang sau</a>" if n < self.news_pages else ""
-            return (
-                self._page(prof, f"Tin tức - trang {n}", f"<ul>{items}</ul>{more}").encode(),
-                "text/html; charset=utf-8",
-            )
+            return self._page(prof, f"Tin tức - trang {n}", f"<ul>{items}</ul>{more}")
         if sub.startswith("tin-tuc/"):
             number = sub.removeprefix("tin-tuc/")
             if not number.isdigit() or int(number) >= max(self.articles, 5):
                 return None
-            return (self._page(prof, f"Tin {number}", "<p>Nội dung bài viết.</p>").encode(), "text/html; charset=utf-8")
+            return self._page(prof, f"Tin {number}", "<p>Nội dung bài viết.</p>")
         return None
 
     @property
     def news_pages(self) -> int:
         return -(-self.articles // NEWS_PER_PAGE)
 
-    def _page(self, prof: Profile, heading: str, content: str, head_extra: str = "") -> str:
-        lang = " lang='vi'" if prof.has("a11y.lang") else ""
-        viewport = (
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            if prof.has("mobile_viewport")
-            else ""
-        )
+    def _page(self, prof: Profile, heading: str, content: str) -> dict:
         h1 = f"<h1>{heading}</h1>" if prof.has("a11y.headings") else f"<div class='title'>{heading}</div>"
+        return {"title": heading, "lang": prof.has("a11y.lang"), "html": h1 + content}
+
+    def app_shell(self, prof: Profile) -> str:
+        """What an SPA serves for every route: an app root, a script, and no content."""
+        viewport = VIEWPORT if prof.has("mobile_viewport") else ""
         return (
-            f"<!doctype html><html{lang}><head><meta charset='utf-8'>{viewport}<title>{heading}</title>"
-            f"{head_extra}</head><body>{h1}{content}</body></html>"
+            f"<!doctype html><html><head><meta charset='utf-8'>{viewport}<title>Dịch vụ công</title></head>"
+            "<body><div id='app'></div><noscript>Vui lòng bật JavaScript để sử dụng Cổng dịch vụ công."
+            "</noscript><script src='/static/app.js'></script></body></html>"
         )
 
-    def _home(self, prof: Profile) -> str:
-        root = f"/{prof.portal_id}/"
+    def _home(self, prof: Profile, root: str) -> dict:
         style = prof.text_style
         links = [
             f"<li><a href='{root}{path}'>{_styled(title, style)}</a></li>"
@@ -300,7 +422,7 @@ class _Server(ThreadingHTTPServer):
             for f, text in CONTACTS.items()
             if prof.has(f)
         )
-        padding = f"<!-- {'x' * prof.padding_bytes} -->"
+        padding = f"<!-- {'x' * prof.padding_bytes} -->" if prof.app == "static" else ""
         if self.articles > 5:
             news.append(f"<li><a href='{root}tin-tuc/trang/1'>Xem tất cả tin</a></li>")
         content = (
@@ -308,6 +430,57 @@ class _Server(ThreadingHTTPServer):
             f"<ul class='news'>{''.join(news)}</ul><footer>{contacts}</footer>{padding}"
         )
         return self._page(prof, _styled("Cổng thông tin điện tử", style), content)
+
+
+class _TLSServer(_Server):
+    """The HTTPS side: the certificate is chosen per host name (SNI) from the portal's TLS state,
+    and the handshake runs in the request's own thread, so a slow one delays only its client."""
+
+    tls = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.context = self.shared.pki.context_for("localhost", "valid")
+        self.context.sni_callback = self._choose_certificate
+
+    def _choose_certificate(self, ssl_socket, server_name, context) -> None:
+        portal_id = self.shared.hosts.get((server_name or "").lower())
+        if portal_id is None:
+            return None
+        prof = profile(portal_id)
+        if prof.tls == "slow_handshake":
+            time.sleep(SLOW_HANDSHAKE_SECONDS)
+        if prof.tls != "http_only":
+            ssl_socket.context = self.shared.pki.context_for(server_name.lower(), prof.tls)
+        return None
+
+    def finish_request(self, request, client_address):
+        request.settimeout(10)
+        try:
+            tls = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):  # a client that refused our certificate, or hung up
+            return
+        try:
+            tls.settimeout(30)
+            self.RequestHandlerClass(tls, client_address, self)
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                tls.close()
+
+
+VIEWPORT = "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+APP_JS = """(async () => {
+  const app = document.getElementById('app');
+  const r = await fetch('/api/page?path=' + encodeURIComponent(location.pathname + location.search));
+  if (!r.ok) { app.textContent = 'Không tìm thấy trang'; return; }
+  const page = await r.json();
+  document.title = page.title;
+  if (page.lang) document.documentElement.lang = 'vi';
+  app.innerHTML = page.html;
+})();
+"""
 
 
 NEWS_PER_PAGE = 20
@@ -479,8 +652,16 @@ HOSTILE = {
 }
 
 
+def portal_hosts() -> dict[str, str]:
+    """{host name: portal_id} of every registry portal with a base URL."""
+    from portal_index.core.registry import portals
+
+    return {urlsplit(p["base_url"]).hostname: p["portal_id"] for p in portals() if p.get("base_url")}
+
+
 class Simulator:
-    """Start with `with Simulator() as sim:`; `sim.url_for(portal_id)` is the portal's base URL."""
+    """Start with `with Simulator() as sim:`; `sim.url_for(portal_id)` is the portal's own URL and
+    `sim.guard()` the guard (host mapping, trust) under which clients reach it."""
 
     def __init__(
         self,
@@ -490,10 +671,19 @@ class Simulator:
         robots_txt: str = ROBOTS_TXT,
         articles: int = 5,
     ):
-        self._server = _Server(
-            (host, port), _Handler, today=today or date.today(), robots_txt=robots_txt, articles=articles
-        )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="portal-simulator", daemon=True)
+        self._hosts = portal_hosts()
+        self.pki = SimulatorPKI(aia_url=f"http://{PKI_HOST}/intermediate.crt")
+        shared = _Shared(self._hosts, self.pki)
+        options = {"today": today or date.today(), "robots_txt": robots_txt, "articles": articles, "shared": shared}
+        self._server = _Server((host, port), _Handler, **options)
+        self._tls_server = _TLSServer((host, 0), _Handler, **options)
+        # a bound port that never listens: an http-only portal's port 443 refuses connections
+        self._closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._closed.bind((host, 0))
+        self._threads = [
+            threading.Thread(target=server.serve_forever, name=f"portal-simulator-{name}", daemon=True)
+            for name, server in (("http", self._server), ("https", self._tls_server))
+        ]
 
     @property
     def base_url(self) -> str:
@@ -502,14 +692,45 @@ class Simulator:
 
     @property
     def served(self) -> Counter:
-        return self._server.served
+        return self._server.shared.served
 
     @property
     def port(self) -> int:
         return self._server.server_address[1]
 
+    @property
+    def tls_port(self) -> int:
+        return self._tls_server.server_address[1]
+
     def url_for(self, portal_id: str) -> str:
+        """The portal's own base URL (http for a portal that has no HTTPS)."""
+        hosts = {pid: host for host, pid in self._hosts.items()}
+        if portal_id not in hosts:
+            raise KeyError(f"no registry portal {portal_id!r} with a base URL")
+        return f"{profile(portal_id).scheme}://{hosts[portal_id]}/"
+
+    def loopback_url(self, portal_id: str) -> str:
+        """The portal's plain static site on the loopback address (benchmarks of the static path)."""
         return f"{self.base_url}/{portal_id}/"
+
+    def guard(self) -> Guard:
+        """Loopback reachable on the simulator's ports only, every portal host mapped to them, the
+        simulator's CA the only one trusted, and every other host refused."""
+        address = self._server.server_address[0]
+        routes = [(address, self.port, address, self.port), ("localhost", self.port, address, self.port)]
+        routes.append((PKI_HOST, 80, address, self.port))
+        closed = self._closed.getsockname()[1]
+        for host, portal_id in self._hosts.items():
+            https = closed if profile(portal_id).tls == "http_only" else self.tls_port
+            routes += [(host, 443, address, https), (host, 80, address, self.port)]
+        return Guard(
+            block_private=True,
+            allow=("127.0.0.0/8", "::1/128"),
+            allow_ports=(self.port, self.tls_port, closed),
+            connect_to=tuple(routes),
+            mapped_only=True,
+            ca_file=str(self.pki.ca_file),
+        )
 
     def a11y_url(self, case: str) -> str:
         if case not in A11Y_CASES:
@@ -522,13 +743,18 @@ class Simulator:
         return f"{self.base_url}/hostile-{kind}/"
 
     def start(self) -> Simulator:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        for server in (self._server, self._tls_server):
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._closed.close()
+        self.pki.close()
 
     def __enter__(self) -> Simulator:
         return self.start()

@@ -11,7 +11,8 @@ Chromium is started with a forward proxy of our own for every scheme (`portal_in
 on loopback, one per audit), loopback included in what it proxies, its own name resolution
 switched off, and no QUIC or non-proxied WebRTC UDP (`browser_args`). The proxy resolves each host,
 vets every address with the guard, and refuses the rest with a 403; a page whose navigation the
-guard refused is a row with `error: blocked_address: …`.
+guard refused is a row with `error: blocked_address: …`. In demo and test mode the browser trusts the
+simulator's CA (`portal_index.fetch.chromium_trust`), with full verification.
 
 Rows: `a11y_audits`, one per page (status, rules passed and violated, LCP, CLS, error), and
 `a11y_violations`, one per violated rule on a page (rule, impact, number of elements).
@@ -20,10 +21,13 @@ Rows: `a11y_audits`, one per page (status, rules passed and violated, LCP, CLS, 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from portal_index.config import chromium_binary
+from portal_index.fetch.chromium_trust import trust_options
 from portal_index.fetch.netguard import SCHEMES, Guard
 from portal_index.fetch.proxy import GUARD_HEADER, GuardedProxy
 
@@ -163,7 +167,11 @@ async def audit_async(
     violations: list[dict] = []
     sem = asyncio.Semaphore(concurrency)
     async with GuardedProxy(guard) as proxy, async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=chromium, headless=True, args=browser_args(proxy.url))
+        home = tempfile.TemporaryDirectory(prefix="portal-index-audit-")  # the browser's HOME (its trust store)
+        trust = await asyncio.to_thread(trust_options, guard, Path(home.name))
+        browser = await pw.chromium.launch(
+            executable_path=chromium, headless=True, args=browser_args(proxy.url), **trust
+        )
 
         async def one(portal_id: str, url: str) -> None:
             async with sem:
@@ -184,6 +192,7 @@ async def audit_async(
             await asyncio.gather(*(one(pid, url) for pid, url in targets))
         finally:
             await browser.close()
+            home.cleanup()
     failed = sum(1 for r in audits if r.get("error"))
     log(
         f"accessibility audit: {len(audits)} pages, {len(violations)} violated rules, {failed} pages failed, "

@@ -33,11 +33,14 @@ from protego import Protego
 
 from portal_index import __version__
 from portal_index.config import progress_on_tty, user_agent_override
-from portal_index.fetch.netguard import Guard, check_scheme, classify, guarded_transport
+from portal_index.fetch.chains import CompletingTransport
+from portal_index.fetch.netguard import Guard, check_scheme, classify
+from portal_index.fetch.render import Renderer, find_render_chromium
 from portal_index.fetch.user_agent import ROBOTS_AGENT, USER_AGENT
 from portal_index.fetch.warc_writer import Exchange, PortalWarc
+from portal_index.parse.bot_walls import challenge_redirect, wall_of
 from portal_index.parse.page_signals import Keywords, PageFacts, load_keywords
-from portal_index.parse.portal_signals import PortalExtractor
+from portal_index.parse.portal_signals import PortalExtractor, app_shell
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,9 @@ class CrawlLimits:
     max_redirects: int = 5
     max_errors: int = 15  # consecutive failed fetches before a portal is given up
     max_query_variants: int = 10  # URLs of one path that differ only in their query (calendars)
-    throttle_by: str = "host"  # "portal" where many portals share one address (the simulator)
+    throttle_by: str = "host"  # "portal" where many portals share one address (the simulator's loopback mode)
+    render: bool = True  # render app-shell pages in headless Chromium when one is found
+    render_concurrency: int = 2  # pages rendered at once, in all (a page is browser-seconds of CPU)
     user_agent: str = USER_AGENT
     guard: Guard = field(default_factory=Guard)
 
@@ -86,9 +91,7 @@ def make_client(limits: CrawlLimits) -> httpx.AsyncClient:
         status_forcelist=[429, 500, 502, 503, 504],
         retry_on_exceptions=[httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError],
     )
-    transport = RetryTransport(
-        transport=guarded_transport(limits.guard, max_connections=limits.concurrency), retry=retry
-    )
+    transport = RetryTransport(transport=CompletingTransport(limits.guard, limits.concurrency), retry=retry)
     return httpx.AsyncClient(
         transport=transport,
         follow_redirects=False,
@@ -102,6 +105,9 @@ def make_client(limits: CrawlLimits) -> httpx.AsyncClient:
 
 
 _PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?")
+
+
+NO_BROWSER = "no Chromium to render it (install Debian's `chromium`: make chromium)"
 
 
 def canonical(url: str) -> str | None:
@@ -187,8 +193,12 @@ class PortalCrawler:
         global_sem: asyncio.Semaphore,
         sites: _Sites,
         progress: Callable[[str, int], None],
+        renderer: Renderer | None = None,
+        render_slots: asyncio.Semaphore | None = None,
     ):
         self.portal_id, self.base_url, self.client, self.limits, self.kw = portal_id, base_url, client, limits, kw
+        self.renderer = renderer
+        self.render_slots = render_slots or asyncio.Semaphore(limits.render_concurrency)
         self.crawl_id, self.global_sem, self.sites, self.progress = crawl_id, global_sem, sites, progress
         base = urlsplit(base_url)
         self.hosts = {base.netloc.lower()}
@@ -282,7 +292,7 @@ class PortalCrawler:
                     if not hops:
                         meta["fetched_at"] = datetime.now(UTC).isoformat()  # when it really started
                     async with asyncio.timeout(self.limits.response_seconds):
-                        ex, truncated, attempts = await self._exchange(current)
+                        ex, truncated, attempts, tls_fault = await self._exchange(current)
                     meta["attempts"] += attempts
                     response_id = self.warc.exchange(ex)
                     headers = {k.lower(): v for k, v in ex.headers}
@@ -292,7 +302,13 @@ class PortalCrawler:
                         bytes=len(ex.body),
                         content_type=headers.get("content-type"),
                     )
+                    if tls_fault:
+                        meta["tls_fault"] = tls_fault
                     location = headers.get("location")
+                    wall = wall_of(ex.status, ex.headers, ex.body) or challenge_redirect(location)
+                    if wall is not None:  # never read as the portal's content
+                        meta["error"], meta["detail"] = "blocked", wall.reason()
+                        break
                     if 300 <= ex.status < 400 and location:
                         target = urldefrag(urljoin(current, location.strip()))[0]
                         hops.append(target)
@@ -315,8 +331,9 @@ class PortalCrawler:
                 meta["error"] = "bad_url"
                 meta["detail"] = str(e)[:200]
         meta["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 1)
+        rendered = await self._render_if_shell(meta, body, response_id) if role in ("page", "search") else None
         self.warc.fetch(meta, response_id)
-        facts = self.extractor.add(meta, body)
+        facts = self.extractor.add(meta, body, rendered=rendered)
         failed = bool(meta["error"] and meta["error"] != "too_large") or (meta["status"] or 0) >= 500
         self.consecutive_errors = self.consecutive_errors + 1 if failed else 0
         self.result.fetches += 1
@@ -324,7 +341,29 @@ class PortalCrawler:
         self.progress("fetch", 1 if failed or (meta["status"] or 0) >= 400 else 0)
         return meta, body, facts
 
-    async def _exchange(self, url: str) -> tuple[Exchange, bool, int]:
+    async def _render_if_shell(self, meta: dict, body: bytes | None, response_id: str | None) -> bytes | None:
+        """The rendered DOM of a page whose HTML is an app shell (archived with its response), or
+        None: the page holds its content, or it could not be rendered (`render_failed`, detail)."""
+        if body is None or meta["error"] or meta["status"] != 200:
+            return None
+        shell = app_shell(body, meta["content_type"])
+        if shell is None:
+            return None
+        if self.renderer is None:
+            meta["error"], meta["detail"] = "render_failed", f"{shell}; {NO_BROWSER}"
+            return None
+        async with self.render_slots:
+            result = await self.renderer.render(meta["final_url"], self.portal_id)
+        if result.html is None:
+            error = result.error or "render_failed: no DOM"
+            meta["error"] = "blocked_address" if error.startswith("blocked_address") else "render_failed"
+            meta["detail"] = error
+            return None
+        self.warc.rendered(meta["final_url"], response_id, result.html)
+        meta["read_as"], meta["render_ms"] = "rendered", round(result.ms, 1)
+        return result.html.encode("utf-8")
+
+    async def _exchange(self, url: str) -> tuple[Exchange, bool, int, str | None]:
         request = self.client.build_request("GET", url)
         response = await self.client.send(request, stream=True)
         try:
@@ -342,6 +381,7 @@ class PortalCrawler:
             await response.aclose()
         retry = response.extensions.get("retry")
         attempts = 1 + (retry.attempts_made if retry is not None else 0)
+        tls_fault = response.extensions.get("tls_fault")
         ex = Exchange(
             url=url,
             request_headers=list(request.headers.items()),
@@ -351,7 +391,7 @@ class PortalCrawler:
             headers=list(response.headers.items()),
             body=bytes(body),
         )
-        return ex, truncated, attempts
+        return ex, truncated, attempts, tls_fault
 
     async def robots_for(self, url: str) -> Protego:
         """robots.txt of the URL's host (RFC 9309: 4xx = no rules, 5xx or unreachable = disallow all)."""
@@ -488,14 +528,33 @@ async def crawl_async(
     out_dir.mkdir(parents=True, exist_ok=True)
     sites = _Sites(limits)
     sem = asyncio.Semaphore(limits.concurrency)
-    async with make_client(limits) as client:
+    chromium = find_render_chromium() if limits.render else None
+    if limits.render and chromium is None:
+        log(f"app-shell pages will be recorded as render_failed: {NO_BROWSER}")
+    async with contextlib.AsyncExitStack() as stack:
+        client = await stack.enter_async_context(make_client(limits))
+        renderer = await stack.enter_async_context(Renderer(limits.guard, chromium)) if chromium else None
+        render_slots = asyncio.Semaphore(limits.render_concurrency)
         crawlers = [
             PortalCrawler(
-                pid, url, client, limits, kw, crawl_id, out_dir / f"{crawl_id}-{pid}.warc.gz", sem, sites, progress
+                pid,
+                url,
+                client,
+                limits,
+                kw,
+                crawl_id,
+                out_dir / f"{crawl_id}-{pid}.warc.gz",
+                sem,
+                sites,
+                progress,
+                renderer,
+                render_slots,
             )
             for pid, url in sorted(targets.items())
         ]
         results = await asyncio.gather(*(c.run() for c in crawlers))
+        if renderer is not None:
+            log(f"rendered in Chromium: {dict(renderer.stats)}")
     for r in results:
         log(f"crawled {r.portal_id}: {r.fetches} fetches, {r.errors} errors, stopped: {r.stopped}, {r.seconds} s")
     return results
@@ -528,12 +587,14 @@ def _run(coro):
     return uvloop.run(coro)
 
 
-def demo_limits(limits: CrawlLimits, simulator_port: int | None = None) -> CrawlLimits:
-    """Limits for the local simulator: loopback allowed, no politeness delay, one site per portal."""
-    guard = Guard(
-        block_private=True, allow=("127.0.0.0/8", "::1/128"), allow_ports=(simulator_port,) if simulator_port else ()
-    )
-    return replace(limits, delay_seconds=0.0, throttle_by="portal", guard=guard)
+def demo_limits(limits: CrawlLimits, guard: Guard | None = None) -> CrawlLimits:
+    """Limits for the local simulator: no politeness delay, and its guard (`Simulator.guard()`:
+    portal hosts mapped to loopback, its CA trusted); without one, loopback on any port (the
+    simulator's loopback path mode, where many portals share one site)."""
+    if guard is None:
+        guard = Guard(block_private=True, allow=("127.0.0.0/8", "::1/128"))
+        return replace(limits, delay_seconds=0.0, throttle_by="portal", guard=guard)
+    return replace(limits, delay_seconds=0.0, guard=guard)
 
 
 @contextlib.contextmanager

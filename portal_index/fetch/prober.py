@@ -7,17 +7,21 @@ as curl's `time_starttransfer` and `time_total` are (the benchmark compares the 
 URL the probe also asks whether plain http redirects to https, and records the certificate's
 expiry, from a second, non-verifying handshake when verification failed.
 
-Error classes: `timeout`, `connection_refused`, `dns_failure`, `tls_expired`,
+A bot wall's answer (`portal_index.parse.bot_walls`) is `blocked`, not a measurement of the
+portal. A certificate chain without its intermediate is completed from its AIA URL, as a browser
+does (`portal_index.fetch.chains`), and the probe carries `tls_fault: tls_incomplete_chain`.
+
+Error classes: `blocked`, `timeout`, `connection_refused`, `dns_failure`, `tls_expired`,
 `tls_hostname_mismatch`, `tls_untrusted`, `tls_failure`, `blocked_address`, `protocol_error`,
 `http_<status>` (an answer >= 400).
 """
 
 from __future__ import annotations
 
-import socket
 import ssl
 import threading
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
@@ -25,9 +29,13 @@ from urllib.parse import urlsplit, urlunsplit
 import httpcore
 import httpx
 
-from portal_index.fetch.netguard import Guard, classify, vetted_addresses, with_backend
+from portal_index.fetch.chains import INCOMPLETE_CHAIN, complete_chain, missing_issuer, presented_certificate
+from portal_index.fetch.crawler import BoundedDecoder
+from portal_index.fetch.netguard import Guard, classify, resolve_sync, with_backend
 from portal_index.fetch.user_agent import USER_AGENT
+from portal_index.parse.bot_walls import challenge_redirect, wall_of
 
+WALL_BYTES = 64 * 1024  # the start of a body that is kept to recognise a bot wall
 DEFAULT_TIMEOUT = 30.0  # long enough that a slow portal is measured as slow, not as down
 
 
@@ -41,33 +49,18 @@ class _TimedBackend(httpcore.NetworkBackend):
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         start = time.perf_counter()
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as e:
-            raise httpcore.ConnectError(f"dns failure: {host}: {e}") from e
-        self.dns_ms = (time.perf_counter() - start) * 1000
-        address = vetted_addresses(self.guard, host, port, infos)[0]
+        addresses, target_port = resolve_sync(self.guard, host, port)
+        if self.dns_ms is None:  # the probe's own connection (not the http -> https check after it)
+            self.dns_ms = (time.perf_counter() - start) * 1000
         return self._inner.connect_tcp(
-            address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+            addresses[0], target_port, timeout=timeout, local_address=local_address, socket_options=socket_options
         )
 
 
-def certificate_expiry(host: str, port: int, timeout: float) -> datetime | None:
+def certificate_expiry(host: str, port: int, timeout: float, guard: Guard) -> datetime | None:
     """notAfter of the certificate a server presents, without trusting it (for failed verifications)."""
-    from cryptography import x509
-
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        with (
-            socket.create_connection((host, port), timeout=timeout) as sock,
-            context.wrap_socket(sock, server_hostname=host) as tls,
-        ):
-            der = tls.getpeercert(binary_form=True)
-    except (OSError, ssl.SSLError):
-        return None
-    return x509.load_der_x509_certificate(der).not_valid_after_utc if der else None
+    leaf = presented_certificate(guard, host, port, timeout)
+    return leaf.not_valid_after_utc if leaf is not None else None
 
 
 def probe(
@@ -86,8 +79,9 @@ def probe(
     def trace(name: str, info: dict) -> None:
         marks[name] = time.perf_counter()
 
-    backend = _TimedBackend(guard or Guard())
-    transport = with_backend(httpx.HTTPTransport(verify=verify), backend)
+    guard = guard or Guard()
+    backend = _TimedBackend(guard)
+    transport = with_backend(httpx.HTTPTransport(verify=guard.ssl_context() if verify is True else verify), backend)
     start = time.perf_counter()
     try:
         with httpx.Client(
@@ -95,7 +89,11 @@ def probe(
         ) as client:
             with client.stream("GET", url, extensions={"trace": trace}) as r:
                 headers_at = time.perf_counter()
-                size = sum(len(chunk) for chunk in r.iter_raw())
+                size, head = 0, bytearray()
+                for chunk in r.iter_raw():
+                    size += len(chunk)
+                    if len(head) < WALL_BYTES:
+                        head += chunk[: WALL_BYTES - len(head)]
                 end = time.perf_counter()
                 stream = r.extensions.get("network_stream")
                 ssl_object = stream.get_extra_info("ssl_object") if stream else None
@@ -112,13 +110,21 @@ def probe(
                 http_version=r.http_version,
                 error=None if r.status_code < 400 else f"http_{r.status_code}",
             )
+            wall = wall_of(r.status_code, list(r.headers.items()), _decoded(head, r.headers.get("content-encoding")))
+            wall = wall or challenge_redirect(r.headers.get("location"))
+            if wall is not None:  # the portal answered, but a wall's answer measures the wall, not the portal
+                row.update(error="blocked", detail=wall.reason())
             if parts.scheme == "https" and url_kind == "home":
                 row["redirects_to_https"] = _redirects_to_https(client, parts)
     except Exception as exc:  # every failure is recorded as data, never raised
+        if verify is True and parts.scheme == "https" and missing_issuer(str(exc)):
+            context = complete_chain(guard, parts.hostname, parts.port or 443, min(timeout, 10))
+            if context is not None:  # read as a browser would, and the fault recorded
+                return {**probe(portal_id, url, timeout, guard, context, url_kind), "tls_fault": INCOMPLETE_CHAIN}
         row["error"] = classify(exc)
         row["total_ms"] = round((time.perf_counter() - start) * 1000, 2)
         if row["error"].startswith("tls_"):
-            expires = certificate_expiry(parts.hostname, parts.port or 443, min(timeout, 10))
+            expires = certificate_expiry(parts.hostname, parts.port or 443, min(timeout, 10), guard)
             row["tls_expires_at"] = expires.isoformat() if expires else None
     row["dns_ms"] = round(backend.dns_ms, 2) if backend.dns_ms is not None else None
     if "connection.connect_tcp.complete" in marks:
@@ -129,6 +135,14 @@ def probe(
             (marks["connection.start_tls.complete"] - marks["connection.start_tls.started"]) * 1000, 2
         )
     return row
+
+
+def _decoded(head: bytes, encoding: str | None) -> bytes:
+    """The start of a body as the server encoded it, decoded as far as it goes (for wall markers)."""
+    try:
+        return BoundedDecoder(encoding).feed(bytes(head), WALL_BYTES)
+    except (httpx.DecodingError, zlib.error):
+        return b""
 
 
 def _redirects_to_https(client: httpx.Client, parts) -> bool:

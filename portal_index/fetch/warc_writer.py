@@ -59,6 +59,17 @@ class PortalWarc:
         self._writer.write_record(record)
         return record.rec_headers.get_header("WARC-Record-ID")
 
+    def rendered(self, url: str, response_id: str, html: str) -> None:
+        """The DOM a browser rendered from a response: a `conversion` record that refers to it."""
+        record = self._writer.create_warc_record(
+            url,
+            "conversion",
+            payload=io.BytesIO(html.encode("utf-8")),
+            warc_content_type="text/html; charset=utf-8",
+            warc_headers_dict={"WARC-Refers-To": response_id},
+        )
+        self._writer.write_record(record)
+
     def fetch(self, meta: dict, response_id: str | None) -> None:
         self._metadata(meta["url"], FETCH_TYPE, meta, response_id)
 

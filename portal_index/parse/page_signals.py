@@ -95,6 +95,7 @@ class PageFacts:
     dates: list[date] = field(default_factory=list)
     search_form: tuple[str, str] | None = None  # (action URL, input name)
     checks: dict[str, float] = field(default_factory=dict)  # accessibility and viewport, 0/1
+    read_as: str = "static"  # static: the HTML as served; rendered: the DOM a browser built from it
 
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
@@ -250,24 +251,40 @@ class PortalSignals:
     """Combines page facts into one value per signal for a portal, with evidence."""
 
     kw: Keywords
-    values: dict[str, tuple[float, str | None, str | None]] = field(default_factory=dict)
+    values: dict[str, tuple[float, str | None, str | None, str | None]] = field(default_factory=dict)
+    rendered: bool = False  # a page of the portal was read from its rendered DOM
 
     def add_page(self, facts: PageFacts) -> None:
+        self.rendered = self.rendered or facts.read_as == "rendered"
         for signal, matched in facts.found.items():
             if signal not in self.values:
-                self.values[signal] = (1.0, facts.url, matched)
+                self.values[signal] = (1.0, facts.url, matched, facts.read_as)
 
     def add_found(self, signal: str, url: str, evidence: str) -> None:
-        self.values.setdefault(signal, (1.0, url, evidence))
+        self.values.setdefault(signal, (1.0, url, evidence, "static"))
 
-    def set(self, signal: str, value: float, url: str | None, evidence: str | None = None) -> None:
-        self.values[signal] = (value, url, evidence)
+    def set(
+        self, signal: str, value: float, url: str | None, evidence: str | None = None, read_as: str | None = None
+    ) -> None:
+        self.values[signal] = (value, url, evidence, read_as)
 
     def rows(self, base: dict) -> list[dict]:
+        """One row per signal; `read_as` is how the page holding its evidence was read, and for a
+        signal found nowhere, `rendered` when any page of the portal was rendered, else `static`."""
+        portal_read = "rendered" if self.rendered else "static"
         out = []
         for signal in sorted(set(self.kw.keyword_signals) | set(self.values)):
-            value, url, evidence = self.values.get(signal, (0.0, None, None))
-            out.append({**base, "signal_id": signal, "value": value, "evidence_url": url, "evidence_text": evidence})
+            value, url, evidence, read_as = self.values.get(signal, (0.0, None, None, None))
+            out.append(
+                {
+                    **base,
+                    "signal_id": signal,
+                    "value": value,
+                    "evidence_url": url,
+                    "evidence_text": evidence,
+                    "read_as": read_as or portal_read,
+                }
+            )
         return out
 
 

@@ -35,6 +35,8 @@ from portal_index.core.periods import valid_between
 from portal_index.core.problems import NOTES
 from portal_index.core.registry import portals as registry_portals
 from portal_index.core.text import fold
+from portal_index.parse.app_shell import needs_render
+from portal_index.parse.bot_walls import wall_of
 from portal_index.parse.page_signals import (
     ACCESSIBILITY_CHECKS,
     Keywords,
@@ -60,6 +62,25 @@ from portal_index.parse.warc import (
 
 log = logging.getLogger(__name__)
 
+NOT_CONTENT = ("blocked", "render_failed")  # a wall's page, or an app shell nobody rendered
+_SHELL_BYTES = 512 * 1024  # an app shell is small; larger pages are read as served without a second parse
+
+
+def app_shell(body: bytes, content_type: str | None) -> str | None:
+    """Why a page's HTML does not hold its content (an app shell scripts fill), or None. A cheap
+    first look (small HTML with a script) spares most pages a second parse."""
+    if len(body) > _SHELL_BYTES or b"<script" not in body[:_SHELL_BYTES].lower() or not looks_html(content_type, body):
+        return None
+    return needs_render(decode(body, content_type))
+
+
+def _html(body: bytes, content_type: str | None, rendered: bytes | None) -> str:
+    """The page as read: its rendered DOM (UTF-8, as the crawler archives it), else the HTML as served."""
+    return rendered.decode("utf-8", errors="replace") if rendered is not None else decode(body, content_type)
+
+
+UNVISITED = ("robots_disallowed", "blocked", "render_failed")  # not followed, a wall, no browser: not broken
+
 _SITEMAP_ROOTS = re.compile(rb"<(?:\w+:)?(?:urlset|sitemapindex)\b")
 PAGE_COLUMNS = (
     "crawl_id",
@@ -75,6 +96,9 @@ PAGE_COLUMNS = (
     "depth",
     "error",
     "attempts",
+    "read_as",
+    "tls_fault",
+    "detail",
 )
 
 
@@ -94,11 +118,24 @@ class PortalExtractor:
         self.search_probed = search_probed
         self.search_form = False
 
-    def add(self, meta: dict, body: bytes | None, content_type: str | None = None) -> PageFacts | None:
-        """Take one fetch; returns the page's facts (links included) when it is an HTML page."""
+    def add(
+        self, meta: dict, body: bytes | None, content_type: str | None = None, rendered: bytes | None = None
+    ) -> PageFacts | None:
+        """Take one fetch; returns the page's facts (links included) when it is an HTML page. A page
+        rendered in a browser is read from its `rendered` DOM instead of the HTML as served."""
         self.metas.append(meta)
-        role, ok = meta.get("role"), meta.get("status") == 200 and body is not None
+        if meta.get("error") is None and body is not None:
+            wall = wall_of(meta.get("status"), None, body)  # another tool's crawl: ours are marked already
+            if wall is not None:
+                meta["error"], meta["detail"] = "blocked", wall.reason()
+        role = meta.get("role")
         content_type = content_type or meta.get("content_type")
+        readable = role in ("page", "search") and meta.get("status") == 200 and body
+        if rendered is None and readable and meta.get("error") is None:
+            shell = app_shell(body, content_type)  # an app shell archived without its rendered DOM
+            if shell is not None:
+                meta["error"], meta["detail"] = "render_failed", f"{shell}; no rendered DOM in the archive"
+        ok = meta.get("status") == 200 and body is not None and meta.get("error") not in NOT_CONTENT
         if role == "page" and meta.get("depth") == 0 and self.home is None:
             self.home = meta if ok else {}
         if not ok:
@@ -108,10 +145,11 @@ class PortalExtractor:
         if role == "sitemap" and _SITEMAP_ROOTS.search(body[:2048]):  # not a soft 404 page
             self.signals.add_found("sitemap", meta["final_url"], f"{meta['url']} is an XML sitemap")
         if role == "search" and self.search is None:
-            self.search = (meta, search_returned_results(decode(body, content_type), self.kw))
+            self.search = (meta, search_returned_results(_html(body, content_type, rendered), self.kw))
         if role != "page" or not looks_html(content_type, body):
             return None
-        facts = page_facts(decode(body, content_type), meta["final_url"], self.kw)
+        facts = page_facts(_html(body, content_type, rendered), meta["final_url"], self.kw)
+        facts.read_as = meta["read_as"] = "rendered" if rendered is not None else "static"
         self.signals.add_page(facts)
         self.search_form = self.search_form or facts.search_form is not None
         self.dates += facts.dates
@@ -119,7 +157,11 @@ class PortalExtractor:
             self.signals.set("home_page_bytes", float(len(body)), meta["final_url"], f"{len(body)} bytes")
             for check in ACCESSIBILITY_CHECKS:
                 self.signals.set(
-                    check, facts.checks[check], meta["final_url"], "passed" if facts.checks[check] else "failed"
+                    check,
+                    facts.checks[check],
+                    meta["final_url"],
+                    "passed" if facts.checks[check] else "failed",
+                    facts.read_as,
                 )
         return facts
 
@@ -149,7 +191,7 @@ class PortalExtractor:
         internal = [
             m
             for m in self.metas
-            if m.get("role") == "page" and (m.get("depth") or 0) >= 1 and m.get("error") != "robots_disallowed"
+            if m.get("role") == "page" and (m.get("depth") or 0) >= 1 and m.get("error") not in UNVISITED
         ]
         broken = [
             m for m in internal if (m.get("error") and m["error"] != "too_large") or (m.get("status") or 0) >= 400
@@ -310,7 +352,8 @@ def _own_rows(crawl: OwnCrawl, found: WarcScan, payloads: Payloads, kw: Keywords
     extractor = PortalExtractor(kw)
     for meta, response_id in crawl.fetches:
         body, ctype, _ = payloads.response(found, response_id)
-        extractor.add(meta, body, ctype)
+        rendered = payloads.rendered(found, response_id)
+        extractor.add(meta, body, ctype, rendered)
     pages += extractor.page_rows((crawl.summary or {}).get("warc"))
     signals += [{**r, "keywords_version": kw.version} for r in extractor.signal_rows(crawl.info.get("started"))]
 

@@ -5,6 +5,8 @@ warcprox/Browsertrix, Heritrix, pywb), gzip per record or uncompressed.
 Our file holds everything needed to re-derive the crawl's rows without the network:
 - a `warcinfo` record: software, crawl id, portal, base URL, user-agent, limits;
 - per HTTP exchange (each redirect hop included) a `request` and a `response` record;
+- for a page rendered in a browser (an app shell whose content scripts build), a `conversion`
+  record holding the rendered DOM, with `WARC-Refers-To` its response record;
 - per logical fetch a `metadata` record (JSON, `application/vnd.portal-index.fetch+json`) that
   refers to its final response with `WARC-Concurrent-To`: role (robots, page, sitemap, search),
   depth, status, error, attempts, redirect chain, timings. Fetches that got no response (timeouts,
@@ -163,6 +165,7 @@ class WarcScan:
     http: list[HttpRecord]  # other tools' response and revisit records, in file order
     response_offsets: dict[str, tuple[int, str | None]]  # every response: record id -> (offset, HTTP Content-Type)
     skipped: dict[str, int]  # records passed over, by kind
+    rendered_offsets: dict[str, int] = field(default_factory=dict)  # response record id -> its conversion record
 
     @property
     def ours(self) -> bool:
@@ -317,6 +320,7 @@ def scan(path: Path) -> WarcScan:
     current: OwnCrawl | None = None
     http: list[HttpRecord] = []
     responses: dict[str, tuple[int, str | None]] = {}
+    rendered: dict[str, int] = {}
     destinations: dict[str, str] = {}  # record id (request, or the response it is concurrent to) -> Sec-Fetch-Dest
     skipped: dict[str, int] = {}
     index, start, declared = 0, 0, None
@@ -369,6 +373,8 @@ def scan(path: Path) -> WarcScan:
                             skipped[kind] = skipped.get(kind, 0) + 1
                     elif current is None:
                         skipped[kind] = skipped.get(kind, 0) + 1
+                elif kind == "conversion" and current is not None and h.get_header("WARC-Refers-To"):
+                    rendered[h.get_header("WARC-Refers-To")] = start
                 elif kind == "request" and record.http_headers is not None:
                     dest = record.http_headers.get_header("Sec-Fetch-Dest")
                     if dest:
@@ -403,7 +409,7 @@ def scan(path: Path) -> WarcScan:
         raise WarcError([("no WARC records (an empty file)", WHOLE)])
     for r in http:
         r.destination = destinations.get(r.record_id or "") or destinations.get(r.concurrent_to or "")
-    return WarcScan(path, f.sha.hexdigest(), size, index, crawls, http, responses, skipped)
+    return WarcScan(path, f.sha.hexdigest(), size, index, crawls, http, responses, skipped, rendered)
 
 
 def _cut(index: int, start: int, declared: str | None, size: int) -> str:
@@ -506,6 +512,12 @@ class Payloads:
         offset, ctype = scan.response_offsets[record_id]
         body, cut = self.at(offset)
         return body, ctype, cut
+
+    def rendered(self, scan: WarcScan, response_id: str | None) -> bytes | None:
+        """The rendered DOM archived for one of our responses, if the page was rendered."""
+        if not response_id or response_id not in scan.rendered_offsets:
+            return None
+        return self.at(scan.rendered_offsets[response_id])[0]
 
     def http(self, scan: WarcScan, rec: HttpRecord) -> tuple[bytes | None, bool]:
         """Payload of another tool's record; a revisit's is its referent's (None when not in the file)."""

@@ -39,11 +39,11 @@ def run(targets: dict, out: Path, limits: CrawlLimits):
 
 def test_signals_match_what_each_site_serves_in_nfc_nfd_and_without_diacritics(sim, tmp_path):
     ids = (
-        pick(lambda p: p.text_style == "nfc" and p.failure == "none", 2)
-        + pick(lambda p: p.text_style == "nfd" and p.failure == "none", 2)
-        + pick(lambda p: p.text_style == "ascii" and p.failure == "none", 2)
+        pick(lambda p: p.text_style == "nfc" and p.readable, 2)
+        + pick(lambda p: p.text_style == "nfd" and p.readable, 2)
+        + pick(lambda p: p.text_style == "ascii" and p.readable, 2)
     )
-    _, pages, signals = run({i: sim.url_for(i) for i in ids}, tmp_path, demo_limits(QUICK, sim.port))
+    _, pages, signals = run({i: sim.url_for(i) for i in ids}, tmp_path, demo_limits(QUICK, sim.guard()))
     for pid in ids:
         prof = profile(pid)
         got = {r["signal_id"]: r for r in signals if r["portal_id"] == pid}
@@ -62,7 +62,7 @@ def test_signals_match_what_each_site_serves_in_nfc_nfd_and_without_diacritics(s
 
 def test_a_site_that_is_down_gives_fetches_but_no_signals(sim, tmp_path):
     down = pick(lambda p: p.failure == "down", 1)[0]
-    _, pages, signals = run({down: sim.url_for(down)}, tmp_path, demo_limits(QUICK, sim.port))
+    _, pages, signals = run({down: sim.url_for(down)}, tmp_path, demo_limits(QUICK, sim.guard()))
     assert signals == []  # missing, not zero
     home = [p for p in pages if p["role"] == "page"]
     assert [p["status"] for p in home] == [503] and home[0]["attempts"] == 1 + QUICK.retries  # retried, recorded
@@ -70,8 +70,8 @@ def test_a_site_that_is_down_gives_fetches_but_no_signals(sim, tmp_path):
 
 def test_robots_txt_disallow_is_obeyed_without_a_request(tmp_path):
     with Simulator(robots_txt="User-agent: *\nDisallow: /\n") as s:
-        pid = pick(lambda p: p.failure == "none", 1)[0]
-        _, pages, signals = run({pid: s.url_for(pid)}, tmp_path, demo_limits(QUICK, s.port))
+        pid = pick(lambda p: p.readable, 1)[0]
+        _, pages, signals = run({pid: s.url_for(pid)}, tmp_path, demo_limits(QUICK, s.guard()))
         served = dict(s.served)
     assert [(p["role"], p["status"], p["error"]) for p in pages] == [
         ("robots", 200, None),
@@ -83,11 +83,11 @@ def test_robots_txt_disallow_is_obeyed_without_a_request(tmp_path):
 @pytest.mark.slow  # waits out the delays robots.txt asks for
 def test_robots_txt_crawl_delay_spaces_the_requests(tmp_path):
     with Simulator(robots_txt="User-agent: *\nCrawl-delay: 0.4\n") as s:
-        pid = pick(lambda p: p.failure == "none" and p.ttfb_ms < 100, 1)[0]
+        pid = pick(lambda p: p.readable and p.ttfb_ms < 100, 1)[0]
         results, pages, _ = run(
             {pid: s.url_for(pid)},
             tmp_path,
-            demo_limits(CrawlLimits(max_pages=5, per_site=4, response_seconds=5), s.port),
+            demo_limits(CrawlLimits(max_pages=5, per_site=4, response_seconds=5), s.guard()),
         )
     starts = sorted(datetime.fromisoformat(p["fetched_at"]) for p in pages if p["role"] == "page")
     gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:])]
@@ -127,7 +127,6 @@ def test_hostile_sites_are_recorded_as_data_within_the_limits(sim, tmp_path):
             backoff_seconds=0.05,
             max_redirects=3,
         ),
-        sim.port,
     )
     gzip_bomb()  # the simulator's bomb is built once, before memory is measured
     tracemalloc.start()
@@ -235,8 +234,8 @@ def test_live_mode_refuses_private_addresses_even_through_redirects(servers, tmp
 def test_signals_are_re_derived_from_the_warc_without_network(sim, tmp_path, monkeypatch):
     from portal_index.parse.page_signals import KEYWORDS_FILE, load_keywords
 
-    pid = pick(lambda p: p.failure == "none" and p.has("feedback"), 1)[0]
-    results, _, signals = run({pid: sim.url_for(pid)}, tmp_path, demo_limits(QUICK, sim.port))
+    pid = pick(lambda p: p.readable and p.has("feedback"), 1)[0]
+    results, _, signals = run({pid: sim.url_for(pid)}, tmp_path, demo_limits(QUICK, sim.guard()))
     warc = results[pid].warc
     assert read(warc).info["portal-id"] == pid
     edited = tmp_path / "keywords.csv"
@@ -275,7 +274,7 @@ def test_one_portal_is_crawled_alone_as_its_partition_then_re_extracted(tmp_path
         PORTALS.get_partition_keys()[-1],
     )
 
-    pid = pick(lambda p: p.failure == "none" and p.has("feedback"), 1)[0]
+    pid = pick(lambda p: p.readable and p.has("feedback"), 1)[0]
     result = cli("crawl", "--demo", "--portal", pid, home=tmp_path, check=True)
     assert "crawled 1 portal(s)" in result.stdout
     with DagsterInstance.from_config(str(tmp_path / "dagster")) as instance:
@@ -314,8 +313,8 @@ def test_crawl_files_in_the_inbox_a_warc_rows_from_another_crawler_and_a_broken_
     from portal_index.land.ingest import ingest_source
     from portal_index.parse.fetch_results import write_crawl
 
-    pid = pick(lambda p: p.failure == "none", 1)[0]
-    results, pages, signals = run({pid: sim.url_for(pid)}, tmp_path / "crawl", demo_limits(QUICK, sim.port))
+    pid = pick(lambda p: p.readable, 1)[0]
+    results, pages, signals = run({pid: sim.url_for(pid)}, tmp_path / "crawl", demo_limits(QUICK, sim.guard()))
     home = Home(tmp_path / "home").ensure()
     inbox = home.inbox("crawl")
     warc = results[pid].warc

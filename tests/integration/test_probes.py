@@ -120,12 +120,12 @@ def test_closed_port_hanging_server_and_guard_are_told_apart():
 
 def test_probe_all_measures_the_simulators_slow_and_fast_portals():
     with Simulator() as sim:
-        slow = pick(lambda p: p.ttfb_ms >= 600 and p.failure == "none", 1)[0]
-        fast = pick(lambda p: p.ttfb_ms <= 5 and p.failure == "none", 1)[0]
+        slow = pick(lambda p: p.ttfb_ms >= 600 and p.readable, 1)[0]
+        fast = pick(lambda p: p.ttfb_ms <= 5 and p.readable, 1)[0]
         rows = probe_all(
             {slow: sim.url_for(slow), fast: sim.url_for(fast)},
             rounds=2,
-            guard=Guard(allow=("127.0.0.1/32",)),
+            guard=sim.guard(),
             log=lambda m: None,
         )
     by = {pid: [r for r in rows if r["portal_id"] == pid] for pid in (slow, fast)}
@@ -182,15 +182,15 @@ def test_key_urls_come_from_the_latest_crawl_relative_to_the_home_page(tmp_path)
     from portal_index.fetch.key_urls import key_paths, key_urls
     from portal_index.land.ingest import ingest_file
 
-    pid = pick(lambda p: p.failure == "none" and p.has("search") and p.search_results, 1)[0]
-    without = pick(lambda p: p.failure == "none" and not p.has("search"), 1)[0]
+    pid = pick(lambda p: p.readable and p.has("search") and p.search_results, 1)[0]
+    without = pick(lambda p: p.readable and not p.has("search"), 1)[0]
     home = Home(tmp_path / "home").ensure()
     assert key_paths(home.warehouse) == {}  # before any crawl: home pages only
     with Simulator() as sim:
         for r in crawl(
             {pid: sim.url_for(pid), without: sim.url_for(without)},
             tmp_path / "warc",
-            demo_limits(CrawlLimits(max_pages=10), sim.port),
+            demo_limits(CrawlLimits(max_pages=10), sim.guard()),
             log=lambda m: None,
         ):
             ingest_file(home, r.warc)

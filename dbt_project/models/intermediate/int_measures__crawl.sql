@@ -1,4 +1,5 @@
 -- Crawl signals of the latest crawl of each portal in each period, one row per signal (measure).
+-- Evidence found in a page's rendered DOM (an app shell that scripts build) is marked [rendered].
 -- Incremental by period: a build recomputes only the periods that crawl snapshots loaded since the
 -- previous build fall in (a re-extraction loads them again, so their periods are recomputed).
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='period',
@@ -24,7 +25,8 @@ select
     s.signal_id as measure,
     s.value,
     'crawl' as source,
-    coalesce(s.evidence_url || case when s.evidence_text is not null then ' («' || s.evidence_text || '»)' else '' end,
+    coalesce(s.evidence_url || case when s.evidence_text is not null then ' («' || s.evidence_text || '»)' else '' end
+             || case when s.read_as = 'rendered' then ' [rendered]' else '' end,
              s.crawl_id) as evidence,
     (select max(loaded_at) from loads) as crawl_loaded_through
 from signals as s

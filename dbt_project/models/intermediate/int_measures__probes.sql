@@ -18,15 +18,17 @@ retried as (  -- the few first attempts that were tried again
     select distinct portal_id, url, retry_of as probed_at from probes where retry_of is not null
 ),
 attempts as (
-    -- a probe never retried is one attempt by itself; a retried probe and its retries are one together
+    -- a probe never retried is one attempt by itself; a retried probe and its retries are one together;
+    -- a probe a bot wall answered measured the wall, not the portal: it is not an attempt
     select p.portal_id, p.period, p.is_success as up
     from probes as p
     anti join retried as r using (portal_id, url, probed_at)
-    where p.retry_of is null
+    where p.retry_of is null and p.error is distinct from 'blocked'
     union all
     select p.portal_id, p.period, bool_or(p.is_success)
     from probes as p
     semi join retried as r on r.portal_id = p.portal_id and r.url = p.url and r.probed_at = p.attempt_of
+    where p.error is distinct from 'blocked'
     group by p.portal_id, p.period, p.url, p.attempt_of
 ),
 availability as materialized (  -- one aggregation at a time: each gets the memory
@@ -40,10 +42,12 @@ agg as materialized (
         period,
         median(ttfb_ms) filter (where is_success) as ttfb_median_ms,
         quantile_cont(total_ms, 0.95) filter (where is_success) as total_p95_ms,
+        -- the latest probe of the home page (the one whose http -> https redirect is checked) that the
+        -- portal itself answered, not a bot wall; an incomplete certificate chain is a fault
         arg_max(
             case when url like 'https://%' and error is null and coalesce(redirects_to_https, false)
-                      and tls_expires_at > probed_at + interval 14 days then 1.0 else 0.0 end,
-            probed_at) as https_ok,
+                      and tls_fault is null and tls_expires_at > probed_at + interval 14 days then 1.0 else 0.0 end,
+            probed_at) filter (where url_kind = 'home' and error is distinct from 'blocked') as https_ok,
         min(probed_at) as first_probe,
         max(probed_at) as last_probe
     from probes

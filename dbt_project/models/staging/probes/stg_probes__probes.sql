@@ -38,7 +38,9 @@ select
     http_version,
     redirects_to_https,
     tls_expires_at,
+    tls_fault,
     error,
+    detail,
     url_kind,
     retry_of,
     coalesce(retry_of, probed_at) as attempt_of,  -- a retry and its first attempt are one probe

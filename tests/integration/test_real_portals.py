@@ -1,0 +1,141 @@
+"""The simulator as the real web: own host names over HTTPS, certificate faults, bot walls, app shells.
+
+Each test picks registry portals by their simulated profile and checks what a correct crawler and
+prober must report for them."""
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from portal_index.demo.simulator import Simulator, pick, profile
+from portal_index.fetch.browser import find_chromium
+from portal_index.fetch.crawler import CrawlLimits, crawl, demo_limits
+from portal_index.fetch.prober import probe
+from portal_index.parse.portal_signals import extract_warc
+
+QUICK = CrawlLimits(max_pages=12, retries=0, backoff_seconds=0.05, render=False)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with Simulator() as s:
+        yield s
+
+
+def _crawl(sim, ids, tmp_path: Path, limits=QUICK):
+    results = crawl({i: sim.url_for(i) for i in ids}, tmp_path, demo_limits(limits, sim.guard()), log=lambda m: None)
+    rows = {"crawl_pages": [], "crawl_signals": []}
+    for r in results:
+        for table, found in extract_warc(r.warc).items():
+            rows.setdefault(table, []).extend(found)
+    return results, rows["crawl_pages"], rows["crawl_signals"]
+
+
+def _home(pages, pid):
+    return next(p for p in pages if p["portal_id"] == pid and p["role"] == "page" and p["depth"] == 0)
+
+
+def _why(pages, pid):
+    """The home page's error; when robots.txt could not be fetched (so "disallow all"), robots.txt's."""
+    error = _home(pages, pid)["error"]
+    if error == "robots_disallowed":
+        return next(p for p in pages if p["portal_id"] == pid and p["role"] == "robots")["error"]
+    return error
+
+
+def test_portals_have_their_own_host_names_over_https_and_nothing_else_is_reachable(sim, tmp_path):
+    pid = pick(lambda p: p.readable and p.scheme == "https" and p.has("feedback"), 1)[0]
+    url = sim.url_for(pid)
+    assert urlsplit(url).hostname.endswith(".gov.vn") and url.startswith("https://")
+    _, pages, signals = _crawl(sim, [pid], tmp_path)
+    home = _home(pages, pid)
+    assert home["status"] == 200 and home["final_url"] == url and home["read_as"] == "static"
+    evidence = [s["evidence_url"] for s in signals if s["portal_id"] == pid and s["evidence_url"]]
+    assert evidence and all(e.startswith(url) for e in evidence)
+    assert probe(pid, url, guard=sim.guard())["redirects_to_https"] is True  # http:// answers with a redirect
+    for elsewhere in ("https://example.com/", "http://127.0.0.1:9/", "https://[::1]/"):
+        assert probe("x", elsewhere, guard=sim.guard())["error"] == "blocked_address"
+
+
+def test_certificate_faults_are_told_apart_and_an_incomplete_chain_is_still_read(sim, tmp_path):
+    chosen = {
+        state: pick(
+            lambda p, s=state: p.tls == s and p.failure == "none" and p.wall == "none" and p.app == "static", 1
+        )[0]
+        for state in ("incomplete_chain", "expired", "wrong_host", "self_signed")
+    }
+    _, pages, signals = _crawl(sim, chosen.values(), tmp_path)
+    homes = {state: _home(pages, pid) for state, pid in chosen.items()}
+    assert homes["incomplete_chain"]["status"] == 200 and homes["incomplete_chain"]["error"] is None
+    assert homes["incomplete_chain"]["tls_fault"] == "tls_incomplete_chain"
+    assert any(s["portal_id"] == chosen["incomplete_chain"] and s["value"] for s in signals)
+    assert _why(pages, chosen["expired"]) == "tls_expired"
+    assert _why(pages, chosen["wrong_host"]) == "tls_hostname_mismatch"
+    assert _why(pages, chosen["self_signed"]) == "tls_untrusted"
+    for state in ("expired", "wrong_host", "self_signed"):
+        assert not [s for s in signals if s["portal_id"] == chosen[state]], state  # missing, never 0
+    rows = {state: probe(pid, sim.url_for(pid), guard=sim.guard()) for state, pid in chosen.items()}
+    assert rows["incomplete_chain"]["error"] is None and rows["incomplete_chain"]["tls_fault"] == "tls_incomplete_chain"
+    assert rows["incomplete_chain"]["status"] == 200 and rows["incomplete_chain"]["tls_expires_at"]
+    assert [rows[s]["error"] for s in ("expired", "wrong_host", "self_signed")] == [
+        "tls_expired",
+        "tls_hostname_mismatch",
+        "tls_untrusted",
+    ]
+
+
+def test_an_http_only_portal_is_crawled_over_http_and_has_no_https(sim, tmp_path):
+    pid = pick(lambda p: p.tls == "http_only" and p.readable, 1)[0]
+    url = sim.url_for(pid)
+    assert url.startswith("http://")
+    _, pages, _ = _crawl(sim, [pid], tmp_path)
+    assert _home(pages, pid)["status"] == 200
+    https = "https://" + url.removeprefix("http://")
+    assert probe(pid, https, guard=sim.guard())["error"] == "connection_refused"
+
+
+@pytest.mark.parametrize("kind", ["js_challenge", "waf_403", "waf_429", "waf_503", "captcha"])
+def test_a_bot_wall_is_blocked_never_content(sim, tmp_path, kind):
+    pid = pick(lambda p, k=kind: p.wall == k and p.failure == "none" and p.tls in ("valid", "http_only"), 1)[0]
+    results, pages, signals = _crawl(sim, [pid], tmp_path)
+    assert _why(pages, pid) == "blocked"
+    assert any(p["detail"].startswith("blocked") for p in pages if p["portal_id"] == pid and p["error"] == "blocked")
+    assert not [s for s in signals if s["portal_id"] == pid]  # not measurable: no signal, not zeros
+    row = probe(pid, sim.url_for(pid), guard=sim.guard())
+    assert row["error"] == "blocked" and row["detail"]
+
+
+def test_an_app_shell_without_a_browser_is_render_failed_not_an_empty_portal(sim, tmp_path):
+    pid = pick(lambda p: p.app == "spa" and p.failure == "none" and p.wall == "none" and p.tls == "valid", 1)[0]
+    _, pages, signals = _crawl(sim, [pid], tmp_path)
+    home = _home(pages, pid)
+    assert home["error"] == "render_failed" and "app root" in home["detail"]
+    assert not [s for s in signals if s["portal_id"] == pid]
+
+
+@pytest.mark.slow  # a real browser renders the app shells
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium")
+def test_an_spa_portal_is_rendered_and_replayed_offline(sim, tmp_path):
+    pid = pick(
+        lambda p: p.app == "spa" and p.failure == "none" and p.wall == "none" and p.tls == "valid" and p.has("feedback")
+    )[0]
+    static = pick(lambda p: p.readable and p.tls == "valid", 1)[0]
+    limits = CrawlLimits(max_pages=8, retries=0, render=True)
+    results, pages, signals = _crawl(sim, [pid, static], tmp_path, limits)
+    home = _home(pages, pid)
+    assert home["error"] is None and home["read_as"] == "rendered"
+    mine = {s["signal_id"]: s for s in signals if s["portal_id"] == pid}
+    assert mine["feedback"]["value"] == 1.0 and mine["feedback"]["read_as"] == "rendered"
+    prof = profile(pid)
+    assert mine["a11y.lang"]["value"] == float(prof.has("a11y.lang"))  # read from the DOM the script built
+    assert {p["read_as"] for p in pages if p["portal_id"] == static and p["read_as"]} == {"static"}
+    # links found only in the rendered DOM were followed
+    assert any(p["portal_id"] == pid and p["depth"] == 1 and p["status"] == 200 for p in pages)
+    # the rendered DOM is in the WARC, tied to its response: a replay gives the same signals
+    warc = next(r.warc for r in results if r.portal_id == pid)
+    again = extract_warc(warc)["crawl_signals"]
+    assert sorted(json.dumps(s, sort_keys=True) for s in again) == sorted(
+        json.dumps(s, sort_keys=True) for s in signals if s["portal_id"] == pid
+    )
