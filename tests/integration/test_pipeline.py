@@ -8,6 +8,7 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 import pytest
@@ -196,7 +197,9 @@ def test_dbt_unit_tests_pass_on_the_built_warehouse(demo_copy, tmp_path):
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     names = sorted(r["unique_id"].split(".")[-1] for r in results if r["status"] == "pass")
     assert names == [
+        "a_bot_wall_is_not_an_attempt_and_an_incomplete_chain_is_no_valid_https",
         "a_browser_audit_replaces_the_crawl_accessibility_checks",
+        "a_complete_chain_over_https_with_a_redirect_is_valid_https",
         "a_crawl_home_page_failure_is_its_error_class",
         "a_failed_probe_is_counted_by_its_error_class",
         "a_later_file_supersedes_the_same_test",
@@ -402,8 +405,8 @@ def test_what_could_not_be_measured_is_not_measurable_with_its_reason(demo_run):
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         failed = {
             r[0]
-            for r in con.execute("""select portal_id from raw.crawl_pages
-                                    where role = 'page' and depth = 0 and status >= 400""").fetchall()
+            for r in con.execute("""select portal_id from raw.crawl_pages  -- a wall's 403/429/503 is `blocked`
+                                    where role = 'page' and depth = 0 and status >= 400 and error is null""").fetchall()
         }
         crawl = con.execute(
             """select portal_id, list(distinct measurement_status), list(distinct status_reason),
@@ -433,3 +436,41 @@ def test_what_could_not_be_measured_is_not_measurable_with_its_reason(demo_run):
         assert r["status_reason"] == "" or r["status_reason"] in reasons
     report = (folder / "report.html").read_text(encoding="utf-8")
     assert report.count('class="reason" data-reason="http_error"') == len(failed)
+
+
+def test_the_demo_release_shows_real_portals(demo_run):
+    """A rendered SPA portal whose features are found, bot-walled portals whose crawl and probe
+    indicators are not measurable (blocked), portals with an incomplete chain (read, P05 0), HTTPS
+    portals with P05 1, and evidence under the portals' own URLs."""
+    from portal_index.demo.simulator import PLAIN_TLS, profile
+    from portal_index.fetch.render import find_render_chromium
+
+    home, _ = demo_run
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        base = dict(con.execute("select portal_id, base_url from marts.portals").fetchall())
+        rows = con.execute(
+            """select portal_id, indicator_id, source, raw_value, measurement_status, status_reason, evidence
+               from marts.indicator_values"""
+        ).fetchall()
+        rendered = {
+            r[0] for r in con.execute("select portal_id from raw.crawl_pages where read_as = 'rendered'").fetchall()
+        }
+        chains = {
+            r[0]
+            for r in con.execute("select portal_id from raw.probes where tls_fault = 'tls_incomplete_chain'").fetchall()
+        }
+    if find_render_chromium() is not None:
+        spa = {p for p in rendered if profile(p).app == "spa"}
+        found = [r for r in rows if r[0] in spa and r[2] == "crawl" and r[3] and "[rendered]" in (r[6] or "")]
+        assert spa and found, "an SPA portal was rendered and its features found in the rendered DOM"
+    walled = {r[0] for r in rows if profile(r[0]).wall != "none" and profile(r[0]).tls in PLAIN_TLS}
+    assert walled
+    for portal in walled:
+        fetched = [r for r in rows if r[0] == portal and r[2] in ("crawl", "probes")]
+        assert {(r[4], r[5]) for r in fetched} == {("not_measurable", "blocked")}, portal
+    p05 = {r[0]: r[3] for r in rows if r[1] == "P05"}
+    assert chains and all(p05[p] == 0 for p in chains)
+    assert any(v == 1 for v in p05.values()) and all(base[p].startswith("https://") for p, v in p05.items() if v == 1)
+    urls = [(r[0], r[6]) for r in rows if r[2] == "crawl" and (r[6] or "").startswith("http")]
+    host = lambda url: urlsplit(url).hostname  # noqa: E731 (an http-only portal is crawled over http)
+    assert urls and all(host(evidence.split(" ")[0]) == host(base[portal]) for portal, evidence in urls)
