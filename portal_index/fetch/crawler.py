@@ -306,6 +306,7 @@ class PortalCrawler:
                         meta["tls_fault"] = tls_fault
                     location = headers.get("location")
                     wall = wall_of(ex.status, ex.headers, ex.body) or challenge_redirect(location)
+                    meta["walls_checked"] = True  # with the headers, which a replay does not have
                     if wall is not None:  # never read as the portal's content
                         meta["error"], meta["detail"] = "blocked", wall.reason()
                         break

@@ -124,8 +124,8 @@ class PortalExtractor:
         """Take one fetch; returns the page's facts (links included) when it is an HTML page. A page
         rendered in a browser is read from its `rendered` DOM instead of the HTML as served."""
         self.metas.append(meta)
-        if meta.get("error") is None and body is not None:
-            wall = wall_of(meta.get("status"), None, body)  # another tool's crawl: ours are marked already
+        if meta.get("error") is None and body is not None and not meta.get("walls_checked"):
+            wall = wall_of(meta.get("status"), None, body)  # another tool's crawl: ours were checked live
             if wall is not None:
                 meta["error"], meta["detail"] = "blocked", wall.reason()
         role = meta.get("role")
