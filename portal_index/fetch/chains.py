@@ -20,15 +20,17 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import threading
+import time
 from contextlib import suppress
 
 import anyio.to_thread
 import httpcore
 import httpx
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
+from cryptography.x509.verification import DNSName, PolicyBuilder, Store, VerificationError
 
 from portal_index.fetch.netguard import Guard, GuardedBackend, resolve_sync, with_backend
 
@@ -48,14 +50,23 @@ def presented_certificate(guard: Guard, host: str, port: int, timeout: float = 1
     context.verify_mode = ssl.CERT_NONE
     try:
         addresses, target_port = resolve_sync(guard, host, port)
-        with (
-            socket.create_connection((addresses[0], target_port), timeout=timeout) as sock,
-            context.wrap_socket(sock, server_hostname=host) as tls,
-        ):
-            der = tls.getpeercert(binary_form=True)
+        with socket.create_connection((addresses[0], target_port), timeout=timeout) as sock:
+            # a server that drips its handshake a byte at a time is cut off at the deadline
+            watchdog = threading.Timer(timeout, _shut, (sock,))
+            watchdog.start()
+            try:
+                with context.wrap_socket(sock, server_hostname=host) as tls:
+                    der = tls.getpeercert(binary_form=True)
+            finally:
+                watchdog.cancel()
     except (OSError, ssl.SSLError, httpcore.ConnectError):
         return None
     return x509.load_der_x509_certificate(der) if der else None
+
+
+def _shut(sock: socket.socket) -> None:
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked read in another thread
 
 
 def aia_issuer_urls(cert: x509.Certificate) -> list[str]:
@@ -83,19 +94,21 @@ class _Backend(httpcore.SyncBackend):
 
 
 def fetch_issuer(guard: Guard, url: str, timeout: float = 10.0) -> x509.Certificate | None:
-    """The certificate at a CA Issuers URL (DER or PEM), through the guard; None when unusable."""
+    """The certificate at a CA Issuers URL (DER or PEM), through the guard, within `timeout`
+    seconds in all and `MAX_ISSUER_BYTES` as sent (no content decoding); None when unusable."""
+    deadline = time.monotonic() + timeout
     transport = with_backend(httpx.HTTPTransport(verify=guard.ssl_context()), _Backend(guard), 2)
     try:
         with (
             httpx.Client(transport=transport, timeout=timeout, follow_redirects=False) as client,
-            client.stream("GET", url) as r,
+            client.stream("GET", url, headers={"Accept-Encoding": "identity"}) as r,
         ):
-            if r.status_code != 200:
+            if r.status_code != 200 or r.headers.get("content-encoding", "identity").lower() != "identity":
                 return None
             data = bytearray()
-            for chunk in r.iter_bytes():
+            for chunk in r.iter_raw():
                 data += chunk
-                if len(data) > MAX_ISSUER_BYTES:
+                if len(data) > MAX_ISSUER_BYTES or time.monotonic() > deadline:
                     return None
     except (httpx.HTTPError, httpcore.ConnectError, ValueError):
         return None
@@ -105,20 +118,52 @@ def fetch_issuer(guard: Guard, url: str, timeout: float = 10.0) -> x509.Certific
     return None
 
 
+def trusted_roots(guard: Guard) -> list[x509.Certificate]:
+    """The trust anchors of `guard.ssl_context()`: `ca_file`, else the system's CA bundle."""
+    path = guard.ca_file or ssl.get_default_verify_paths().cafile or ssl.get_default_verify_paths().openssl_cafile
+    try:
+        return x509.load_pem_x509_certificates(open(path, "rb").read()) if path else []
+    except (OSError, ValueError):
+        return []
+
+
+def chain_verifies(guard: Guard, host: str, leaf: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """True when leaf + issuer is a chain a browser would accept for host: the issuer is a CA
+    certificate that is not itself a root (a root fetched from an AIA URL would make anything
+    trusted), and the whole path ends at one of the guard's trusted roots (RFC 5280 checks, host
+    name and validity included, by cryptography's verifier)."""
+    if issuer.subject == issuer.issuer:
+        return False
+    try:
+        constraints = issuer.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return False
+    roots = trusted_roots(guard)
+    if not constraints.ca or not roots:
+        return False
+    try:
+        verifier = PolicyBuilder().store(Store(roots)).build_server_verifier(DNSName(host))
+        verifier.verify(leaf, [issuer])
+    except (VerificationError, ValueError):
+        return False
+    return True
+
+
 def complete_chain(guard: Guard, host: str, port: int, timeout: float = 10.0) -> ssl.SSLContext | None:
     """A verifying context for host that knows the intermediate its certificate's AIA names, or
-    None when the chain cannot be completed (no certificate, no AIA URL, a fetch that failed, or an
-    intermediate that did not sign the certificate)."""
+    None when the chain cannot be completed (no certificate, no AIA URL, a fetch that failed, an
+    issuer that is a root or no CA, a path that does not end at a trusted root). All of it within
+    `timeout` seconds."""
+    deadline = time.monotonic() + timeout
     leaf = presented_certificate(guard, host, port, timeout)
     if leaf is None:
         return None
     for url in aia_issuer_urls(leaf):
-        issuer = fetch_issuer(guard, url, timeout)
-        if issuer is None:
-            continue
-        try:
-            leaf.verify_directly_issued_by(issuer)
-        except (InvalidSignature, ValueError, TypeError):  # not its issuer, or a key type that cannot sign
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        issuer = fetch_issuer(guard, url, remaining)
+        if issuer is None or not chain_verifies(guard, host, leaf, issuer):
             continue
         context = guard.ssl_context()
         if hasattr(ssl, "VERIFY_X509_PARTIAL_CHAIN"):  # the intermediate is a link, never a trust anchor
@@ -142,17 +187,18 @@ class CompletingTransport(httpx.AsyncBaseTransport):
         self._completions: dict[str, asyncio.Task] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        host = request.url.host.lower()
+        host = request.url.raw_host.decode("ascii").lower()  # an IDN as the connection names it (punycode)
         try:
             response = await self.inner.handle_async_request(request)
         except httpx.ConnectError as e:
             if request.url.scheme != "https" or not missing_issuer(str(e)):
                 raise
-            if host not in self._completions:  # one completion per host, awaited by every request to it
-                self._completions[host] = asyncio.ensure_future(
+            task = self._completions.get(host)
+            if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
+                task = self._completions[host] = asyncio.ensure_future(  # one per host, awaited by all
                     anyio.to_thread.run_sync(complete_chain, self.guard, host, request.url.port or 443)
                 )
-            context = await self._completions[host]
+            context = await asyncio.shield(task)  # a request given up does not cancel the others' wait
             if context is None:
                 raise
             self.backend.tls_for[host] = context

@@ -198,6 +198,8 @@ class PortalCrawler:
     ):
         self.portal_id, self.base_url, self.client, self.limits, self.kw = portal_id, base_url, client, limits, kw
         self.renderer = renderer
+        self.renders = 0  # pages of this portal sent to the renderer
+        self.no_browser = NO_BROWSER
         self.render_slots = render_slots or asyncio.Semaphore(limits.render_concurrency)
         self.crawl_id, self.global_sem, self.sites, self.progress = crawl_id, global_sem, sites, progress
         base = urlsplit(base_url)
@@ -351,17 +353,29 @@ class PortalCrawler:
         if shell is None:
             return None
         if self.renderer is None:
-            meta["error"], meta["detail"] = "render_failed", f"{shell}; {NO_BROWSER}"
+            meta["error"], meta["detail"] = "render_failed", f"{shell}; {self.no_browser}"
             return None
+        if meta["role"] == "page" and meta["depth"] > 0 and self.renders >= self.renderer.limits.pages_per_portal - 1:
+            meta["error"], meta["detail"] = "render_failed", "render_failed: page_limit (one kept for the search page)"
+            return None
+        self.renders += 1
         async with self.render_slots:
             result = await self.renderer.render(meta["final_url"], self.portal_id)
-        if result.html is None:
-            error = result.error or "render_failed: no DOM"
-            meta["error"] = "blocked_address" if error.startswith("blocked_address") else "render_failed"
+        error = result.error
+        if error is None and urlsplit(result.final_url or "").netloc.lower() not in self.hosts:
+            error = f"render_failed: navigated off the portal, to {urlsplit(result.final_url or '').netloc}"
+        if error is None:
+            wall = wall_of(200, None, result.html)  # what the app drew may be a wall's page
+            error = wall.reason() if wall is not None else None
+        if error is not None or result.html is None:
+            error = error or "render_failed: no DOM"
+            meta["error"] = (
+                error.split(":")[0] if error.startswith(("blocked_address", "blocked:")) else "render_failed"
+            )
             meta["detail"] = error
             return None
         self.warc.rendered(meta["final_url"], response_id, result.html)
-        meta["read_as"], meta["render_ms"] = "rendered", round(result.ms, 1)
+        meta["read_as"], meta["render_ms"], meta["rendered_url"] = "rendered", round(result.ms, 1), result.final_url
         return result.html.encode("utf-8")
 
     async def _exchange(self, url: str) -> tuple[Exchange, bool, int, str | None]:
@@ -530,11 +544,18 @@ async def crawl_async(
     sites = _Sites(limits)
     sem = asyncio.Semaphore(limits.concurrency)
     chromium = find_render_chromium() if limits.render else None
+    no_browser = NO_BROWSER
     if limits.render and chromium is None:
-        log(f"app-shell pages will be recorded as render_failed: {NO_BROWSER}")
+        log(f"app-shell pages will be recorded as render_failed: {no_browser}")
     async with contextlib.AsyncExitStack() as stack:
         client = await stack.enter_async_context(make_client(limits))
-        renderer = await stack.enter_async_context(Renderer(limits.guard, chromium)) if chromium else None
+        renderer = None
+        if chromium:
+            try:
+                renderer = await stack.enter_async_context(Renderer(limits.guard, chromium))
+            except Exception as e:  # a browser that does not start costs the rendering, not the crawl
+                no_browser = f"Chromium did not start ({chromium}: {str(e).strip().splitlines()[0][:160]})"
+                log(f"app-shell pages will be recorded as render_failed: {no_browser}")
         render_slots = asyncio.Semaphore(limits.render_concurrency)
         crawlers = [
             PortalCrawler(
@@ -553,6 +574,8 @@ async def crawl_async(
             )
             for pid, url in sorted(targets.items())
         ]
+        for c in crawlers:
+            c.no_browser = no_browser
         results = await asyncio.gather(*(c.run() for c in crawlers))
         if renderer is not None:
             log(f"rendered in Chromium: {dict(renderer.stats)}")

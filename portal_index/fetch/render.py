@@ -40,6 +40,8 @@ exception:
 - `blocked_address: …`: the guard refused the navigation or one of its redirects (detected as the
   audit does, `browser._refused_navigation`);
 - `blocked_scheme: …`: not http or https;
+- `blocked: <kind> (<vendor>): <marker>`: the page's document, or a request of its scripts for
+  its data, was answered by a bot wall (`portal_index.parse.bot_walls`);
 - `render_failed: <ExceptionType>: <message>`: anything else (a TLS error, a refused connection).
 
 HTTPS trust: in demo and test mode Chromium trusts `Guard.ca_file`, and only with full verification
@@ -69,6 +71,7 @@ from portal_index.fetch.chromium_trust import trust_options
 from portal_index.fetch.netguard import SCHEMES, Guard
 from portal_index.fetch.proxy import GUARD_HEADER, GuardedProxy
 from portal_index.fetch.user_agent import USER_AGENT
+from portal_index.parse.bot_walls import wall_of
 
 LOCALE = "vi-VN"
 _CLOSE_SECONDS = 5.0  # closing a context or the browser
@@ -318,6 +321,17 @@ class Renderer:
             page.set_default_timeout((deadline - time.monotonic() + 2) * 1000)  # the caller's time limit comes first
             page.on("crash", lambda _: crashed.set())
             navigations = [url]
+            refusals: list = []  # the page's own answers, and its scripts', that may be a bot wall's
+            page.on(
+                "response",
+                lambda r: (
+                    refusals.append(r)
+                    if r.status in WALL_STATUSES
+                    and r.request.resource_type in ("document", "xhr", "fetch")
+                    and len(refusals) < 20
+                    else None
+                ),
+            )
             page.on(
                 "request",
                 lambda r: (
@@ -344,6 +358,13 @@ class Renderer:
                 if crashed.is_set():
                     raise
                 self.stats["unsettled"] += 1  # a page that never goes quiet is taken as it is
+            refused = _refused_navigation(self.proxy, navigations)  # a script navigated where the guard forbids
+            if refused:
+                raise _Failed(_blocked(refused))
+            for answer in refusals:  # the app's data behind a wall is no content either
+                wall = wall_of(answer.status, answer.headers, await _body(answer))
+                if wall is not None:
+                    raise _Failed(wall.reason())
             heap = await self._heap_mb(context, page)
             if heap is not None and heap > self.limits.heap_mb:
                 raise _Failed("render_failed: memory_limit", heap)
@@ -364,6 +385,16 @@ class Renderer:
         metrics = (await session.send("Performance.getMetrics"))["metrics"]
         used = next((m["value"] for m in metrics if m["name"] == "JSHeapUsedSize"), None)
         return round(used / 2**20, 2) if used is not None else None
+
+
+WALL_STATUSES = (403, 429, 503)
+
+
+async def _body(response) -> bytes:
+    try:
+        return (await response.body())[:65536]
+    except Exception:  # gone with a navigation, or no body: the status and headers still tell
+        return b""
 
 
 async def _bounded(awaitable, seconds: float) -> bool:

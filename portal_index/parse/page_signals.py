@@ -253,6 +253,7 @@ class PortalSignals:
     kw: Keywords
     values: dict[str, tuple[float, str | None, str | None, str | None]] = field(default_factory=dict)
     rendered: bool = False  # a page of the portal was read from its rendered DOM
+    unknown: set[str] = field(default_factory=set)  # signals whose page could not be read: no row (missing)
 
     def add_page(self, facts: PageFacts) -> None:
         self.rendered = self.rendered or facts.read_as == "rendered"
@@ -273,7 +274,7 @@ class PortalSignals:
         signal found nowhere, `rendered` when any page of the portal was rendered, else `static`."""
         portal_read = "rendered" if self.rendered else "static"
         out = []
-        for signal in sorted(set(self.kw.keyword_signals) | set(self.values)):
+        for signal in sorted((set(self.kw.keyword_signals) | set(self.values)) - (self.unknown - set(self.values))):
             value, url, evidence, read_as = self.values.get(signal, (0.0, None, None, None))
             out.append(
                 {

@@ -62,7 +62,7 @@ from portal_index.parse.warc import (
 
 log = logging.getLogger(__name__)
 
-NOT_CONTENT = ("blocked", "render_failed")  # a wall's page, or an app shell nobody rendered
+NOT_CONTENT = ("blocked", "render_failed", "blocked_address")  # a wall, an unrendered shell, a forbidden navigation
 _SHELL_BYTES = 512 * 1024  # an app shell is small; larger pages are read as served without a second parse
 
 
@@ -117,6 +117,7 @@ class PortalExtractor:
         # search signal of a portal with a form is missing, not zero
         self.search_probed = search_probed
         self.search_form = False
+        self.unreadable: set[str] = set()  # roles of fetches a wall or an unrendered shell kept from us
 
     def add(
         self, meta: dict, body: bytes | None, content_type: str | None = None, rendered: bytes | None = None
@@ -139,7 +140,9 @@ class PortalExtractor:
         if role == "page" and meta.get("depth") == 0 and self.home is None:
             self.home = meta if ok else {}
         if not ok:
-            if role == "search" and self.search is None:
+            if meta.get("error") in NOT_CONTENT:  # a wall or an unrendered shell: unknown, not absent
+                self.unreadable.add(role)
+            elif role == "search" and self.search is None:
                 self.search = (meta, False)
             return None
         if role == "sitemap" and _SITEMAP_ROOTS.search(body[:2048]):  # not a soft 404 page
@@ -148,13 +151,15 @@ class PortalExtractor:
             self.search = (meta, search_returned_results(_html(body, content_type, rendered), self.kw))
         if role != "page" or not looks_html(content_type, body):
             return None
-        facts = page_facts(_html(body, content_type, rendered), meta["final_url"], self.kw)
+        url = meta.get("rendered_url") or meta["final_url"] if rendered is not None else meta["final_url"]
+        facts = page_facts(_html(body, content_type, rendered), url, self.kw)
         facts.read_as = meta["read_as"] = "rendered" if rendered is not None else "static"
         self.signals.add_page(facts)
         self.search_form = self.search_form or facts.search_form is not None
         self.dates += facts.dates
         if meta is self.home:
-            self.signals.set("home_page_bytes", float(len(body)), meta["final_url"], f"{len(body)} bytes")
+            # P04 is the HTML as received, rendered or not
+            self.signals.set("home_page_bytes", float(len(body)), meta["final_url"], f"{len(body)} bytes", "static")
             for check in ACCESSIBILITY_CHECKS:
                 self.signals.set(
                     check,
@@ -182,9 +187,14 @@ class PortalExtractor:
                 float(found),
                 meta["url"],
                 f"results for '{kw.search_query}'" if found else f"no results for '{kw.search_query}'",
+                meta.get("read_as") or "static",
             )
+        elif "search" in self.unreadable:
+            self.signals.unknown.add("search")  # the form was submitted; its answer could not be read
         elif self.search_probed or not self.search_form:
             self.signals.set("search", 0.0, None, "no search form found")
+        if "sitemap" in self.unreadable and "sitemap" not in self.signals.values:
+            self.signals.unknown.add("sitemap")
         age = newest_age_days(self.dates, date.fromisoformat(str(home["fetched_at"])[:10]))
         if age is not None:
             self.signals.set("newest_item_age_days", float(age), home["final_url"], f"newest item {age} days old")

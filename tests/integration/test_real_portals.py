@@ -119,7 +119,15 @@ def test_an_app_shell_without_a_browser_is_render_failed_not_an_empty_portal(sim
 @pytest.mark.skipif(find_chromium() is None, reason="no Chromium")
 def test_an_spa_portal_is_rendered_and_replayed_offline(sim, tmp_path):
     pid = pick(
-        lambda p: p.app == "spa" and p.failure == "none" and p.wall == "none" and p.tls == "valid" and p.has("feedback")
+        lambda p: (
+            p.app == "spa"
+            and p.failure == "none"
+            and p.wall == "none"
+            and p.tls == "valid"
+            and p.has("feedback")
+            and p.has("search")
+            and p.search_results
+        )
     )[0]
     static = pick(lambda p: p.readable and p.tls == "valid", 1)[0]
     limits = CrawlLimits(max_pages=8, retries=0, render=True)
@@ -128,6 +136,7 @@ def test_an_spa_portal_is_rendered_and_replayed_offline(sim, tmp_path):
     assert home["error"] is None and home["read_as"] == "rendered"
     mine = {s["signal_id"]: s for s in signals if s["portal_id"] == pid}
     assert mine["feedback"]["value"] == 1.0 and mine["feedback"]["read_as"] == "rendered"
+    assert mine["search"]["value"] == 1.0 and mine["search"]["read_as"] == "rendered"  # the search page rendered too
     prof = profile(pid)
     assert mine["a11y.lang"]["value"] == float(prof.has("a11y.lang"))  # read from the DOM the script built
     assert {p["read_as"] for p in pages if p["portal_id"] == static and p["read_as"]} == {"static"}
@@ -139,3 +148,85 @@ def test_an_spa_portal_is_rendered_and_replayed_offline(sim, tmp_path):
     assert sorted(json.dumps(s, sort_keys=True) for s in again) == sorted(
         json.dumps(s, sort_keys=True) for s in signals if s["portal_id"] == pid
     )
+
+
+def _host_server(routes: dict):
+    """A plain-http server answering {(host, path): (status, headers, body)} by Host header."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            host = (self.headers.get("Host") or "").split(":")[0]
+            status, headers, body = routes.get((host, self.path.split("?")[0]), (404, [], "<p>not found</p>"))
+            body = body.encode() if isinstance(body, str) else body
+            self.send_response(status)
+            if not any(k.lower() == "content-type" for k, _ in headers):
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+SHELL = (
+    "<!doctype html><html><head><meta charset='utf-8'><title>Dịch vụ công</title></head>"
+    "<body><div id='app'></div><script>{script}</script></body></html>"
+)
+OTHER = "<html lang='vi'><body><h1>Trang khác</h1><a href='/gop-y'>Góp ý, phản ánh kiến nghị</a></body></html>"
+
+
+@pytest.mark.slow  # a real browser renders the shells
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium")
+@pytest.mark.parametrize(
+    "script, error, detail",
+    [
+        ("location.href = 'http://other.gov.vn/';", "render_failed", "navigated off the portal, to other.gov.vn"),
+        ("location.href = 'http://169.254.169.254/latest/';", "blocked_address", "169.254.169.254"),
+        (
+            "fetch('/api/page').then(r => r.text()).then(t => { document.getElementById('app').innerHTML = t; });",
+            "blocked",
+            "blocked: waf (cloudflare)",
+        ),
+    ],
+    ids=["navigates-to-another-portal", "navigates-to-a-forbidden-address", "its-data-behind-a-wall"],
+)
+def test_a_rendered_page_is_only_content_when_it_is_the_portals_own(tmp_path, script, error, detail):
+    from portal_index.demo.walls import wall_response
+    from portal_index.fetch.netguard import Guard
+
+    robots = (200, [("Content-Type", "text/plain")], "")
+    server = _host_server(
+        {
+            ("a.gov.vn", "/"): (200, [], SHELL.format(script=script)),
+            ("a.gov.vn", "/robots.txt"): robots,
+            ("a.gov.vn", "/api/page"): wall_response("waf_429"),
+            ("other.gov.vn", "/"): (200, [], OTHER),
+        }
+    )
+    try:
+        port = server.server_address[1]
+        guard = Guard(
+            allow=("127.0.0.0/8",),
+            allow_ports=(port,),
+            connect_to=tuple((h, 80, "127.0.0.1", port) for h in ("a.gov.vn", "other.gov.vn")),
+            mapped_only=True,
+        )
+        results = crawl({"a": "http://a.gov.vn/"}, tmp_path, demo_limits(CrawlLimits(max_pages=5), guard), log=print)
+        rows = extract_warc(results[0].warc)
+    finally:
+        server.shutdown()
+    home = _home(rows["crawl_pages"], "a")
+    assert home["error"] == error and detail in home["detail"]
+    assert rows["crawl_signals"] == []  # nothing read from a page that is not the portal's

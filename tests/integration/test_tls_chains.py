@@ -138,3 +138,92 @@ def test_self_signed_and_expired_are_not_completed(pki, aia):
             assert complete_chain(guard, HOST, 443) is None, state
         finally:
             server.shutdown()
+
+
+def _self_signed_root_and_leaf(host: str, aia_url: str):
+    """An attacker's own root, and a leaf it signed whose AIA URL publishes that root."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+
+    now = dt.datetime.now(dt.UTC)
+    name = lambda cn: x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])  # noqa: E731
+    root_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    root = (
+        x509.CertificateBuilder()
+        .subject_name(name("Evil Root"))
+        .issuer_name(name("Evil Root"))
+        .public_key(root_key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=900))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
+    aia = x509.AccessDescription(AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(aia_url))
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(name(host))
+        .issuer_name(root.subject)
+        .public_key(leaf_key.public_key())
+        .serial_number(2)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=90))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.AuthorityInformationAccess([aia]), critical=False)
+        .sign(root_key, hashes.SHA256())
+    )
+    return root, leaf, leaf_key
+
+
+def test_a_root_published_at_the_aia_url_is_never_trusted(pki, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+
+    root, leaf, key = _self_signed_root_and_leaf(HOST, f"http://{AIA_HOST}/intermediate.crt")
+    (tmp_path / "leaf.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "leaf.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "leaf.pem", tmp_path / "leaf.key")
+    server, aia = _serve(context), _serve(None, root.public_bytes(serialization.Encoding.DER))
+    try:
+        guard = _guard(pki, server.server_address[1], aia.server_address[1])
+        assert complete_chain(guard, HOST, 443) is None
+        assert aia.hits == ["/intermediate.crt"]  # it was fetched, and refused
+    finally:
+        server.shutdown()
+        aia.shutdown()
+
+
+def test_a_slow_aia_server_cannot_hold_the_completion_past_its_deadline(pki):
+    import time
+
+    class Drip(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            for _ in range(100):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.5)
+
+        def log_message(self, *args):
+            pass
+
+    slow = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    threading.Thread(target=slow.serve_forever, daemon=True).start()
+    server = _serve(pki.context_for(HOST, "incomplete_chain"))
+    try:
+        guard = _guard(pki, server.server_address[1], slow.server_address[1])
+        started = time.monotonic()
+        assert complete_chain(guard, HOST, 443, timeout=2) is None
+        assert time.monotonic() - started < 5
+    finally:
+        server.shutdown()
+        slow.shutdown()

@@ -777,3 +777,27 @@ def test_the_simulated_javascript_challenge_is_passed_by_its_cookie_and_recognis
     bare = text.replace("Just a moment...", "Chờ một chút").replace("_cf_chl_opt", "_opt")
     assert wall_of(status, [HTML], bare) == Wall("challenge", "unknown", wall_of(status, [HTML], bare).evidence)
     assert "document.cookie" in wall_of(status, [HTML], bare).evidence
+
+
+ORDINARY_PAGES_WITH_WALL_WORDS = {
+    "a root page that remembers the language and moves on": """<!DOCTYPE html><html lang="vi"><head>
+<meta charset="utf-8"><title>Cổng thông tin điện tử tỉnh Hà Giang</title><script>
+var lang = (navigator.language || 'vi').substring(0,2); document.cookie = "ngonngu=" + lang + "; path=/";
+window.location.href = "/vi/trang-chu.html";</script></head><body><p>Đang chuyển đến trang chủ...</p>
+<a href="/vi/trang-chu.html">bấm vào đây</a></body></html>""",
+    "a splash page with a cookie banner that reads the location": """<!DOCTYPE html><html lang="vi"><head>
+<meta charset="utf-8"><title>UBND huyện</title></head><body><a href="/portal/home">VÀO TRANG CHỦ</a>
+<div id="cookie-bar">Trang web sử dụng cookie.</div><script>function ok(){document.cookie="cookie_ok=1;path=/";}
+if (window.location.protocol !== 'https:') { /* stats */ }</script></body></html>""",
+    "a small page whose footer names its anti-DDoS provider": """<!DOCTYPE html><html lang="en"><head>
+<meta charset="utf-8"><title>Ha Giang Portal - English</title></head><body><h1>Welcome</h1>
+<p>Ha Giang province, contacts and organisation.</p><footer>Anti-DDoS: VNIS (vnis.vn)</footer></body></html>""",
+    "an app shell whose loader says just a moment": """<!DOCTYPE html><html><head><meta charset="utf-8">
+<title>Dịch vụ công</title></head><body><app-root><div class="loader">Just a moment...</div></app-root>
+<script src="/main.js"></script><script src="/polyfills.js"></script></body></html>""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ORDINARY_PAGES_WITH_WALL_WORDS))
+def test_ordinary_pages_with_a_walls_words_are_no_walls(name):
+    assert wall_of(200, [], ORDINARY_PAGES_WITH_WALL_WORDS[name].encode()) is None
