@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
 import tempfile
 import zipfile
 from datetime import datetime
@@ -199,3 +200,28 @@ def data_dictionary(descriptor: dict, docs: dict[str, dict]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+_REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']([^"'#?]+)|url\(\s*["']?([^"')#?]+)""", re.I)
+
+
+def copy_build_docs(source: Path, target: Path) -> None:
+    """The build's dbt docs and Great Expectations data docs, without the data docs' own assets that
+    no page uses (GX ships two animated GIFs of 3.4 MB, fonts its pages do not load, and images):
+    a file under `great_expectations/static/` is kept only when an HTML or CSS file refers to it."""
+    shutil.copytree(source, target)
+    static = target / "great_expectations" / "static"
+    if not static.is_dir():
+        return
+    used: set[Path] = set()
+    for page in [*target.rglob("*.html"), *target.rglob("*.css")]:
+        text = page.read_text(encoding="utf-8", errors="replace")
+        for match in _REFERENCE.finditer(text):
+            ref = (match.group(1) or match.group(2) or "").strip()
+            if ref and "://" not in ref and not ref.startswith(("data:", "mailto:", "javascript:", "/")):
+                used.add((page.parent / ref).resolve())
+    for path in sorted(static.rglob("*"), reverse=True):  # files first, then the folders they leave empty
+        if path.is_file() and path.resolve() not in used:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()

@@ -40,7 +40,7 @@ from portal_index.land.snapshots import sha256_file
 from portal_index.release import report
 from portal_index.release.catalog import MARTS_DIR, mart_docs, package_metadata, primary_keys, published_tables
 from portal_index.release.changelog import compare
-from portal_index.release.files import data_dictionary, export_tables, write_workbook
+from portal_index.release.files import copy_build_docs, data_dictionary, export_tables, write_workbook
 
 WORKBOOK = "portal-index.xlsx"
 REPORT = "report.html"
@@ -196,7 +196,7 @@ def build(
     )
     (folder / "CHANGELOG.md").write_text(f"# Nhật ký thay đổi / Changelog\n\n{entry}\n{earlier}", encoding="utf-8")
     if build_docs is not None and build_docs.is_dir():  # the build's dbt docs and GX data docs
-        shutil.copytree(build_docs, folder / "docs")
+        copy_build_docs(build_docs, folder / "docs")
     descriptor["files"] = _files(folder)
     (folder / REPORT).write_text(report.build(folder, descriptor, methodology), encoding="utf-8")
     descriptor["files"] = _files(folder)
@@ -531,6 +531,40 @@ def _descriptor(con, meta, docs, tables, schemas, folder: Path, periods, methodo
     }
 
 
+# Tested: tests/integration/test_pipeline.py runs every block in a release folder.
+README_SNIPPETS = [
+    "DuckDB (SQL on the Parquet files):",
+    "",
+    "```python",
+    "import duckdb",
+    "",
+    "top = duckdb.sql(",
+    "    \"select portal_id, total, grade, rank from 'data/portal_scores.parquet' \"",
+    "    \"where grade <> 'insufficient_data' order by total desc limit 5\"",
+    ")",
+    "print(top)",
+    "```",
+    "",
+    "Polars (grades per period):",
+    "",
+    "```python",
+    "import polars as pl",
+    "",
+    "scores = pl.read_parquet('data/portal_scores.parquet')",
+    "print(scores.group_by('period', 'grade').len().sort('period', 'grade'))",
+    "```",
+    "",
+    "pandas (why indicators could not be measured; the CSV is UTF-8):",
+    "",
+    "```python",
+    "import pandas as pd",
+    "",
+    "values = pd.read_csv('data/indicator_values.csv', encoding='utf-8')",
+    "print(values[values['measurement_status'] == 'not_measurable'].groupby('status_reason').size())",
+    "```",
+]
+
+
 def _readme(con, d: dict) -> str:
     grades = con.execute(
         "select grade, count(*) from marts.portal_scores where period = ? group by 1 order by 1", [d["period"]]
@@ -566,6 +600,12 @@ def _readme(con, d: dict) -> str:
         "|---|---|---|---|",
     ]
     lines += [f"| {g} | {p} | {t} | {gr} |" for g, p, t, gr in top]
+    lines += ["", "## Dùng dữ liệu / Using the data", ""]
+    lines += [
+        "Chạy trong thư mục này / run in this folder (Python 3 with `duckdb`, `polars` or `pandas`):",
+        "",
+        *README_SNIPPETS,
+    ]
     lines += ["", "## Tệp / Files", "", "| file | bytes | sha256 |", "|---|---|---|"]
     lines += [f"| {f['path']} | {f['bytes']} | {f['sha256'][:12]}… |" for f in d["files"]]
     lines += [
