@@ -8,13 +8,10 @@ are never changed (a negative number stays a number), and the Parquet files keep
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import shutil
-import tempfile
 import zipfile
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -78,56 +75,7 @@ def export_tables(
         )
 
 
-def write_workbook(path: Path, data_dir: Path, tables: list[str], docs: dict[str, dict]) -> None:
-    """One sheet per table, Vietnamese column titles, values from the (neutralised) CSV files.
-
-    Written by XlsxWriter row by row to a scratch file (half a million rows at national scale),
-    then zipped again with fixed timestamps inside, so the same data gives the same bytes."""
-    import xlsxwriter
-
-    with tempfile.TemporaryDirectory() as scratch:
-        draft = Path(scratch) / "draft.xlsx"
-        wb = xlsxwriter.Workbook(
-            str(draft),
-            {
-                "constant_memory": True,
-                "tmpdir": scratch,
-                "strings_to_numbers": False,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-            },
-        )
-        wb.set_properties({"created": datetime(2000, 1, 1)})
-        bold = wb.add_format({"bold": True})
-        for table in tables:
-            meta = docs[table]
-            ws = wb.add_worksheet(table[:31])
-            titles = {c["name"]: c["config"]["meta"].get("title", c["name"]) for c in meta["columns"]}
-            types = {f["name"]: f["type"] for f in meta["_schema"]["fields"]}
-            with open(data_dir / f"{table}.csv", encoding="utf-8", newline="") as f:
-                reader = csv.reader(f)
-                columns = next(reader)
-                ws.write_row(0, 0, [titles.get(name, name) for name in columns], bold)
-                writers = [_WRITERS.get(types.get(name, "string"), _WRITERS["string"]) for name in columns]
-                for n, row in enumerate(reader, start=1):
-                    for c, (value, write) in enumerate(zip(row, writers)):
-                        if value != "":  # an empty cell stays empty
-                            write(ws, n, c, value)
-        wb.close()
-        _rezip_deterministic(draft.read_bytes(), path)
-
-
-# How a CSV cell is written to the workbook, by Table Schema type: numbers and booleans as such,
-# everything else (text already neutralised, dates as ISO text) as text.
-_WRITERS = {
-    "integer": lambda ws, r, c, v: ws.write_number(r, c, int(v)),
-    "number": lambda ws, r, c, v: ws.write_number(r, c, float(v)),
-    "boolean": lambda ws, r, c, v: ws.write_boolean(r, c, v == "true"),
-    "string": lambda ws, r, c, v: ws.write_string(r, c, v),
-}
-
-
-def _rezip_deterministic(data: bytes, path: Path) -> None:
+def rezip_deterministic(data: bytes, path: Path) -> None:
     source = zipfile.ZipFile(io.BytesIO(data))
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as out:
         for info in source.infolist():

@@ -40,7 +40,8 @@ from portal_index.land.snapshots import sha256_file
 from portal_index.release import report
 from portal_index.release.catalog import MARTS_DIR, mart_docs, package_metadata, primary_keys, published_tables
 from portal_index.release.changelog import compare
-from portal_index.release.files import copy_build_docs, data_dictionary, export_tables, write_workbook
+from portal_index.release.files import copy_build_docs, data_dictionary, export_tables
+from portal_index.release.workbook import write_workbook
 
 WORKBOOK = "portal-index.xlsx"
 REPORT = "report.html"

@@ -237,6 +237,7 @@ def test_workbook_has_vietnamese_titles_and_the_csv_values(demo_run):
     folder = (home.releases / "latest").resolve()
     wb = load_workbook(folder / "portal-index.xlsx")
     assert wb.sheetnames == [
+        "Tổng hợp",
         "portal_scores",
         "indicator_values",
         "papi_scores",
@@ -257,7 +258,7 @@ def test_workbook_has_vietnamese_titles_and_the_csv_values(demo_run):
     assert [r[total] for r in sheet_rows] == [float(r["total"]) if r["total"] else None for r in rows]
     again = folder.parent / "again.xlsx"
     from portal_index.release.catalog import mart_docs, published_tables
-    from portal_index.release.files import write_workbook
+    from portal_index.release.workbook import write_workbook
 
     docs = mart_docs()
     d = json.loads((folder / "datapackage.json").read_text())
@@ -309,3 +310,52 @@ def test_the_release_bundles_the_builds_dbt_docs_and_great_expectations_data_doc
     assert {p.name for p in validations.iterdir()} >= {"portal_scores", "indicator_values", "papi_scores"}
     listed = {f["path"] for f in json.loads((folder / "datapackage.json").read_text())["files"]}
     assert "docs/dbt.html" in listed and "docs/great_expectations/index.html" in listed
+
+
+def test_the_workbook_opens_on_a_vietnamese_summary_with_labels_for_every_code(demo_run):
+    from openpyxl import load_workbook
+
+    from portal_index.release.workbook import LABEL_SUFFIX, SUMMARY_SHEET, value_labels
+
+    home, _ = demo_run
+    folder = (home.releases / "latest").resolve()
+    d = json.loads((folder / "datapackage.json").read_text())
+    labels = value_labels()
+    for r in d["resources"]:  # every coded column has a Vietnamese label for every value it may take
+        for f in r["schema"]["fields"]:
+            if "enum" in f.get("constraints", {}):
+                assert set(f["constraints"]["enum"]) <= set(labels.get(f["name"], {})), (r["name"], f["name"])
+    wb = load_workbook(folder / "portal-index.xlsx")
+    assert wb.sheetnames[0] == SUMMARY_SHEET
+    ws = wb[SUMMARY_SHEET]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
+    header, *rows = list(ws.iter_rows(values_only=True))
+    assert header[:3] == ("Mã cổng", "Tên cổng", "Tỉnh / Bộ chủ quản")
+    with open(folder / "data" / "portal_scores.csv", encoding="utf-8", newline="") as f:
+        scores = [r for r in csv.DictReader(f) if r["period"] == d["period"]]
+    with open(folder / "data" / "portals.csv", encoding="utf-8", newline="") as f:
+        names = {r["portal_id"]: r["name_vi"] for r in csv.DictReader(f)}
+    by_id = {r[0]: r for r in rows}
+    assert set(by_id) == {s["portal_id"] for s in scores}
+    for s in scores:
+        row = dict(zip(header, by_id[s["portal_id"]]))
+        assert row["Tên cổng"] == names[s["portal_id"]] and row["Tỉnh / Bộ chủ quản"]
+        assert row["Tổng điểm"] == (float(s["total"]) if s["total"] else None)  # a number, not text
+        assert row["Xếp loại"] == labels["grade"][s["grade"]] and row["Loại cổng"] == labels["kind"][s["kind"]]
+        assert (row["Trạng thái đo"] == "Đủ dữ liệu") == (s["status_reason"] == "")
+    portals = wb["portals"]
+    titles = [c.value for c in portals[1]]
+    kind = titles.index("Loại cổng")
+    assert titles[kind + 1] == "Loại cổng" + LABEL_SUFFIX
+    first = [c.value for c in portals[2]]
+    assert first[kind + 1] == labels["kind"][first[kind]]
+    valid = [
+        c
+        for c in portals.iter_cols(
+            min_col=titles.index("Ngày bắt đầu hiệu lực") + 1,
+            max_col=titles.index("Ngày bắt đầu hiệu lực") + 1,
+            min_row=2,
+            values_only=True,
+        )
+    ][0]
+    assert all(v is None or hasattr(v, "year") for v in valid)  # dates are dates
