@@ -83,7 +83,7 @@ def _province_chart(rows) -> str:
 def build(folder: Path, descriptor: dict, methodology: Methodology) -> str:
     data = folder / "data"
     con = duckdb.connect()
-    for table in ("portal_scores", "portals", "provinces", "indicators"):
+    for table in ("portal_scores", "portals", "provinces", "indicators", "indicator_values"):
         con.execute(f"create view {table} as select * from read_parquet('{data / f'{table}.parquet'}')")
     period = descriptor["period"]
     portal_columns = {r[0] for r in con.execute("describe portals").fetchall()}
@@ -113,6 +113,14 @@ def build(folder: Path, descriptor: dict, methodology: Methodology) -> str:
     ).fetchall()
     indicators = con.execute("""select indicator_id, pillar, pillar_name_vi, pillar_name_en, weight, name_vi, name_en
                                 from indicators order by indicator_id""").fetchall()
+    values = con.execute(
+        """select portal_id, indicator_id, raw_value, score, weight, measurement_status, status_reason, evidence
+           from indicator_values where period = ? order by portal_id, indicator_id""",
+        [period],
+    ).fetchall()
+    history = con.execute(
+        "select portal_id, period, total, grade, rank, peers_ranked from portal_scores order by portal_id, period"
+    ).fetchall()
     con.close()
     weights_vi = ", ".join(f"{p.name_vi} {p.weight:g}" for p in methodology.pillars)
     weights_en = ", ".join(f"{p.name_en.lower()} {p.weight:g}" for p in methodology.pillars)
@@ -130,7 +138,8 @@ def build(folder: Path, descriptor: dict, methodology: Methodology) -> str:
         body = "".join(
             f'<tr data-portal="{r[0]}" data-total="{r[5] if r[5] is not None else ""}" data-grade="{r[6]}" '
             f'data-rank="{r[4] if r[4] is not None else ""}"><td class="rank">{r[4] if r[4] is not None else "–"}</td>'
-            f'<td>{t(r[1], r[2])}</td><td class="num total">{r[5] if r[5] is not None else "–"}</td>'
+            f'<td><a href="#portal-{html.escape(r[0])}">{t(r[1], r[2])}</a></td>'
+            f'<td class="num total">{r[5] if r[5] is not None else "–"}</td>'
             f'<td><span class="grade" style="background:{GRADE_COLOURS[r[6]]}">{_grade_label(r[6])}</span>'
             f"{_reason(r[12], reasons)}</td>"
             f'<td class="num">{float(r[7]):.0%}</td></tr>'
@@ -183,6 +192,8 @@ table {{ border-collapse: collapse; margin: .5rem 0 1.5rem; width: 100%; }}
 th, td {{ border-bottom: 1px solid #ddd; padding: .25rem .5rem; text-align: left; }}
 td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
 .grade {{ display: inline-block; min-width: 2rem; text-align: center; border-radius: 3px; padding: 0 .3rem; }}
+section.portal {{ border-top: 2px solid #4575b4; margin-top: 1rem; }}
+section.portal td.evidence {{ font-size: .8rem; word-break: break-all; }}
 .bar {{ display: inline-block; height: .6rem; background: #4575b4; margin-right: .3rem; vertical-align: middle;
         max-width: 100px; }}
 button#lang {{ float: right; }}
@@ -207,6 +218,8 @@ button#lang {{ float: right; }}
         t("Truy cập thuận tiện (25)", "Convenient access (25)")
     }</th></tr></thead>
 <tbody>{pillars}</tbody></table>
+<h2 id="portals">{t("Từng cổng", "Portal by portal")}</h2>
+{portal_pages(scores, values, history, indicators, reasons, period)}
 <h2>{t("Thay đổi so với bản trước", "Changes since the previous release")}</h2>
 <ul>{"".join(f"<li>{c}</li>" for c in change_items) or "<li>–</li>"}</ul>
 <h2>{t("Phương pháp", "Methodology")}</h2>
@@ -263,3 +276,75 @@ def _reason(code: str | None, labels: dict[str, tuple[str, str]]) -> str:
     vi, en = labels.get(code, (code, code))
     escaped = html.escape(code)
     return f' <small class="reason" data-reason="{escaped}">{t(vi, en)} (<code>{escaped}</code>)</small>'
+
+
+def _num(value) -> str:
+    """A published number as written in full (the marts round to at most 6 decimals)."""
+    return "–" if value is None else f"{float(value):.6f}".rstrip("0").rstrip(".")
+
+
+def _evidence(text: str | None) -> str:
+    """Evidence as published; each part that is a URL is a link."""
+    if not text:
+        return ""
+    parts = []
+    for part in text.split(" | "):
+        url, _, rest = part.partition(" ")
+        if url.startswith(("https://", "http://")):
+            parts.append(f'<a href="{html.escape(url)}" rel="nofollow">{html.escape(url)}</a> {html.escape(rest)}')
+        else:
+            parts.append(html.escape(part))
+    return "<br>".join(parts)
+
+
+def portal_pages(scores, values, history, indicators, reasons, period: str) -> str:
+    """A section per portal (`id="portal-<portal_id>"`): grade, total, pillar scores, rank among its
+    peers, every indicator with its value, score, weight, measurement status and evidence, and its
+    totals and grades across periods. Numbers are those of the release's files (data-* attributes
+    carry them for checking)."""
+    names = {i[0]: (i[5], i[6]) for i in indicators}
+    by_portal: dict[str, list] = {}
+    for row in values:
+        by_portal.setdefault(row[0], []).append(row)
+    past: dict[str, list] = {}
+    for row in history:
+        past.setdefault(row[0], []).append(row)
+    out = []
+    for r in scores:
+        pid, name_vi, name_en, group, rank, total, grade = r[0], r[1], r[2], r[3], r[4], r[5], r[6]
+        peers = next((h[5] for h in past.get(pid, []) if h[1] == period), None)
+        rows = "".join(
+            f'<tr data-indicator="{i}" data-raw="{_num(raw) if raw is not None else ""}" '
+            f'data-score="{_num(score) if score is not None else ""}" data-weight="{_num(weight)}" '
+            f'data-status="{status}"><td>{i}</td><td>{t(*names.get(i, (i, i)))}</td>'
+            f'<td class="num">{_num(raw)}</td><td class="num">{_num(score)}</td><td class="num">{_num(weight)}</td>'
+            f"<td>{t('đo được', 'measured') if status == 'measured' else t('không đo được', 'not measurable')}"
+            f'{_reason(reason, reasons)}</td><td class="evidence">{_evidence(evidence)}</td></tr>'
+            for _, i, raw, score, weight, status, reason, evidence in by_portal.get(pid, [])
+        )
+        trail = "".join(
+            f'<tr data-period="{h[1]}"><td>{h[1]}</td><td class="num">{_num(h[2])}</td>'
+            f'<td>{_grade_label(h[3])}</td><td class="num">{h[4] if h[4] is not None else "–"}</td></tr>'
+            for h in past.get(pid, [])
+        )
+        group_vi, group_en = GROUPS.get(group, (group, group))
+        out.append(
+            f'<section class="portal" id="portal-{html.escape(pid)}" data-portal="{html.escape(pid)}" '
+            f'data-total="{_num(total) if total is not None else ""}" data-grade="{grade}">'
+            f"<h3>{t(name_vi, name_en)} <small><code>{html.escape(pid)}</code></small></h3>"
+            f'<p><span class="grade" style="background:{GRADE_COLOURS[grade]}">{_grade_label(grade)}</span>'
+            f"{_reason(r[12], reasons)} · {t('Tổng điểm', 'Total')} <strong>{_num(total)}</strong> · "
+            f"{t('Hạng', 'Rank')} {rank if rank is not None else '–'}"
+            f"{f' / {peers}' if peers else ''} {t('trong nhóm', 'among')} {t(group_vi, group_en)} · "
+            f"{t('Chức năng', 'Function')} {_num(r[8])} · {t('Hiệu năng', 'Performance')} {_num(r[9])} · "
+            f"{t('Truy cập thuận tiện', 'Convenient access')} {_num(r[10])}</p>"
+            f'<table class="indicators"><thead><tr><th>ID</th><th>{t("Chỉ số", "Indicator")}</th>'
+            f"<th>{t('Giá trị', 'Value')}</th><th>{t('Điểm (0..1)', 'Score (0..1)')}</th>"
+            f"<th>{t('Trọng số', 'Weight')}</th>"
+            f"<th>{t('Trạng thái', 'Status')}</th><th>{t('Bằng chứng', 'Evidence')}</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+            f'<table class="history"><thead><tr><th>{t("Kỳ", "Period")}</th><th>{t("Tổng điểm", "Total")}</th>'
+            f"<th>{t('Xếp loại', 'Grade')}</th><th>{t('Hạng', 'Rank')}</th></tr></thead><tbody>{trail}</tbody></table>"
+            f'<p><a href="#portals">↑</a></p></section>'
+        )
+    return "".join(out)

@@ -1,6 +1,7 @@
 """The release's report, opened in a real headless Chromium (Debian's package)."""
 
 import csv
+import re
 import subprocess
 from collections import Counter
 from html.parser import HTMLParser
@@ -82,5 +83,49 @@ def test_the_report_in_a_browser_shows_the_numbers_of_the_data(demo_run, tmp_pat
 def test_the_report_fetches_nothing(demo_run):
     home, _ = demo_run
     text = ((home.releases / "latest").resolve() / "report.html").read_text(encoding="utf-8")
-    assert "http://" not in text.replace('xmlns="http://www.w3.org', "").replace('xmlns:xlink="http://www.w3.org', "")
-    assert "<script src" not in text and "<link " not in text
+    assert not re.search(r"""(?:src|srcset|data)\s*=\s*["']?(?:https?:)?//|url\(\s*["']?(?:https?:)?//""", text)
+    assert "<script src" not in text and "<link " not in text and "@import" not in text  # links to evidence only
+
+
+def test_every_portal_has_a_section_whose_numbers_are_the_datas(demo_run, tmp_path):
+    from selectolax.lexbor import LexborHTMLParser
+
+    home, _ = demo_run
+    folder = (home.releases / "latest").resolve()
+    dom = chromium((folder / "report.html").as_uri(), tmp_path / "p", "--dump-dom")
+    assert dom.returncode == 0
+    tree = LexborHTMLParser(dom.stdout)
+    period = tree.css_first("html").attributes["data-period"]
+    with open(folder / "data" / "portal_scores.csv", encoding="utf-8", newline="") as f:
+        scores = {r["portal_id"]: r for r in csv.DictReader(f) if r["period"] == period}
+    with open(folder / "data" / "indicator_values.csv", encoding="utf-8", newline="") as f:
+        values = [r for r in csv.DictReader(f) if r["period"] == period]
+    sections = {s.attributes["data-portal"]: s for s in tree.css("section.portal")}
+    assert set(sections) == set(scores)
+    links = {a.attributes["href"] for a in tree.css("table.board a")}
+    assert links == {f"#portal-{p}" for p in scores}  # reachable from the leaderboard
+    number = lambda v: "–" if v == "" else f"{float(v):.6f}".rstrip("0").rstrip(".")  # noqa: E731
+    checked = 0
+    for portal, section in sections.items():
+        assert section.attributes["id"] == f"portal-{portal}"
+        assert section.attributes["data-grade"] == scores[portal]["grade"]
+        assert section.css_first("strong").text() == number(scores[portal]["total"])
+        shown = {tr.attributes["data-indicator"]: tr for tr in section.css("table.indicators tbody tr")}
+        mine = {v["indicator_id"]: v for v in values if v["portal_id"] == portal}
+        assert set(shown) == set(mine)
+        for indicator, tr in shown.items():
+            cells = [td.text(strip=True) for td in tr.css("td")]
+            v = mine[indicator]
+            assert cells[2:5] == [number(v["raw_value"]), number(v["score"]), number(v["weight"])], (portal, indicator)
+            assert tr.attributes["data-status"] == v["measurement_status"]
+            assert (v["status_reason"] == "") or f"({v['status_reason']})" in cells[5]
+            checked += 1
+        assert [tr.attributes["data-period"] for tr in section.css("table.history tbody tr")] == sorted(
+            r["period"] for r in _all_periods(folder, portal)
+        )
+    assert checked == len(values)
+
+
+def _all_periods(folder, portal):
+    with open(folder / "data" / "portal_scores.csv", encoding="utf-8", newline="") as f:
+        return [r for r in csv.DictReader(f) if r["portal_id"] == portal]
