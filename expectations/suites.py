@@ -151,6 +151,22 @@ def provinces() -> list:
     ]
 
 
+def province_summary() -> list:
+    return [
+        E.ExpectCompoundColumnsToBeUnique(column_list=["period", "province_id"]),
+        *[E.ExpectColumnValuesToNotBeNull(column=c) for c in ("period", "province_id", "era", "portals")],
+        E.ExpectColumnValuesToBeInSet(column="era", value_set=["63", "34"]),
+        *[
+            E.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=100)
+            for c in ("mean_total", "min_total", "max_total")
+        ],
+        E.ExpectColumnValuesToBeBetween(column="portals", min_value=1),
+        # an old province says which new one it became part of; a new one has none
+        E.ExpectColumnValuesToNotBeNull(column="successor_province_id", row_condition=Column("era") == "63"),
+        E.ExpectColumnValuesToBeNull(column="successor_province_id", row_condition=Column("era") == "34"),
+    ]
+
+
 def portals() -> list:
     return [
         E.ExpectColumnValuesToBeUnique(column="portal_id"),
@@ -174,6 +190,7 @@ def build_all(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
         "indicator_values": indicator_values(catalog, reasons),
         "indicators": indicators(m),
         "papi_scores": papi_scores(),
+        "province_summary": province_summary(),
         "provinces": provinces(),
         "portals": portals(),
         "ministries": ministries(),

@@ -118,6 +118,17 @@ def build(folder: Path, descriptor: dict, methodology: Methodology) -> str:
            from indicator_values where period = ? order by portal_id, indicator_id""",
         [period],
     ).fetchall()
+    summary = (
+        con.execute(
+            f"""select province_id, era, name_vi, name_en, successor_province_id, portals, graded, mean_total,
+                       grade_a, grade_b, grade_c, grade_d, grade_e, not_graded
+                from read_parquet('{data / "province_summary.parquet"}') where period = ?
+                order by era desc, name_vi, province_id""",
+            [period],
+        ).fetchall()
+        if (data / "province_summary.parquet").exists()
+        else []
+    )
     history = con.execute(
         "select portal_id, period, total, grade, rank, peers_ranked from portal_scores order by portal_id, period"
     ).fetchall()
@@ -212,6 +223,8 @@ button#lang {{ float: right; }}
 {"".join(leaderboard)}
 <h2>{t("Điểm theo tỉnh (trung bình các cổng)", "Provinces (mean total of their portals)")}</h2>
 <div id="provinces">{_province_chart(provinces)}</div>
+<h2 id="province-summary">{t("Tổng hợp theo tỉnh, hai thời kỳ", "Provinces, both maps")}</h2>
+{province_table(summary)}
 <h2>{t("Điểm theo trụ cột", "Pillar scores")}</h2>
 <table class="pillars"><thead><tr><th>{t("Cổng", "Portal")}</th><th>{t("Chức năng (50)", "Function (50)")}</th>
 <th>{t("Hiệu năng (25)", "Performance (25)")}</th><th>{
@@ -348,3 +361,38 @@ def portal_pages(scores, values, history, indicators, reasons, period: str) -> s
             f'<p><a href="#portals">↑</a></p></section>'
         )
     return "".join(out)
+
+
+def province_table(summary) -> str:
+    """Each 34-era province of the period, then the 63-era provinces it was made of (their portals
+    counted by their old province), from `province_summary`."""
+    if not summary:
+        return "<p>–</p>"
+    parts: dict[str, list] = {}
+    for row in summary:
+        if row[1] == "63" and row[4]:
+            parts.setdefault(row[4], []).append(row)
+
+    def line(row, old: bool) -> str:
+        name = t(row[2], row[3])
+        grades = " ".join(f"{g}:{n}" for g, n in zip("ABCDE", row[8:13]) if n) or "–"
+        css = ' class="old"' if old else ""
+        return (
+            f'<tr data-province="{html.escape(row[0])}" data-era="{row[1]}"{css}>'
+            f"<td>{'↳ ' if old else ''}{name} <small><code>{html.escape(row[0])}</code></small></td>"
+            f'<td class="num">{row[5]}</td><td class="num">{row[6]}</td><td class="num">{_num(row[7])}</td>'
+            f"<td>{grades}{f' · {row[13]} ' + t('chưa đủ dữ liệu', 'insufficient data') if row[13] else ''}</td></tr>"
+        )
+
+    body = "".join(
+        line(row, False) + "".join(line(old, True) for old in parts.get(row[0], []))
+        for row in summary
+        if row[1] == "34"
+    )
+    return (
+        '<table class="provinces"><thead><tr>'
+        f"<th>{t('Tỉnh (và tỉnh cũ hợp thành)', 'Province (and the old ones it was made of)')}</th>"
+        f"<th>{t('Số cổng', 'Portals')}</th><th>{t('Được xếp loại', 'Graded')}</th>"
+        f"<th>{t('Tổng điểm trung bình', 'Mean total')}</th><th>{t('Xếp loại', 'Grades')}</th></tr></thead>"
+        f"<tbody>{body}</tbody></table>"
+    )

@@ -34,7 +34,16 @@ def test_release_has_every_table_as_csv_and_parquet_with_bytes_and_sha256(demo_r
     home, _ = demo_run
     folder = release_dir(home)
     d = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
-    tables = ["portal_scores", "indicator_values", "papi_scores", "indicators", "portals", "provinces", "ministries"]
+    tables = [
+        "portal_scores",
+        "province_summary",
+        "indicator_values",
+        "papi_scores",
+        "indicators",
+        "portals",
+        "provinces",
+        "ministries",
+    ]
     assert [r["name"] for r in d["resources"]] == [n for t in tables for n in (t, f"{t}-parquet")]
     for f in d["files"]:
         data = (folder / f["path"]).read_bytes()
@@ -526,3 +535,30 @@ def test_the_readme_snippets_run_in_the_release_folder(demo_run):
         done = subprocess.run([sys.executable, "-c", block], cwd=folder, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.strip()
+
+
+def test_province_summary_counts_every_provincial_portal_in_both_maps(demo_run):
+    folder = release_dir(demo_run[0])
+    with duckdb.connect() as con:
+        data = folder / "data"
+        mismatched = con.execute(
+            f"""with s as (select * from '{data}/portal_scores.parquet' where owner_type = 'province')
+                select count(*) from '{data}/province_summary.parquet' as p
+                where p.era = '34' and p.portals <> (select count(*) from s
+                      where s.period = p.period and s.owner_province_id = p.province_id)"""
+        ).fetchall()[0][0]
+        eras = dict(
+            con.execute(f"select era, sum(portals) from '{data}/province_summary.parquet' group by 1").fetchall()
+        )
+        orphans = con.execute(
+            f"""select count(*) from '{data}/province_summary.parquet' as old
+                where old.era = '63' and not exists (select 1 from '{data}/provinces.parquet' as pr
+                      where pr.province_id = old.successor_province_id and pr.era = '34')"""
+        ).fetchall()[0][0]
+        provincial = con.execute(
+            f"select count(*) from '{data}/portal_scores.parquet' where owner_type = 'province'"
+        ).fetchall()[0][0]
+    assert mismatched == 0 and orphans == 0
+    assert eras["34"] == eras["63"] == provincial  # each portal counted once in each map
+    report = (folder / "report.html").read_text(encoding="utf-8")
+    assert 'id="province-summary"' in report and 'data-era="63" class="old"' in report

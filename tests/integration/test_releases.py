@@ -239,6 +239,7 @@ def test_workbook_has_vietnamese_titles_and_the_csv_values(demo_run):
     assert wb.sheetnames == [
         "Tổng hợp",
         "portal_scores",
+        "province_summary",
         "indicator_values",
         "papi_scores",
         "indicators",

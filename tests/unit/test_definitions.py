@@ -40,6 +40,7 @@ def test_dbt_sources_are_tied_to_the_ingest_assets():
         f"marts/{t}"
         for t in (
             "portal_scores",
+            "province_summary",
             "indicator_values",
             "papi_scores",
             "indicators",
