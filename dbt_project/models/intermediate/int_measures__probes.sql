@@ -48,6 +48,17 @@ agg as materialized (
             case when url like 'https://%' and error is null and coalesce(redirects_to_https, false)
                       and tls_fault is null and tls_expires_at > probed_at + interval 14 days then 1.0 else 0.0 end,
             probed_at) filter (where url_kind = 'home' and error is distinct from 'blocked') as https_ok,
+        arg_max(  -- what that probe showed, so that a 0 says why
+            case when url not like 'https://%' then 'no https (' || url || ')'
+                 when error is not null then 'error ' || error
+                 when not coalesce(redirects_to_https, false) then 'http does not redirect to https'
+                 when tls_fault is not null then tls_fault
+                 when tls_expires_at is null or tls_expires_at <= probed_at + interval 14 days
+                     then 'certificate expires ' || coalesce(strftime(tls_expires_at, '%Y-%m-%d'), '(unknown)')
+                 else 'https, http redirects, complete chain, certificate valid to '
+                     || strftime(tls_expires_at, '%Y-%m-%d') end
+                || ' (' || strftime(probed_at, '%Y-%m-%d %H:%M') || ' UTC)',
+            probed_at) filter (where url_kind = 'home' and error is distinct from 'blocked') as https_evidence,
         min(probed_at) as first_probe,
         max(probed_at) as last_probe
     from probes
@@ -59,8 +70,9 @@ select
     measure,
     value,
     'probes' as source,
-    probes || ' probes, ' || strftime(first_probe, '%Y-%m-%d %H:%M') || ' to '
-        || strftime(last_probe, '%Y-%m-%d %H:%M') || ' UTC' as evidence,
+    case when measure = 'https_ok' and https_evidence is not null then https_evidence
+         else probes || ' probes, ' || strftime(first_probe, '%Y-%m-%d %H:%M') || ' to '
+              || strftime(last_probe, '%Y-%m-%d %H:%M') || ' UTC' end as evidence,
     (select max(loaded_at) from loads) as probes_loaded_through
 from agg
 join availability using (portal_id, period)
