@@ -126,7 +126,7 @@ class PortalExtractor:
         rendered in a browser is read from its `rendered` DOM instead of the HTML as served."""
         self.metas.append(meta)
         if meta.get("error") is None and body is not None and not meta.get("walls_checked"):
-            wall = wall_of(meta.get("status"), None, body)  # another tool's crawl: ours were checked live
+            wall = wall_of(meta.get("status"), meta.get("headers"), body)  # another tool's: ours were checked live
             if wall is not None:
                 meta["error"], meta["detail"] = "blocked", wall.reason()
         role = meta.get("role")
@@ -326,6 +326,7 @@ def fetch_meta(fetch: WebFetch, found: WarcScan, body: bytes | None, cut: bool, 
         "error": fetch.error or truncation_error(fetch.final) or ("too_large" if cut else None),
         "attempts": None,
         "redirects": fetch.hops,
+        "headers": list(fetch.final.headers),  # a refusal's headers, for recognising a bot wall
     }
 
 

@@ -47,6 +47,7 @@ SUMMARY_TYPE = "application/vnd.portal-index.summary+json"
 OUR_SOFTWARE = "portal-index/"
 
 MAX_PAYLOAD_BYTES = 10_000_000  # a payload is read up to this many bytes (after HTTP decoding); the rest is cut
+WALL_STATUSES = (403, 429, 503)  # answers whose headers may be a bot wall's (portal_index.parse.bot_walls)
 MAX_METADATA_BYTES = 1_000_000  # warcinfo and our JSON metadata records are small; larger ones are not read whole
 MAX_REDIRECTS = 10  # hops followed from one response record to the next within a file
 COMPLETE = "a WARC file of portal-index fetch records, complete up to its closing summary record"
@@ -129,6 +130,7 @@ class HttpRecord:
     refers_to_date: str | None = None
     truncated: str | None = None  # WARC-Truncated: length, time, disconnect, unspecified
     destination: str | None = None  # Sec-Fetch-Dest of its request record, when it has one
+    headers: tuple[tuple[str, str], ...] = ()  # kept for a refusal (403, 429, 503) only: a bot wall's marks
 
     @property
     def subresource(self) -> bool:
@@ -452,6 +454,11 @@ def _http_record(index, start, kind, rid, uri, h, headers) -> HttpRecord | None:
         refers_to_uri=_unbracket(h.get_header("WARC-Refers-To-Target-URI")),
         refers_to_date=h.get_header("WARC-Refers-To-Date"),
         truncated=h.get_header("WARC-Truncated"),
+        headers=(
+            tuple((k, v[:200]) for k, v in headers.headers[:40])
+            if headers is not None and status in WALL_STATUSES
+            else ()
+        ),
     )
 
 

@@ -432,3 +432,25 @@ def test_a_payload_over_the_limit_is_read_up_to_the_limit(tmp_path, monkeypatch)
     home = rows["crawl_pages"][0]
     assert (home["bytes"], home["error"], home["status"]) == (200_000, "too_large", 200)
     assert {s["signal_id"]: s["value"] for s in rows["crawl_signals"]}["feedback"] == 1.0
+
+
+def test_a_bot_wall_in_another_tools_warc_is_blocked_by_its_body_or_its_headers(tmp_path):
+    from portal_index.demo.walls import wall_response
+
+    a, b = A["base_url"], B["base_url"]
+    status, headers, body = wall_response("waf_403")  # recognised by its page
+    made = write_warc(
+        tmp_path / "walls.warc.gz",
+        [
+            (a, status, body, [(k, v) for k, v in headers if k.lower() != "content-type"]),
+            (b, 403, b"<html><body>Access Denied</body></html>", [("Server", "AkamaiGHost")]),  # by its header
+        ],
+    )
+    rows = parse_crawl(made)
+    homes = {p["portal_id"]: p for p in rows["crawl_pages"] if p["depth"] == 0}
+    assert {p: (h["error"], h["detail"].split(":")[0]) for p, h in homes.items()} == {
+        A["portal_id"]: ("blocked", "blocked"),
+        B["portal_id"]: ("blocked", "blocked"),
+    }
+    assert "akamai" in homes[B["portal_id"]]["detail"]
+    assert rows["crawl_signals"] == []  # not measurable, never zeros
