@@ -195,11 +195,12 @@ class PortalCrawler:
         progress: Callable[[str, int], None],
         renderer: Renderer | None = None,
         render_slots: asyncio.Semaphore | None = None,
+        no_browser: str = NO_BROWSER,  # why app shells cannot be rendered when there is no renderer
     ):
         self.portal_id, self.base_url, self.client, self.limits, self.kw = portal_id, base_url, client, limits, kw
         self.renderer = renderer
         self.renders = 0  # pages of this portal sent to the renderer
-        self.no_browser = NO_BROWSER
+        self.no_browser = no_browser
         self.render_slots = render_slots or asyncio.Semaphore(limits.render_concurrency)
         self.crawl_id, self.global_sem, self.sites, self.progress = crawl_id, global_sem, sites, progress
         base = urlsplit(base_url)
@@ -308,7 +309,8 @@ class PortalCrawler:
                         meta["tls_fault"] = tls_fault
                     location = headers.get("location")
                     wall = wall_of(ex.status, ex.headers, ex.body) or challenge_redirect(location)
-                    meta["walls_checked"] = True  # with the headers, which a replay does not have
+                    # walls (with the headers, which a replay does not have) and, below, app shells
+                    meta["checked_live"] = True
                     if wall is not None:  # never read as the portal's content
                         meta["error"], meta["detail"] = "blocked", wall.reason()
                         break
@@ -571,11 +573,10 @@ async def crawl_async(
                 progress,
                 renderer,
                 render_slots,
+                no_browser,
             )
             for pid, url in sorted(targets.items())
         ]
-        for c in crawlers:
-            c.no_browser = no_browser
         results = await asyncio.gather(*(c.run() for c in crawlers))
         if renderer is not None:
             log(f"rendered in Chromium: {dict(renderer.stats)}")

@@ -125,14 +125,15 @@ class PortalExtractor:
         """Take one fetch; returns the page's facts (links included) when it is an HTML page. A page
         rendered in a browser is read from its `rendered` DOM instead of the HTML as served."""
         self.metas.append(meta)
-        if meta.get("error") is None and body is not None and not meta.get("walls_checked"):
+        live = meta.get("checked_live")  # our crawler checked walls and app shells as it fetched
+        if meta.get("error") is None and body is not None and not live:
             wall = wall_of(meta.get("status"), meta.get("headers"), body)  # another tool's: ours were checked live
             if wall is not None:
                 meta["error"], meta["detail"] = "blocked", wall.reason()
         role = meta.get("role")
         content_type = content_type or meta.get("content_type")
         readable = role in ("page", "search") and meta.get("status") == 200 and body
-        if rendered is None and readable and meta.get("error") is None:
+        if rendered is None and readable and meta.get("error") is None and not live:
             shell = app_shell(body, content_type)  # an app shell archived without its rendered DOM
             if shell is not None:
                 meta["error"], meta["detail"] = "render_failed", f"{shell}; no rendered DOM in the archive"
