@@ -35,18 +35,27 @@ registry as (
         'province_code_34': 'varchar', 'ministry_code': 'varchar', 'name_vi': 'varchar', 'name_en': 'varchar',
         'base_url': 'varchar', 'valid_from': 'date', 'valid_to': 'date'}})
 ),
+current_version as (  -- the floor scores the current methodology version (the one adopted last) only
+    select methodology_version from read_csv('{seeds}/methodology/methodology_versions.csv', header = true,
+                                              all_varchar = true)
+    order by cast(adopted_on as date) desc, methodology_version desc limit 1),
 catalog as (select * from read_csv('{seeds}/methodology/indicator_catalog.csv', header = true, auto_detect = false,
-    columns = {{'indicator_id': 'varchar', 'pillar': 'varchar', 'source': 'varchar', 'applies_to': 'varchar',
+    columns = {{'methodology_version': 'varchar', 'indicator_id': 'varchar', 'pillar': 'varchar',
+                'source': 'varchar', 'applies_to': 'varchar',
                 'weight': 'double', 'measure': 'varchar', 'normalisation': 'varchar', 'best': 'double',
                 'worst': 'double', 'unit': 'varchar', 'name_vi': 'varchar', 'name_en': 'varchar',
-                'legal_basis': 'varchar'}})),
+                'legal_basis': 'varchar'}})
+            where methodology_version = (select methodology_version from current_version)),
 pillars as (select pillar, cast(weight as double) as weight
-            from read_csv('{seeds}/methodology/pillars.csv', header = true, all_varchar = true)),
+            from read_csv('{seeds}/methodology/pillars.csv', header = true, all_varchar = true)
+            where methodology_version = (select methodology_version from current_version)),
 bands as (select grade, cast(min_total as double) as min_total
-          from read_csv('{seeds}/methodology/grade_bands.csv', header = true, all_varchar = true)),
+          from read_csv('{seeds}/methodology/grade_bands.csv', header = true, all_varchar = true)
+          where methodology_version = (select methodology_version from current_version)),
 params as (select max(value) filter (where parameter = 'coverage_min')::double as coverage_min,
-                  max(value) filter (where parameter = 'methodology_version') as methodology_version
-           from read_csv('{seeds}/methodology/scoring_parameters.csv', header = true, all_varchar = true)),
+                  any_value(methodology_version) as methodology_version
+           from read_csv('{seeds}/methodology/scoring_parameters.csv', header = true, all_varchar = true)
+           where methodology_version = (select methodology_version from current_version)),
 crosswalk as (select * from read_csv('{seeds}/registry/province_crosswalk.csv', header = true, all_varchar = true)),
 
 probes as (

@@ -95,8 +95,10 @@ class Changes:
             lines.append(f"- Periods added / Kỳ mới: {', '.join(self.periods_added)}")
         if self.methodology:
             lines.append(
-                f"- Methodology / Phương pháp: v{self.methodology[0]} → v{self.methodology[1]} "
-                "(totals are not comparable across versions / không so sánh tổng điểm giữa các phiên bản)"
+                f"- Methodology / Phương pháp: v{self.methodology[0]} → v{self.methodology[1]}. Every period is "
+                f"scored again under v{self.methodology[1]} and keeps its v{self.methodology[0]} rows; compare "
+                "within one version (`methodology_version`) / Mọi kỳ được chấm lại theo "
+                f"v{self.methodology[1]} và giữ các dòng v{self.methodology[0]}; chỉ so sánh trong cùng một phiên bản."
             )
         for name in self.tables_removed:
             lines.append(f"- Table removed / Bảng bị bỏ: `{name}`")

@@ -37,6 +37,7 @@ from portal_index.config import REPO_ROOT
 from portal_index.core.methodology import Methodology
 from portal_index.core.provenance import demo_snapshot_sql
 from portal_index.land.snapshots import sha256_file
+from portal_index.release import changes as explained
 from portal_index.release import report
 from portal_index.release.catalog import MARTS_DIR, mart_docs, package_metadata, primary_keys, published_tables
 from portal_index.release.changelog import compare
@@ -185,10 +186,14 @@ def build(
     descriptor["changes"] = changes.as_dict()
     for table in tables:
         docs[table]["_schema"] = schemas[table]
-    write_workbook(folder / WORKBOOK, folder / "data", tables, docs)
+    write_workbook(folder / WORKBOOK, folder / "data", tables, docs, methodology.version)
     (folder / "DATA_DICTIONARY.md").write_text(data_dictionary(descriptor, docs), encoding="utf-8")
     entry = changes.markdown(
         descriptor["version"], descriptor["created"][:10], descriptor["period"], methodology.version
+    )
+    previous_period, period_changes = explained.load(folder / "data", methodology.version, descriptor["period"])
+    entry += "".join(
+        f"{line}\n" for line in explained.changelog_lines(previous_period, descriptor["period"], period_changes)
     )
     earlier = (
         (previous / "CHANGELOG.md").read_text(encoding="utf-8").split("\n", 2)[2]
@@ -523,7 +528,14 @@ def _descriptor(con, meta, docs, tables, schemas, folder: Path, periods, methodo
         "sources": meta["sources"],
         "period": periods[-1],
         "periods": periods,
-        "methodology_version": methodology.version,
+        "methodology_version": methodology.version,  # the current one: the report's and the workbook's
+        "methodology_versions": [  # every period is scored under each of these (docs/methodology.md)
+            dict(zip(("version", "adopted_on", "summary_vi", "summary_en"), r))
+            for r in con.execute(
+                """select methodology_version, strftime(adopted_on, '%Y-%m-%d'), summary_vi, summary_en
+                   from seeds.methodology_versions order by adopted_on, methodology_version"""
+            ).fetchall()
+        ],
         "code_version": code_version(),
         "demo": bool(demo),
         "snapshots": snapshots,  # provenance: every input this release was built from
@@ -540,19 +552,20 @@ README_SNIPPETS = [
     "import duckdb",
     "",
     "top = duckdb.sql(",
-    "    \"select portal_id, total, grade, rank from 'data/portal_scores.parquet' \"",
-    "    \"where grade <> 'insufficient_data' order by total desc limit 5\"",
+    "    \"select portal_id, total, total_low, total_high, grade, rank from 'data/portal_scores.parquet' \"",
+    "    \"where grade <> 'insufficient_data' and methodology_version = '{version}' order by total desc limit 5\"",
     ")",
     "print(top)",
     "```",
     "",
-    "Polars (grades per period):",
+    "Polars (grades per period, under each methodology version):",
     "",
     "```python",
     "import polars as pl",
     "",
     "scores = pl.read_parquet('data/portal_scores.parquet')",
-    "print(scores.group_by('period', 'grade').len().sort('period', 'grade'))",
+    "by = ['methodology_version', 'period', 'grade']",
+    "print(scores.group_by(by).len().sort(by))",
     "```",
     "",
     "pandas (why indicators could not be measured; the CSV is UTF-8):",
@@ -560,20 +573,24 @@ README_SNIPPETS = [
     "```python",
     "import pandas as pd",
     "",
-    "values = pd.read_csv('data/indicator_values.csv', encoding='utf-8')",
+    "values = pd.read_csv('data/indicator_values.csv', encoding='utf-8', dtype={{'methodology_version': str}})",
+    "values = values[values['methodology_version'] == '{version}']",
     "print(values[values['measurement_status'] == 'not_measurable'].groupby('status_reason').size())",
     "```",
 ]
 
 
 def _readme(con, d: dict) -> str:
+    current = [d["period"], d["methodology_version"]]  # the current methodology version's rows
     grades = con.execute(
-        "select grade, count(*) from marts.portal_scores where period = ? group by 1 order by 1", [d["period"]]
+        """select grade, count(*) from marts.portal_scores where period = ? and methodology_version = ?
+           group by 1 order by 1""",
+        current,
     ).fetchall()
     top = con.execute(
         """select peer_group, portal_id, total, grade from marts.portal_scores
-                         where period = ? and rank = 1 order by peer_group, portal_id""",
-        [d["period"]],
+                         where period = ? and methodology_version = ? and rank = 1 order by peer_group, portal_id""",
+        current,
     ).fetchall()
     lines = [
         f"# {d['title']}",
@@ -605,7 +622,7 @@ def _readme(con, d: dict) -> str:
     lines += [
         "Chạy trong thư mục này / run in this folder (Python 3 with `duckdb`, `polars` or `pandas`):",
         "",
-        *README_SNIPPETS,
+        *(line.format(version=d["methodology_version"]) for line in README_SNIPPETS),
     ]
     lines += ["", "## Tệp / Files", "", "| file | bytes | sha256 |", "|---|---|---|"]
     lines += [f"| {f['path']} | {f['bytes']} | {f['sha256'][:12]}… |" for f in d["files"]]

@@ -16,6 +16,8 @@ import duckdb
 
 from portal_index.config import DBT_PROJECT_DIR
 from portal_index.core.methodology import Methodology
+from portal_index.release import changes as explained
+from portal_index.release.workbook import bilingual_labels
 
 STATUS_REASONS = DBT_PROJECT_DIR / "seeds" / "methodology" / "status_reasons.csv"
 
@@ -80,20 +82,29 @@ def _province_chart(rows) -> str:
     )
 
 
+def current_version_view(con: duckdb.DuckDBPyConnection, table: str, parquet: Path, version: str) -> None:
+    """A view `table` of the release's `parquet` holding only the rows scored under `version` (the
+    current methodology) when the table is keyed by version: the report compares like with like."""
+    columns = {r[0] for r in con.execute(f"describe select * from read_parquet('{parquet}')").fetchall()}
+    where = f" where methodology_version = '{version}'" if "methodology_version" in columns else ""
+    con.execute(f"create view {table} as select * from read_parquet('{parquet}'){where}")
+
+
 def build(folder: Path, descriptor: dict, methodology: Methodology) -> str:
     data = folder / "data"
     con = duckdb.connect()
     for table in ("portal_scores", "portals", "provinces", "indicators", "indicator_values"):
-        con.execute(f"create view {table} as select * from read_parquet('{data / f'{table}.parquet'}')")
+        current_version_view(con, table, data / f"{table}.parquet", descriptor["methodology_version"])
     period = descriptor["period"]
     portal_columns = {r[0] for r in con.execute("describe portals").fetchall()}
     name_en = "p.name_en" if "name_en" in portal_columns else "p.name_vi"  # survive a schema change
     score_columns = {r[0] for r in con.execute("describe portal_scores").fetchall()}
     reason = "s.status_reason" if "status_reason" in score_columns else "null"  # survive a schema change
+    sure = ", ".join(f"s.{c}" if c in score_columns else "null" for c in HOW_SURE)
     scores = con.execute(
         f"""
         select s.portal_id, p.name_vi, {name_en}, s.peer_group, s.rank, s.total, s.grade, s.coverage,
-               s.function_score, s.performance_score, s.access_score, s.change_since_previous, {reason}
+               s.function_score, s.performance_score, s.access_score, s.change_since_previous, {reason}, {sure}
         from portal_scores s join portals p using (portal_id)
         where s.period = ? order by s.peer_group, s.rank nulls last, s.portal_id""",
         [period],
@@ -113,8 +124,11 @@ def build(folder: Path, descriptor: dict, methodology: Methodology) -> str:
     ).fetchall()
     indicators = con.execute("""select indicator_id, pillar, pillar_name_vi, pillar_name_en, weight, name_vi, name_en
                                 from indicators order by indicator_id""").fetchall()
+    value_columns = {r[0] for r in con.execute("describe indicator_values").fetchall()}
+    contribution = "contribution" if "contribution" in value_columns else "null"  # survive a schema change
     values = con.execute(
-        """select portal_id, indicator_id, raw_value, score, weight, measurement_status, status_reason, evidence
+        f"""select portal_id, indicator_id, raw_value, score, weight, measurement_status, status_reason, evidence,
+                  {contribution}
            from indicator_values where period = ? order by portal_id, indicator_id""",
         [period],
     ).fetchall()
@@ -122,17 +136,29 @@ def build(folder: Path, descriptor: dict, methodology: Methodology) -> str:
         con.execute(
             f"""select province_id, era, name_vi, name_en, successor_province_id, portals, graded, mean_total,
                        grade_a, grade_b, grade_c, grade_d, grade_e, not_graded
-                from read_parquet('{data / "province_summary.parquet"}') where period = ?
+                from read_parquet('{data / "province_summary.parquet"}')
+                where period = ? and methodology_version = ?
                 order by era desc, name_vi, province_id""",
-            [period],
+            [period, descriptor["methodology_version"]],
         ).fetchall()
         if (data / "province_summary.parquet").exists()
+        else []
+    )
+    agreement = (
+        con.execute(
+            f"""select question, portals, pairs, agreed_pairs, percent_agreement, fleiss_kappa
+                from read_parquet('{data / "evaluator_agreement.parquet"}') where period = ? order by question""",
+            [period],
+        ).fetchall()
+        if (data / "evaluator_agreement.parquet").exists()
         else []
     )
     history = con.execute(
         "select portal_id, period, total, grade, rank, peers_ranked from portal_scores order by portal_id, period"
     ).fetchall()
     con.close()
+    previous_period, period_changes = explained.load(data, descriptor["methodology_version"], period)
+    indicator_names = {i[0]: (i[5], i[6]) for i in indicators}
     weights_vi = ", ".join(f"{p.name_vi} {p.weight:g}" for p in methodology.pillars)
     weights_en = ", ".join(f"{p.name_en.lower()} {p.weight:g}" for p in methodology.pillars)
     *graded, (lowest, _) = methodology.bands
@@ -231,8 +257,12 @@ button#lang {{ float: right; }}
         t("Truy cập thuận tiện (25)", "Convenient access (25)")
     }</th></tr></thead>
 <tbody>{pillars}</tbody></table>
+<h2 id="period-changes">{t("Thay đổi so với kỳ trước", "Changes since the previous period")}</h2>
+{explained.section(previous_period, period, period_changes, indicator_names, t)}
+<h2 id="agreement">{t("Đồng thuận giữa các đánh giá viên", "Agreement between evaluators")}</h2>
+{agreement_table(agreement)}
 <h2 id="portals">{t("Từng cổng", "Portal by portal")}</h2>
-{portal_pages(scores, values, history, indicators, reasons, period)}
+{portal_pages(scores, values, history, indicators, reasons, period, methodology.interval_level)}
 <h2>{t("Thay đổi so với bản trước", "Changes since the previous release")}</h2>
 <ul>{"".join(f"<li>{c}</li>" for c in change_items) or "<li>–</li>"}</ul>
 <h2>{t("Phương pháp", "Methodology")}</h2>
@@ -310,11 +340,12 @@ def _evidence(text: str | None) -> str:
     return "<br>".join(parts)
 
 
-def portal_pages(scores, values, history, indicators, reasons, period: str) -> str:
+def portal_pages(scores, values, history, indicators, reasons, period: str, level: float | None = None) -> str:
     """A section per portal (`id="portal-<portal_id>"`): grade, total, pillar scores, rank among its
-    peers, every indicator with its value, score, weight, measurement status and evidence, and its
-    totals and grades across periods. Numbers are those of the release's files (data-* attributes
-    carry them for checking)."""
+    peers, how sure the total and the rank are, the evaluators' agreement, every indicator with its
+    value, score, weight, points contributed, measurement status and evidence, and its totals and
+    grades across periods. Numbers are those of the release's files (data-* attributes carry them
+    for checking)."""
     names = {i[0]: (i[5], i[6]) for i in indicators}
     by_portal: dict[str, list] = {}
     for row in values:
@@ -329,11 +360,13 @@ def portal_pages(scores, values, history, indicators, reasons, period: str) -> s
         rows = "".join(
             f'<tr data-indicator="{i}" data-raw="{_num(raw) if raw is not None else ""}" '
             f'data-score="{_num(score) if score is not None else ""}" data-weight="{_num(weight)}" '
-            f'data-status="{status}"><td>{i}</td><td>{t(*names.get(i, (i, i)))}</td>'
+            f'data-status="{status}" data-contribution="{_num(points) if points is not None else ""}">'
+            f"<td>{i}</td><td>{t(*names.get(i, (i, i)))}</td>"
             f'<td class="num">{_num(raw)}</td><td class="num">{_num(score)}</td><td class="num">{_num(weight)}</td>'
+            f'<td class="num">{_num(points)}</td>'
             f"<td>{t('đo được', 'measured') if status == 'measured' else t('không đo được', 'not measurable')}"
             f'{_reason(reason, reasons)}</td><td class="evidence">{_evidence(evidence)}</td></tr>'
-            for _, i, raw, score, weight, status, reason, evidence in by_portal.get(pid, [])
+            for _, i, raw, score, weight, status, reason, evidence, points in by_portal.get(pid, [])
         )
         trail = "".join(
             f'<tr data-period="{h[1]}"><td>{h[1]}</td><td class="num">{_num(h[2])}</td>'
@@ -351,9 +384,10 @@ def portal_pages(scores, values, history, indicators, reasons, period: str) -> s
             f"{f' / {peers}' if peers else ''} {t('trong nhóm', 'among')} {t(group_vi, group_en)} · "
             f"{t('Chức năng', 'Function')} {_num(r[8])} · {t('Hiệu năng', 'Performance')} {_num(r[9])} · "
             f"{t('Truy cập thuận tiện', 'Convenient access')} {_num(r[10])}</p>"
+            f"{_how_sure(r[13:20], level)}"
             f'<table class="indicators"><thead><tr><th>ID</th><th>{t("Chỉ số", "Indicator")}</th>'
             f"<th>{t('Giá trị', 'Value')}</th><th>{t('Điểm (0..1)', 'Score (0..1)')}</th>"
-            f"<th>{t('Trọng số', 'Weight')}</th>"
+            f"<th>{t('Trọng số', 'Weight')}</th><th>{t('Điểm đóng góp', 'Points')}</th>"
             f"<th>{t('Trạng thái', 'Status')}</th><th>{t('Bằng chứng', 'Evidence')}</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
             f'<table class="history"><thead><tr><th>{t("Kỳ", "Period")}</th><th>{t("Tổng điểm", "Total")}</th>'
@@ -361,6 +395,79 @@ def portal_pages(scores, values, history, indicators, reasons, period: str) -> s
             f'<p><a href="#portals">↑</a></p></section>'
         )
     return "".join(out)
+
+
+HOW_SURE = (  # portal_scores' columns on how sure a total is (docs/methodology.md, "How sure")
+    "total_low",
+    "total_high",
+    "rank_best",
+    "rank_worst",
+    "grade_uncertain",
+    "evaluator_pairs",
+    "evaluator_agreement",
+)
+
+
+def _how_sure(row, level: float | None) -> str:
+    """A portal page's paragraph on how sure its total and rank are, and how far its evaluators agreed."""
+    low, high, best, worst, uncertain, pairs, agreement = row
+    if low is None and pairs is None:
+        return ""
+    share = f"{level:.0%}" if level else ""
+    parts = []
+    if low is not None:
+        parts.append(
+            t(f"Tổng điểm trong khoảng {_num(low)}–{_num(high)}", f"Total between {_num(low)} and {_num(high)}")
+            + (f" ({share})" if share else "")
+        )
+    if best is not None:
+        parts.append(t(f"hạng từ {best} đến {worst}", f"rank {best} to {worst}"))
+    if uncertain:
+        parts.append(
+            t("xếp loại có thể khác: một ngưỡng nằm trong khoảng", "the grade could be another: a boundary lies inside")
+        )
+    if pairs:
+        parts.append(
+            t(
+                f"{pairs} cặp đánh giá viên cùng kiểm tra, đồng thuận {float(agreement):.0%} câu trả lời",
+                f"{pairs} pair(s) of evaluators tested the same service and agreed on "
+                f"{float(agreement):.0%} of answers",
+            )
+        )
+
+    def attr(value) -> str:
+        return "" if value is None else str(value).lower() if isinstance(value, bool) else _num(value)
+
+    attrs = " ".join(f'data-{name.replace("_", "-")}="{attr(value)}"' for name, value in zip(HOW_SURE, row))
+    return f'<p class="how-sure" {attrs}>{t("Độ chắc chắn", "How sure")}: ' + " · ".join(parts) + "</p>"
+
+
+def agreement_table(rows) -> str:
+    """Per survey question of the period: pairs of tests by two evaluators, how many agreed, Fleiss' kappa."""
+    if not rows:
+        none = t(
+            "Không có bài kiểm tra nào được hai đánh giá viên cùng thực hiện.", "No test was done by two evaluators."
+        )
+        return f"<p>{none}</p>"
+    questions = bilingual_labels("question")  # the seed value_labels
+    head = "".join(
+        f"<th>{t(vi, en)}</th>"
+        for vi, en in (
+            ("Câu hỏi", "Question"),
+            ("Số cổng", "Portals"),
+            ("Số cặp", "Pairs"),
+            ("Đồng thuận", "Agreed"),
+            ("Kappa (Fleiss)", "Kappa (Fleiss)"),
+        )
+    )
+    body = "".join(
+        f'<tr data-question="{html.escape(q)}" data-pairs="{pairs}" '
+        f'data-kappa="{_num(kappa) if kappa is not None else ""}"><td>{t(*questions.get(q, (q, q)))}</td>'
+        f"<td class='num'>{portals}</td><td class='num'>{pairs}</td>"
+        f"<td class='num'>{agreed} ({float(share):.0%})</td><td class='num'>{_num(kappa)}</td></tr>"
+        for q, portals, pairs, agreed, share, kappa in rows
+    )
+    return f'<table class="agreement"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def province_table(summary) -> str:

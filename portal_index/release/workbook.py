@@ -33,6 +33,12 @@ LABEL_SUFFIX = " (nhãn)"
 MAX_WIDTH = 60
 
 
+def bilingual_labels(field: str, seeds: Path = SEEDS_DIR) -> dict[str, tuple[str, str]]:
+    """{code: (Vietnamese, English label)} of one published column, from the seed value_labels."""
+    with open(seeds / "methodology" / "value_labels.csv", encoding="utf-8", newline="") as f:
+        return {row["value"]: (row["label_vi"], row["label_en"]) for row in csv.DictReader(f) if row["field"] == field}
+
+
 def value_labels(seeds: Path = SEEDS_DIR) -> dict[str, dict[str, str]]:
     """{published column: {code: Vietnamese label}}."""
     labels: dict[str, dict[str, str]] = defaultdict(dict)
@@ -46,6 +52,9 @@ def value_labels(seeds: Path = SEEDS_DIR) -> dict[str, dict[str, str]]:
     return dict(labels)
 
 
+# columns holding the codes of another field: labelled with that field's labels
+LABELLED_AS = {"previous_grade": "grade"}
+
 SUMMARY_COLUMNS = [  # (title, kind of cell)
     ("Mã cổng", "string"),
     ("Tên cổng", "string"),
@@ -53,23 +62,31 @@ SUMMARY_COLUMNS = [  # (title, kind of cell)
     ("Loại cổng", "string"),
     ("Cấp chủ quản", "string"),
     ("Kỳ đánh giá", "string"),
-    ("Tổng điểm", "number"),
+    ("Tổng điểm", "score"),
     ("Xếp loại", "string"),
     ("Hạng trong nhóm", "integer"),
     ("Số cổng được xếp hạng trong nhóm", "integer"),
     ("Xếp loại kỳ trước", "string"),
-    ("Thay đổi tổng điểm so với kỳ trước", "number"),
+    ("Thay đổi tổng điểm so với kỳ trước", "score"),
     ("Trạng thái đo", "string"),
+    ("Cận dưới khoảng tổng điểm", "score"),
+    ("Cận trên khoảng tổng điểm", "score"),
+    ("Xếp loại có thể khác", "string"),
 ]
 
 _SUMMARY_SQL = """
-with scores as (
+with all_versions as (
+    select * from read_csv('{data}/portal_scores.csv', header = true, all_varchar = true)
+),
+scores as (  -- the rows of one methodology version: like is compared with like
     select *, lag(grade) over (partition by portal_id order by period) as previous_grade
-    from read_csv('{data}/portal_scores.csv', header = true, all_varchar = true)
+    from all_versions
+    where methodology_version = coalesce(?, (select max(methodology_version) from all_versions))
 )
 select s.portal_id, p.name_vi, coalesce(pr.name_vi, m.name_vi), s.kind, s.owner_type, s.period,
        try_cast(s.total as double), s.grade, try_cast(s.rank as integer), try_cast(s.peers_ranked as integer),
-       s.previous_grade, try_cast(s.change_since_previous as double), s.status_reason
+       s.previous_grade, try_cast(s.change_since_previous as double), s.status_reason,
+       try_cast(s.total_low as double), try_cast(s.total_high as double), s.grade_uncertain
 from scores as s
 left join read_csv('{data}/portals.csv', header = true, all_varchar = true) as p using (portal_id)
 left join read_csv('{data}/provinces.csv', header = true, all_varchar = true) as pr
@@ -81,13 +98,17 @@ order by s.peer_group, try_cast(s.rank as integer) nulls last, s.portal_id
 """
 
 
-def summary_rows(data_dir: Path, labels: dict[str, dict[str, str]]) -> list[list]:
-    """The rows of `Tổng hợp`, codes turned into their Vietnamese labels."""
+def summary_rows(
+    data_dir: Path, labels: dict[str, dict[str, str]], methodology_version: str | None = None
+) -> list[list]:
+    """The rows of `Tổng hợp` for the latest period under `methodology_version` (the release's
+    current version; by default the highest in the file), codes turned into their Vietnamese labels."""
     with duckdb.connect() as con:
-        rows = con.execute(_SUMMARY_SQL.format(data=data_dir.as_posix())).fetchall()
+        rows = con.execute(_SUMMARY_SQL.format(data=data_dir.as_posix()), [methodology_version]).fetchall()
     grade, reason = labels.get("grade", {}), labels.get("status_reason", {})
     out = []
-    for pid, name, owner, kind, owner_type, period, total, g, rank, peers, previous, change, why in rows:
+    uncertain = {"true": "Có", "false": "Không"}
+    for pid, name, owner, kind, owner_type, period, total, g, rank, peers, previous, change, why, *sure in rows:
         status = f"Không đủ dữ liệu: {reason.get(why, why)}" if why else "Đủ dữ liệu"
         out.append(
             [
@@ -104,6 +125,9 @@ def summary_rows(data_dir: Path, labels: dict[str, dict[str, str]]) -> list[list
                 grade.get(previous, previous) if previous else None,
                 change,
                 status,
+                sure[0],
+                sure[1],
+                uncertain.get(sure[2]),
             ]
         )
     return out
@@ -127,6 +151,8 @@ class _Sheet:
                 self.ws.write_number(self.rows, c, int(value))
             elif kind == "number":
                 self.ws.write_number(self.rows, c, float(value))
+            elif kind == "score":  # a published total: a number, shown with its 2 decimals
+                self.ws.write_number(self.rows, c, float(value), self.formats["score"])
             elif kind == "boolean":
                 self.ws.write_boolean(self.rows, c, value in (True, "true"))
             elif kind == "date":
@@ -145,8 +171,11 @@ class _Sheet:
         self.ws.autofilter(0, 0, max(self.rows, 1), len(self.widths) - 1)
 
 
-def write_workbook(path: Path, data_dir: Path, tables: list[str], docs: dict[str, dict]) -> None:
-    """`Tổng hợp` first, then one sheet per table (see the module's docstring)."""
+def write_workbook(
+    path: Path, data_dir: Path, tables: list[str], docs: dict[str, dict], methodology_version: str | None = None
+) -> None:
+    """`Tổng hợp` first (under the current `methodology_version`), then one sheet per table with
+    every version's rows (see the module's docstring)."""
     import xlsxwriter
 
     labels = value_labels()
@@ -166,9 +195,10 @@ def write_workbook(path: Path, data_dir: Path, tables: list[str], docs: dict[str
         formats = {
             "header": wb.add_format({"bold": True, "text_wrap": True}),
             "date": wb.add_format({"num_format": "dd/mm/yyyy"}),
+            "score": wb.add_format({"num_format": "0.00"}),
         }
         summary = _Sheet(wb, SUMMARY_SHEET, [t for t, _ in SUMMARY_COLUMNS], [k for _, k in SUMMARY_COLUMNS], formats)
-        for row in summary_rows(data_dir, labels):
+        for row in summary_rows(data_dir, labels, methodology_version):
             summary.write(row)
         summary.close()
         for table in tables:
@@ -183,10 +213,11 @@ def write_workbook(path: Path, data_dir: Path, tables: list[str], docs: dict[str
                     headers.append(titles.get(name, name))
                     kinds.append(types.get(name, "string"))
                     plan.append((i, None))
-                    if name in labels:
+                    coded = LABELLED_AS.get(name, name)
+                    if coded in labels:
                         headers.append(titles.get(name, name) + LABEL_SUFFIX)
                         kinds.append("string")
-                        plan.append((i, labels[name]))
+                        plan.append((i, labels[coded]))
                 sheet = _Sheet(wb, table, headers, kinds, formats)
                 for row in reader:
                     sheet.write([row[i] if names is None else names.get(row[i], row[i]) for i, names in plan])

@@ -37,8 +37,10 @@ def test_release_has_every_table_as_csv_and_parquet_with_bytes_and_sha256(demo_r
     d = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
     tables = [
         "portal_scores",
+        "portal_changes",
         "province_summary",
         "indicator_values",
+        "evaluator_agreement",
         "papi_scores",
         "indicators",
         "portals",

@@ -239,8 +239,10 @@ def test_workbook_has_vietnamese_titles_and_the_csv_values(demo_run):
     assert wb.sheetnames == [
         "Tổng hợp",
         "portal_scores",
+        "portal_changes",
         "province_summary",
         "indicator_values",
+        "evaluator_agreement",
         "papi_scores",
         "indicators",
         "portals",

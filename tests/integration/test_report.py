@@ -1,6 +1,7 @@
 """The release's report, opened in a real headless Chromium (Debian's package)."""
 
 import csv
+import json
 import re
 import subprocess
 from collections import Counter
@@ -68,7 +69,12 @@ def test_the_report_in_a_browser_shows_the_numbers_of_the_data(demo_run, tmp_pat
     page.feed(dom.stdout)
     assert page.html.get("data-lang") == "vi"
     with open(folder / "data" / "portal_scores.csv", encoding="utf-8", newline="") as f:
-        data = {r["portal_id"]: r for r in csv.DictReader(f) if r["period"] == page.html["data-period"]}
+        version = json.loads((folder / "datapackage.json").read_text())["methodology_version"]
+        data = {
+            r["portal_id"]: r
+            for r in csv.DictReader(f)
+            if r["period"] == page.html["data-period"] and r["methodology_version"] == version
+        }
     shown = {r["data-portal"]: r for r in page.rows}
     assert set(shown) == set(data)
     for portal, row in shown.items():
@@ -96,16 +102,18 @@ def test_every_portal_has_a_section_whose_numbers_are_the_datas(demo_run, tmp_pa
     assert dom.returncode == 0
     tree = LexborHTMLParser(dom.stdout)
     period = tree.css_first("html").attributes["data-period"]
+    version = json.loads((folder / "datapackage.json").read_text())["methodology_version"]
+    current = lambda r: r["period"] == period and r["methodology_version"] == version  # noqa: E731
     with open(folder / "data" / "portal_scores.csv", encoding="utf-8", newline="") as f:
-        scores = {r["portal_id"]: r for r in csv.DictReader(f) if r["period"] == period}
+        scores = {r["portal_id"]: r for r in csv.DictReader(f) if current(r)}
     with open(folder / "data" / "indicator_values.csv", encoding="utf-8", newline="") as f:
-        values = [r for r in csv.DictReader(f) if r["period"] == period]
+        values = [r for r in csv.DictReader(f) if current(r)]
     sections = {s.attributes["data-portal"]: s for s in tree.css("section.portal")}
     assert set(sections) == set(scores)
     links = {a.attributes["href"] for a in tree.css("table.board a")}
     assert links == {f"#portal-{p}" for p in scores}  # reachable from the leaderboard
     number = lambda v: "–" if v == "" else f"{float(v):.6f}".rstrip("0").rstrip(".")  # noqa: E731
-    checked = 0
+    checked = sured = 0
     for portal, section in sections.items():
         assert section.attributes["id"] == f"portal-{portal}"
         assert section.attributes["data-grade"] == scores[portal]["grade"]
@@ -116,16 +124,53 @@ def test_every_portal_has_a_section_whose_numbers_are_the_datas(demo_run, tmp_pa
         for indicator, tr in shown.items():
             cells = [td.text(strip=True) for td in tr.css("td")]
             v = mine[indicator]
-            assert cells[2:5] == [number(v["raw_value"]), number(v["score"]), number(v["weight"])], (portal, indicator)
+            assert cells[2:6] == [
+                number(v["raw_value"]),
+                number(v["score"]),
+                number(v["weight"]),
+                number(v["contribution"]),
+            ], (portal, indicator)
             assert tr.attributes["data-status"] == v["measurement_status"]
-            assert (v["status_reason"] == "") or f"({v['status_reason']})" in cells[5]
+            assert (v["status_reason"] == "") or f"({v['status_reason']})" in cells[6]
             checked += 1
         assert [tr.attributes["data-period"] for tr in section.css("table.history tbody tr")] == sorted(
-            r["period"] for r in _all_periods(folder, portal)
+            r["period"] for r in _all_periods(folder, portal) if r["methodology_version"] == version
         )
-    assert checked == len(values)
+        # how sure: the interval of the total and of the rank, the grade's certainty, the evaluators
+        sure = section.css_first("p.how-sure")
+        row = scores[portal]
+        if row["total"]:
+            assert sure is not None, portal
+            for column in ("total_low", "total_high", "rank_best", "rank_worst", "evaluator_pairs"):
+                shown_value = sure.attributes[f"data-{column.replace('_', '-')}"]
+                assert shown_value == ("" if row[column] == "" else number(row[column])), (portal, column)
+            assert sure.attributes["data-grade-uncertain"] == row["grade_uncertain"].lower()
+            assert f"{number(row['total_low'])}–{number(row['total_high'])}" in sure.text()
+            if row["evaluator_pairs"]:
+                assert f"{float(row['evaluator_agreement']):.0%}" in sure.text()
+            sured += 1
+    assert checked == len(values) and sured > 0
 
 
 def _all_periods(folder, portal):
     with open(folder / "data" / "portal_scores.csv", encoding="utf-8", newline="") as f:
         return [r for r in csv.DictReader(f) if r["portal_id"] == portal]
+
+
+def test_the_report_shows_the_evaluators_agreement_per_question(demo_run):
+    from selectolax.lexbor import LexborHTMLParser
+
+    home, _ = demo_run
+    folder = (home.releases / "latest").resolve()
+    tree = LexborHTMLParser((folder / "report.html").read_text(encoding="utf-8"))
+    period = tree.css_first("html").attributes["data-period"]
+    with open(folder / "data" / "evaluator_agreement.csv", encoding="utf-8", newline="") as f:
+        data = {r["question"]: r for r in csv.DictReader(f) if r["period"] == period}
+    assert data  # the demo's service portals are each tested by two evaluators
+    shown = {tr.attributes["data-question"]: tr for tr in tree.css("table.agreement tbody tr")}
+    assert set(shown) == set(data)
+    for question, tr in shown.items():
+        assert tr.attributes["data-pairs"] == data[question]["pairs"]
+        kappa = data[question]["fleiss_kappa"]
+        assert tr.attributes["data-kappa"] == ("" if kappa == "" else f"{float(kappa):.6f}".rstrip("0").rstrip("."))
+        assert f"{data[question]['agreed_pairs']} ({float(data[question]['percent_agreement']):.0%})" in tr.text()

@@ -40,8 +40,10 @@ def test_dbt_sources_are_tied_to_the_ingest_assets():
         f"marts/{t}"
         for t in (
             "portal_scores",
+            "portal_changes",
             "province_summary",
             "indicator_values",
+            "evaluator_agreement",
             "papi_scores",
             "indicators",
             "portals",

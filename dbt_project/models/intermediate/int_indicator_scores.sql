@@ -1,6 +1,8 @@
--- One row per portal x period x applicable indicator. An indicator that does not apply to a portal
--- has no row at all (not applicable is not missing); one that applies but has no data has
--- raw_value null and score null (missing is reported, never zero), is not_measurable and says why.
+-- One row per methodology version x portal x period x applicable indicator: every period is scored
+-- under every version of the methodology (docs/methodology.md, "Methodology versions"). An
+-- indicator that does not apply to a portal has no row at all (not applicable is not missing); one
+-- that applies but has no data has raw_value null and score null (missing is reported, never
+-- zero), is not_measurable and says why.
 with applicable as (
     select pp.portal_id, pp.period, pp.kind, pp.owner_type, c.*
     from {{ ref('int_portal_periods') }} as pp
@@ -11,6 +13,7 @@ with applicable as (
 ),
 valued as (
     select
+        a.methodology_version,
         a.portal_id,
         a.period,
         a.indicator_id,

@@ -1,6 +1,8 @@
--- Pillar scores: 100 x sum(weight x score) / sum(weight) over the applicable indicators with data,
--- and the weights needed for coverage (applicable weight with data / applicable weight).
+-- Pillar scores per methodology version: 100 x sum(weight x score) / sum(weight) over the
+-- applicable indicators with data, and the weights needed for coverage (applicable weight with
+-- data / applicable weight).
 select
+    methodology_version,
     portal_id,
     period,
     pillar,

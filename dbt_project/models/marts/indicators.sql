@@ -1,4 +1,4 @@
--- The indicator catalog: scoring model as data (weights, normalisation, legal basis).
+-- The indicator catalog of every methodology version: scoring model as data (weights, normalisation, legal basis).
 select
     c.indicator_id,
     c.pillar,
@@ -14,6 +14,6 @@ select
     c.name_vi,
     c.name_en,
     c.legal_basis,
-    {{ methodology_version() }} as methodology_version
+    c.methodology_version
 from {{ ref('indicator_catalog') }} as c
-join {{ ref('pillars') }} as pl using (pillar)
+join {{ ref('pillars') }} as pl using (methodology_version, pillar)

@@ -1,72 +1,34 @@
--- One row per portal x period: pillar scores, total (0-100), grade, rank among peers, coverage; for a
--- portal not graded, the reason most of its missing weight could not be measured.
--- The total is published rounded to 2 decimals; the grade and the rank are taken from that
--- published number, so the number and the letter never disagree.
-with params as (
-    select
-        max(value) filter (where parameter = 'coverage_min')::double as coverage_min,
-        {{ methodology_version() }} as methodology_version
-    from {{ ref('scoring_parameters') }}
-),
-wide as (
-    select
-        p.portal_id,
-        p.period,
-        max(p.pillar_score) filter (where p.pillar = 'function') as function_score,
-        max(p.pillar_score) filter (where p.pillar = 'performance') as performance_score,
-        max(p.pillar_score) filter (where p.pillar = 'access') as access_score,
-        sum(pw.weight * p.pillar_score) filter (where p.pillar_score is not null)
-            / nullif(sum(pw.weight) filter (where p.pillar_score is not null), 0) as total_exact,
-        sum(p.weight_with_data) / sum(p.weight_applicable) as coverage
-    from {{ ref('int_portal_scores__pillars') }} as p
-    join {{ ref('pillars') }} as pw using (pillar)
-    group by all
-),
-published as (
-    select
-        w.*,
-        round(w.total_exact, 2)::decimal(5, 2) as total,
-        w.coverage < params.coverage_min or w.total_exact is null as insufficient,
-        params.methodology_version
-    from wide as w
-    cross join params
-),
-graded as (
-    select
-        p.*,
-        case when p.insufficient then 'insufficient_data' else b.grade end as grade
-    from published as p
-    left join {{ ref('grade_bands') }} as b on p.total >= b.min_total
-    qualify row_number() over (partition by p.portal_id, p.period order by b.min_total desc nulls last) = 1
-),
-main_reason as (  -- the reason for the largest share of the applicable weight not measured (ties: alphabetical)
-    select portal_id, period, status_reason
-    from {{ ref('int_indicator_scores') }}
-    where measurement_status = 'not_measurable'
-    group by portal_id, period, status_reason
-    qualify row_number() over (partition by portal_id, period order by sum(weight) desc, status_reason) = 1
-)
+-- One row per methodology version x portal x period: pillar scores, total (0-100), grade, rank among
+-- peers, coverage, the reason a portal is not graded (int_portal_scores); how sure the total and the
+-- rank are (int_score_intervals); how far two evaluators who tested the same service agreed
+-- (int_survey_agreement).
 select
-    g.portal_id,
-    g.period,
-    pp.kind,
-    pp.owner_type,
-    pp.kind || '/' || pp.owner_type as peer_group,
-    pp.owner_province_id,
-    pp.ministry_code,
-    round(g.function_score, 2)::decimal(5, 2) as function_score,
-    round(g.performance_score, 2)::decimal(5, 2) as performance_score,
-    round(g.access_score, 2)::decimal(5, 2) as access_score,
-    g.total,
-    g.grade,
-    case when g.insufficient then r.status_reason end as status_reason,
-    case when not g.insufficient then
-        rank() over (partition by g.period, pp.kind, pp.owner_type, g.insufficient order by g.total desc)
-    end as rank,
-    count(*) filter (where not g.insufficient) over (partition by g.period, pp.kind, pp.owner_type) as peers_ranked,
-    round(g.coverage, 4)::decimal(5, 4) as coverage,
-    g.total - lag(g.total) over (partition by g.portal_id order by g.period) as change_since_previous,
-    g.methodology_version
-from graded as g
-join {{ ref('int_portal_periods') }} as pp using (portal_id, period)
-left join main_reason as r using (portal_id, period)
+    s.portal_id,
+    s.period,
+    s.kind,
+    s.owner_type,
+    s.peer_group,
+    s.owner_province_id,
+    s.ministry_code,
+    s.function_score,
+    s.performance_score,
+    s.access_score,
+    s.total,
+    s.grade,
+    s.status_reason,
+    s.rank,
+    s.peers_ranked,
+    s.coverage,
+    s.change_since_previous,
+    i.total_low,
+    i.total_high,
+    i.rank_best,
+    i.rank_worst,
+    i.grade_uncertain,
+    i.interval_indicators,
+    a.evaluator_pairs,
+    a.evaluator_agreement,
+    s.methodology_version
+from {{ ref('int_portal_scores') }} as s
+left join {{ ref('int_score_intervals') }} as i using (methodology_version, portal_id, period)
+left join {{ ref('int_survey_agreement') }} as a using (portal_id, period)

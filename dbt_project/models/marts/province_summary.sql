@@ -3,15 +3,17 @@
 -- 2025 merger a 34-era province can be compared with the 63-era provinces it was made of (the
 -- rows whose successor_province_id is that province, in the same period).
 with scores as (
-    select s.period, s.portal_id, s.total, s.grade, p.province_id_63, p.province_id_34
+    select s.methodology_version, s.period, s.portal_id, s.total, s.grade, p.province_id_63, p.province_id_34
     from {{ ref('portal_scores') }} as s
     join {{ ref('portals') }} as p using (portal_id)
     where s.owner_type = 'province'
 ),
 both_eras as (
-    select period, province_id_63 as province_id, portal_id, total, grade from scores where province_id_63 is not null
+    select methodology_version, period, province_id_63 as province_id, portal_id, total, grade
+    from scores where province_id_63 is not null
     union all
-    select period, province_id_34, portal_id, total, grade from scores where province_id_34 is not null
+    select methodology_version, period, province_id_34, portal_id, total, grade
+    from scores where province_id_34 is not null
 )
 select
     b.period,
@@ -30,7 +32,8 @@ select
     count(*) filter (where b.grade = 'C') as grade_c,
     count(*) filter (where b.grade = 'D') as grade_d,
     count(*) filter (where b.grade = 'E') as grade_e,
-    count(*) filter (where b.grade = 'insufficient_data') as not_graded
+    count(*) filter (where b.grade = 'insufficient_data') as not_graded,
+    b.methodology_version
 from both_eras as b
 join {{ ref('provinces') }} as pr using (province_id)
 group by all

@@ -1,0 +1,135 @@
+"""Changes explained: two synthetic half-years through the pipeline; every grade change is listed
+with the indicators whose contributions to the total changed most, in the data, the report and the
+changelog (docs/methodology.md, "Changes explained")."""
+
+import csv
+import json
+from collections import defaultdict
+from datetime import date
+
+import pytest
+from test_synth import _stage
+
+from portal_index.config import Home
+from portal_index.demo.synth import synth
+
+pytestmark = pytest.mark.slow  # runs the whole pipeline on synthetic inputs
+
+
+def _rows(folder, table: str, version: str) -> list[dict]:
+    with open(folder / "data" / f"{table}.csv", encoding="utf-8", newline="") as f:
+        return [r for r in csv.DictReader(f) if r["methodology_version"] == version]
+
+
+@pytest.fixture(scope="module")
+def two_periods(tmp_path_factory):
+    home = Home(tmp_path_factory.mktemp("changes"))
+    synth(home, 40, 60, start=date(2026, 6, 1), log=lambda m: None)  # June and July: two half-years
+    assert _stage("ingest", home)["rejected"] == []
+    _stage("dbt", home)
+    _stage("validate", home)
+    _stage("publish", home)
+    folder = (home.releases / "latest").resolve()
+    return folder, json.loads((folder / "datapackage.json").read_text())
+
+
+def test_every_change_is_explained_by_the_contributions_that_changed_most(two_periods):
+    folder, d = two_periods
+    version = d["methodology_version"]
+    assert d["periods"] == ["2026-H1", "2026-H2"]
+    scores = {(r["portal_id"], r["period"]): r for r in _rows(folder, "portal_scores", version)}
+    points = defaultdict(dict)  # (portal, period) -> {indicator: contribution}
+    for v in _rows(folder, "indicator_values", version):
+        if v["contribution"]:
+            points[v["portal_id"], v["period"]][v["indicator_id"]] = float(v["contribution"])
+    changes = [c for c in _rows(folder, "portal_changes", version) if c["period"] == "2026-H2"]
+    assert len(changes) == 40 and {c["previous_period"] for c in changes} == {"2026-H1"}
+    moved = [c for c in changes if c["change_kind"] == "grade_changed"]
+    assert moved, "no grade changed between the two synthetic half-years"
+    for c in changes:
+        before, now = scores[c["portal_id"], "2026-H1"], scores[c["portal_id"], "2026-H2"]
+        assert (c["previous_grade"], c["grade"]) == (before["grade"], now["grade"])
+        assert c["change_kind"] == ("grade_changed" if before["grade"] != now["grade"] else "same_grade")
+        if not (before["total"] and now["total"]):
+            continue
+        total_change = float(now["total"]) - float(before["total"])
+        assert float(c["total_change"]) == pytest.approx(total_change, abs=0.005)
+        old, new = points[c["portal_id"], "2026-H1"], points[c["portal_id"], "2026-H2"]
+        delta = {i: round(new.get(i, 0) - old.get(i, 0), 2) for i in set(old) | set(new)}
+        # the contributions' changes add up to the change of the total
+        assert sum(new.get(i, 0) - old.get(i, 0) for i in delta) == pytest.approx(total_change, abs=0.02)
+        top = sorted((i for i in delta if delta[i] != 0), key=lambda i: (-abs(delta[i]), i))[:3]
+        named = [c[f"indicator_{n}"] for n in (1, 2, 3) if c[f"indicator_{n}"]]
+        assert named == top, c["portal_id"]
+        assert [float(c[f"points_{n}"]) for n in range(1, len(named) + 1)] == pytest.approx(
+            [delta[i] for i in top], abs=0.011
+        )
+
+
+def test_the_report_and_the_changelog_list_the_grade_changes(two_periods):
+    from selectolax.lexbor import LexborHTMLParser
+
+    folder, d = two_periods
+    moved = {
+        c["portal_id"]: c
+        for c in _rows(folder, "portal_changes", d["methodology_version"])
+        if c["period"] == "2026-H2" and c["change_kind"] == "grade_changed"
+    }
+    tree = LexborHTMLParser((folder / "report.html").read_text(encoding="utf-8"))
+    section = tree.css_first("#changes")
+    assert section.attributes["data-previous"] == "2026-H1"
+    rows = {tr.attributes["data-portal"]: tr for tr in section.css("table.changes tbody tr")}
+    assert set(rows) == set(moved)
+    for portal, tr in rows.items():
+        c = moved[portal]
+        assert (tr.attributes["data-previous-grade"], tr.attributes["data-grade"]) == (c["previous_grade"], c["grade"])
+        assert tr.attributes["data-total-change"] == f"{float(c['total_change']):.2f}"
+        shown = [(s.attributes["data-indicator"], s.attributes["data-points"]) for s in tr.css("span[data-indicator]")]
+        assert shown == [
+            (c[f"indicator_{n}"], f"{float(c[f'points_{n}']):.2f}") for n in (1, 2, 3) if c[f"indicator_{n}"]
+        ]
+        assert tr.css_first("a").attributes["href"] == f"#portal-{portal}"  # the portal's own section
+    changelog = (folder / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "Changes 2026-H1 → 2026-H2" in changelog
+    for portal, c in moved.items():
+        assert f"`{portal}` {c['previous_grade']} → {c['grade']}" in changelog
+
+
+def test_portals_removed_at_the_province_merger_name_the_province_they_became_part_of(demo_copy):
+    """The demo's surveys of 2025-H1, the last half-year of the 63 provinces, land beside its
+    2026-H2 data: the 63-era portals that ended on 2025-06-30 are removed, each with the 34-era
+    province its province was merged into; the portals created for the 34 provinces are new."""
+    from conftest import cli
+
+    from portal_index.demo.inputs import write_demo_surveys
+
+    write_demo_surveys(demo_copy.inbox("surveys") / "khao-sat-2025-H1.xlsx", "2025-H1")
+    cli("run", "--mode", "inbox", home=demo_copy.root, check=True)
+    folder = (demo_copy.releases / "latest").resolve()
+    d = json.loads((folder / "datapackage.json").read_text())
+    assert d["periods"][0] == "2025-H1" and d["period"] == "2026-H2"
+    changes = [c for c in _rows(folder, "portal_changes", d["methodology_version"]) if c["period"] == "2026-H2"]
+    assert {c["previous_period"] for c in changes} == {"2025-H1"}
+    with open(folder / "data" / "portals.csv", encoding="utf-8", newline="") as f:
+        portals = {p["portal_id"]: p for p in csv.DictReader(f)}
+    with open(folder / "data" / "provinces.csv", encoding="utf-8", newline="") as f:
+        successor = {p["province_id"]: p["successor_province_id"] for p in csv.DictReader(f)}
+    removed = {c["portal_id"]: c for c in changes if c["change_kind"] == "removed"}
+    ended = {pid for pid, p in portals.items() if "2025-01-01" <= p["valid_to"] < "2026-07-01"}
+    assert removed and set(removed) == ended
+    merged = {pid for pid in removed if portals[pid]["owner_type"] == "province"}
+    assert merged
+    for pid, c in removed.items():  # e.g. Bắc Giang's portals: Bắc Giang became part of Bắc Ninh
+        expected = successor[portals[pid]["province_id_63"]] if pid in merged else ""
+        assert c["merged_into_province_id"] == expected, pid
+    new = {c["portal_id"] for c in changes if c["change_kind"] == "new"}
+    assert new == {pid for pid, p in portals.items() if "2025-06-30" < p["valid_from"] <= "2026-12-31"}
+    # the report names the new province of each removed portal
+    from selectolax.lexbor import LexborHTMLParser
+
+    section = LexborHTMLParser((folder / "report.html").read_text(encoding="utf-8")).css_first("#changes")
+    listed = {li.attributes["data-portal"]: li.text() for li in section.css("ul.removed li")}
+    assert set(listed) == set(removed)
+    with open(folder / "data" / "provinces.csv", encoding="utf-8", newline="") as f:
+        names = {p["province_id"]: p["name_vi"] for p in csv.DictReader(f)}
+    assert all(f"sáp nhập vào {names[removed[pid]['merged_into_province_id']]}" in listed[pid] for pid in merged)
