@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: chromium-if-possible run test test-fast lint format dev release clean install bench bench-crawl bench-render bench-probe bench-hostile chromium
+.PHONY: chromium-if-possible run test test-fast lint format dev release clean install bench bench-crawl bench-render bench-probe bench-hostile chromium libreoffice
 
 install: $(STAMP)
 
@@ -72,7 +72,13 @@ bench-probe: $(STAMP)
 ## (rendering app-shell pages during the crawl); needs root or sudo.
 chromium:
 	{ command -v chromium && command -v chromium-headless-shell; } >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-headless-shell; }
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-headless-shell; }
+
+## Install Debian's LibreOffice Calc without its recommended packages (the workbook's test in LibreOffice,
+## tests/integration/test_workbook_libreoffice.py); needs root or sudo. `make run` does not need it.
+libreoffice:
+	{ command -v soffice || command -v libreoffice; } >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc; }
 
 # Like `chromium`, but only where it can run without asking for a password; else one line saying how.
 chromium-if-possible:
@@ -84,7 +90,7 @@ chromium-if-possible:
 	  echo "No Chromium here: the demo skips rendering and the browser audit. \`make chromium\` installs Debian's chromium (needs root or sudo)."; \
 	  exit 0; fi; \
 	echo "Installing Debian's chromium for rendering and the browser audit (make chromium)…"; \
-	{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-headless-shell >/dev/null; } \
+	{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-headless-shell >/dev/null; } \
 	  || echo "Could not install chromium; the demo skips rendering and the browser audit (try: make chromium)."
 
 ## Remove generated state (the working folder var/, dbt artifacts) but keep .venv/.
