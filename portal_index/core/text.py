@@ -20,6 +20,13 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", strip_diacritics(text).casefold()).strip()
 
 
+def identity(text: str) -> str:
+    """The form in which two spellings of one name or code are the same: Unicode NFC, case-folded,
+    inner whitespace collapsed ('ĐGV-07 ' and 'đgv-07' are one evaluator; 'Hà' and 'Hạ' stay two).
+    The SQL macro `identity_key` (dbt_project/macros/identity_key.sql) is the same rule."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text).casefold()).strip()
+
+
 def contains_phrase(folded_text: str, folded_phrase: str) -> bool:
     """Whole-word phrase match on folded text ('gop y' matches 'Góp ý', not 'gop you')."""
     return re.search(rf"(?<!\w){re.escape(folded_phrase)}(?!\w)", folded_text) is not None

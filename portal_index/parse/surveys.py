@@ -18,12 +18,13 @@ from portal_index.core.periods import earliest_test_date
 from portal_index.core.periods import today as vietnam_today
 from portal_index.core.problems import InputRejected, Problem, column_letter
 from portal_index.core.registry import find_portal, portals, validity_problem
-from portal_index.core.text import fold
+from portal_index.core.text import fold, identity
 from portal_index.parse.spreadsheets import read_sheets
 
 TEMPLATE = Path(__file__).parent / "templates" / "survey.yml"
 REGISTRY_HINT = "a portal_id from the registry (dbt_project/seeds/registry/portals_registry.csv)"
-# Columns that identify one test: a later file with a row of the same key supersedes the earlier row.
+# Columns that identify one test (text compared by `identity`: case, Unicode form and spacing aside):
+# a later file with a row of the same key supersedes the earlier row.
 TEST_KEY = ("portal_id", "test_type", "test_date", "evaluator")
 
 
@@ -287,7 +288,7 @@ def parse(path: Path, landed_on: date | None = None) -> dict[str, list[dict]]:
                     if why:
                         row_problems.append(Problem(path.name, sheet, i, labels["portal_id"], record["portal_id"], why))
             if not row_problems:
-                key = tuple(record.get(k) for k in TEST_KEY)
+                key = tuple(identity(v) if isinstance(v := record.get(k), str) else v for k in TEST_KEY)
                 if key in seen:
                     where = seen[key]
                     row_problems.append(

@@ -96,9 +96,9 @@ class Changes:
         if self.methodology:
             lines.append(
                 f"- Methodology / Phương pháp: v{self.methodology[0]} → v{self.methodology[1]}. Every period is "
-                f"scored again under v{self.methodology[1]} and keeps its v{self.methodology[0]} rows; compare "
+                f"scored again under v{self.methodology[1]} and keeps the rows of the earlier versions; compare "
                 "within one version (`methodology_version`) / Mọi kỳ được chấm lại theo "
-                f"v{self.methodology[1]} và giữ các dòng v{self.methodology[0]}; chỉ so sánh trong cùng một phiên bản."
+                f"v{self.methodology[1]} và giữ các dòng của các phiên bản trước; chỉ so sánh trong cùng một phiên bản."
             )
         for name in self.tables_removed:
             lines.append(f"- Table removed / Bảng bị bỏ: `{name}`")

@@ -167,6 +167,10 @@ def build(folder: Path, descriptor: dict, methodology: Methodology) -> str:
     coverage = f"{methodology.coverage_min * 100:g}"
 
     reasons = _reason_labels()
+
+    def _labelled_reason(code: str) -> str:
+        return _reason(code, reasons)
+
     leaderboard = []
     for group, (vi, en) in GROUPS.items():
         rows = [r for r in scores if r[3] == group]
@@ -258,7 +262,7 @@ button#lang {{ float: right; }}
     }</th></tr></thead>
 <tbody>{pillars}</tbody></table>
 <h2 id="period-changes">{t("Thay đổi so với kỳ trước", "Changes since the previous period")}</h2>
-{explained.section(previous_period, period, period_changes, indicator_names, t)}
+{explained.section(previous_period, period, period_changes, indicator_names, t, _grade_label, _labelled_reason)}
 <h2 id="agreement">{t("Đồng thuận giữa các đánh giá viên", "Agreement between evaluators")}</h2>
 {agreement_table(agreement)}
 <h2 id="portals">{t("Từng cổng", "Portal by portal")}</h2>
@@ -384,7 +388,7 @@ def portal_pages(scores, values, history, indicators, reasons, period: str, leve
             f"{f' / {peers}' if peers else ''} {t('trong nhóm', 'among')} {t(group_vi, group_en)} · "
             f"{t('Chức năng', 'Function')} {_num(r[8])} · {t('Hiệu năng', 'Performance')} {_num(r[9])} · "
             f"{t('Truy cập thuận tiện', 'Convenient access')} {_num(r[10])}</p>"
-            f"{_how_sure(r[13:20], level)}"
+            f"{_how_sure(r[13:21], level)}"
             f'<table class="indicators"><thead><tr><th>ID</th><th>{t("Chỉ số", "Indicator")}</th>'
             f"<th>{t('Giá trị', 'Value')}</th><th>{t('Điểm (0..1)', 'Score (0..1)')}</th>"
             f"<th>{t('Trọng số', 'Weight')}</th><th>{t('Điểm đóng góp', 'Points')}</th>"
@@ -405,20 +409,30 @@ HOW_SURE = (  # portal_scores' columns on how sure a total is (docs/methodology.
     "grade_uncertain",
     "evaluator_pairs",
     "evaluator_agreement",
+    "interval_indicators",
 )
 
 
 def _how_sure(row, level: float | None) -> str:
     """A portal page's paragraph on how sure its total and rank are, and how far its evaluators agreed."""
-    low, high, best, worst, uncertain, pairs, agreement = row
+    low, high, best, worst, uncertain, pairs, agreement, sampled = row
     if low is None and pairs is None:
         return ""
     share = f"{level:.0%}" if level else ""
     parts = []
-    if low is not None:
+    if low is not None and not sampled:
+        parts.append(
+            t(
+                "không có phép đo lấy mẫu nào (thăm dò, khảo sát) để lấy mẫu lại",
+                "no sampled measure (probes, survey answers) to resample",
+            )
+        )
+    elif low is not None:
         parts.append(
             t(f"Tổng điểm trong khoảng {_num(low)}–{_num(high)}", f"Total between {_num(low)} and {_num(high)}")
-            + (f" ({share})" if share else "")
+            + (f" ({share}; " if share else " (")
+            + t(f"lấy mẫu lại: {sampled}", f"resampled: {sampled}")
+            + ")"
         )
     if best is not None:
         parts.append(t(f"hạng từ {best} đến {worst}", f"rank {best} to {worst}"))
@@ -436,7 +450,9 @@ def _how_sure(row, level: float | None) -> str:
         )
 
     def attr(value) -> str:
-        return "" if value is None else str(value).lower() if isinstance(value, bool) else _num(value)
+        if value is None or isinstance(value, str):
+            return html.escape(value or "")
+        return str(value).lower() if isinstance(value, bool) else _num(value)
 
     attrs = " ".join(f'data-{name.replace("_", "-")}="{attr(value)}"' for name, value in zip(HOW_SURE, row))
     return f'<p class="how-sure" {attrs}>{t("Độ chắc chắn", "How sure")}: ' + " · ".join(parts) + "</p>"

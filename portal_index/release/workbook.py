@@ -81,7 +81,7 @@ with all_versions as (
 scores as (  -- the rows of one methodology version: like is compared with like
     select *, lag(grade) over (partition by portal_id order by period) as previous_grade
     from all_versions
-    where methodology_version = coalesce(?, (select max(methodology_version) from all_versions))
+    where methodology_version = ?
 )
 select s.portal_id, p.name_vi, coalesce(pr.name_vi, m.name_vi), s.kind, s.owner_type, s.period,
        try_cast(s.total as double), s.grade, try_cast(s.rank as integer), try_cast(s.peers_ranked as integer),
@@ -98,11 +98,9 @@ order by s.peer_group, try_cast(s.rank as integer) nulls last, s.portal_id
 """
 
 
-def summary_rows(
-    data_dir: Path, labels: dict[str, dict[str, str]], methodology_version: str | None = None
-) -> list[list]:
+def summary_rows(data_dir: Path, labels: dict[str, dict[str, str]], methodology_version: str) -> list[list]:
     """The rows of `Tổng hợp` for the latest period under `methodology_version` (the release's
-    current version; by default the highest in the file), codes turned into their Vietnamese labels."""
+    current version), codes turned into their Vietnamese labels."""
     with duckdb.connect() as con:
         rows = con.execute(_SUMMARY_SQL.format(data=data_dir.as_posix()), [methodology_version]).fetchall()
     grade, reason = labels.get("grade", {}), labels.get("status_reason", {})
@@ -172,7 +170,7 @@ class _Sheet:
 
 
 def write_workbook(
-    path: Path, data_dir: Path, tables: list[str], docs: dict[str, dict], methodology_version: str | None = None
+    path: Path, data_dir: Path, tables: list[str], docs: dict[str, dict], methodology_version: str
 ) -> None:
     """`Tổng hợp` first (under the current `methodology_version`), then one sheet per table with
     every version's rows (see the module's docstring)."""

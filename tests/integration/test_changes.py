@@ -91,8 +91,11 @@ def test_the_report_and_the_changelog_list_the_grade_changes(two_periods):
         assert tr.css_first("a").attributes["href"] == f"#portal-{portal}"  # the portal's own section
     changelog = (folder / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "Changes 2026-H1 → 2026-H2" in changelog
+    label = lambda g: "không đủ dữ liệu / insufficient data" if g == "insufficient_data" else g  # noqa: E731
     for portal, c in moved.items():
-        assert f"`{portal}` {c['previous_grade']} → {c['grade']}" in changelog
+        assert f"`{portal}` {label(c['previous_grade'])} → {label(c['grade'])}" in changelog
+        if c["status_reason"]:  # a grade lost to missing data, or won back: its reason, no indicators
+            assert not c["indicator_1"] and f"`{c['status_reason']}`" in changelog
 
 
 def test_portals_removed_at_the_province_merger_name_the_province_they_became_part_of(demo_copy):

@@ -268,7 +268,7 @@ def test_workbook_has_vietnamese_titles_and_the_csv_values(demo_run):
     for r in d["resources"]:
         if r["format"] == "csv":
             docs[r["name"]]["_schema"] = r["schema"]
-    write_workbook(again, folder / "data", list(published_tables()), docs)
+    write_workbook(again, folder / "data", list(published_tables()), docs, d["methodology_version"])
     assert again.read_bytes() == (folder / "portal-index.xlsx").read_bytes()  # same data, same bytes
     again.unlink()
 

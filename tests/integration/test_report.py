@@ -145,7 +145,13 @@ def test_every_portal_has_a_section_whose_numbers_are_the_datas(demo_run, tmp_pa
                 shown_value = sure.attributes[f"data-{column.replace('_', '-')}"]
                 assert shown_value == ("" if row[column] == "" else number(row[column])), (portal, column)
             assert sure.attributes["data-grade-uncertain"] == row["grade_uncertain"].lower()
-            assert f"{number(row['total_low'])}–{number(row['total_high'])}" in sure.text()
+            assert sure.attributes["data-interval-indicators"] == row["interval_indicators"]
+            if row["interval_indicators"]:  # the interval, and what it resamples
+                assert f"{number(row['total_low'])}–{number(row['total_high'])}" in sure.text()
+                assert f"resampled: {row['interval_indicators']}" in sure.text()
+            else:  # nothing sampled: a zero-width interval, said in words
+                assert row["total_low"] == row["total_high"] == row["total"]
+                assert "no sampled measure" in sure.text()
             if row["evaluator_pairs"]:
                 assert f"{float(row['evaluator_agreement']):.0%}" in sure.text()
             sured += 1

@@ -16,8 +16,8 @@ with tests as (
         portal_id,
         period,
         test_type,
-        service_name,
-        evaluator,
+        service_key,  -- names compared by identity_key: case, Unicode form and spacing aside
+        evaluator_key,
         -- a test's identity: its sheet row in one loaded snapshot (a file name can be loaded twice)
         snapshot_sha256 || ' / ' || sheet || ' / ' || row_number as test_key,
         file_name || ' / ' || sheet || ' / row ' || row_number as cell,
@@ -28,7 +28,7 @@ with tests as (
         screen_reader_completed,
         ethnic_language_content
     from {{ ref('stg_surveys__responses') }}
-    where is_current and evaluator is not null
+    where is_current and evaluator_key is not null
 ),
 
 answers as (
@@ -36,8 +36,8 @@ answers as (
         tests.portal_id,
         tests.period,
         tests.test_type,
-        tests.service_name,
-        tests.evaluator,
+        tests.service_key,
+        tests.evaluator_key,
         tests.test_key,
         tests.cell,
         questions.question,
@@ -74,7 +74,7 @@ inner join answers as b
     and a.period = b.period
     and a.test_type = b.test_type
     and a.question = b.question
-    and (a.test_type <> 'service' or a.service_name = b.service_name)
-    and a.evaluator <> b.evaluator
+    and (a.test_type <> 'service' or a.service_key = b.service_key)
+    and a.evaluator_key <> b.evaluator_key
     and a.test_key < b.test_key
 where a.answer is not null and b.answer is not null

@@ -6,6 +6,8 @@ select
     portals,
     pairs,
     agreed_pairs,
+    yes_answers,
+    no_answers,
     percent_agreement,
     expected_agreement,
     fleiss_kappa

@@ -4,19 +4,23 @@
 -- indicators whose contributions to the total changed most (in points, by absolute change: their
 -- changes add up, with the others', to the change of the total). A portal only in the later period
 -- is new; one only in the earlier period was removed, and when the province that owned it was
--- merged in 2025 (a 63-era owner, a 34-era period), the province it became part of is named.
+-- merged in 2025 (a 63-era owner, a 34-era period), the province it became part of is named. A
+-- portal not graded in one of the two periods has the reason it was not graded instead of
+-- indicators: what changed is what could be measured, not how well the portal did.
 with periods as (
     select period, lag(period) over (order by period) as previous_period
     from {{ ref('int_periods') }}
 ),
 now as (  -- each portal-period with the period before it
-    select s.methodology_version, p.period, p.previous_period, s.portal_id, s.grade, s.total
+    select s.methodology_version, p.period, p.previous_period, s.portal_id, s.grade, s.total, s.status_reason
     from {{ ref('portal_scores') }} as s
     join periods as p on p.period = s.period
     where p.previous_period is not null
 ),
 before as (  -- each portal-period, as the previous period of the period after it
-    select s.methodology_version, p.period, p.previous_period, s.portal_id, s.grade, s.total, s.owner_province_id
+    select
+        s.methodology_version, p.period, p.previous_period, s.portal_id, s.grade, s.total, s.owner_province_id,
+        s.status_reason
     from {{ ref('portal_scores') }} as s
     join periods as p on p.previous_period = s.period
 ),
@@ -31,6 +35,9 @@ pairs as (
         b.total as previous_total,
         n.total,
         b.owner_province_id as previous_owner_province_id,
+        -- a grade lost to missing data, or won back: the reason, not the contributions, explains it
+        case when n.grade = 'insufficient_data' then n.status_reason
+             when b.grade = 'insufficient_data' then b.status_reason end as status_reason,
         case
             when b.portal_id is null then 'new'
             when n.portal_id is null then 'removed'
@@ -106,10 +113,12 @@ select
     case when c.change_kind = 'removed' and c.previous_owner_province_id like '63-%'
               and pv.period_start >= date '{{ var("province_merger_date") }}'
          then pr.successor_province_id end as merged_into_province_id,
+    c.status_reason,
     c.methodology_version
 from pairs as c
 left join main as m
   on c.change_kind in ('grade_changed', 'same_grade')
+ and c.status_reason is null
  and m.methodology_version = c.methodology_version and m.period = c.period and m.portal_id = c.portal_id
 left join {{ ref('int_periods') }} as pv on pv.period = c.period
 left join {{ ref('provinces') }} as pr on pr.province_id = c.previous_owner_province_id

@@ -1,6 +1,7 @@
 -- Survey rows with the supersede rule: a test is identified by portal, test type, test date and
--- evaluator; when a later file (by landing time) has a row for the same test, that row is current
--- and the earlier rows stay here, not current, with the reason.
+-- evaluator (compared by identity_key: case, Unicode form and spacing aside); when a later file (by
+-- landing time) has a row for the same test, that row is current and the earlier rows stay here,
+-- not current, with the reason.
 with ranked as (
     select
         *,
@@ -9,7 +10,7 @@ with ranked as (
         first_value(snapshot_landed_at) over test_versions as latest_landed_at
     from {{ source('raw', 'survey_responses') }}
     window test_versions as (
-        partition by portal_id, test_type, test_date, coalesce(evaluator, '')
+        partition by portal_id, test_type, test_date, coalesce({{ identity_key('evaluator') }}, '')
         order by snapshot_landed_at desc, snapshot_sha256 desc
     )
 )
@@ -29,6 +30,8 @@ select
     screen_reader_completed,
     ethnic_language_content,
     evaluator,
+    {{ identity_key('evaluator') }} as evaluator_key,
+    {{ identity_key('service_name') }} as service_key,
     notes,
     owner_name,
     file_name,
