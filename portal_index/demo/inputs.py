@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import shutil
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from portal_index.config import Home
@@ -39,8 +39,11 @@ def survey_rows(portals: list[dict], period: str, quality, rng: random.Random) -
             "screen_reader",
             "ethnic_minority",
         ]
+        # a test falls on a day the portal exists (a portal that ended or began within the period)
+        first = max(start, date.fromisoformat(portal["valid_from"])) if portal.get("valid_from") else start
+        last = min(end, date.fromisoformat(portal["valid_to"])) if portal.get("valid_to") else end
         for n, test in enumerate(tests):
-            day = start + timedelta(days=rng.randrange(max(1, (end - start).days // 2)))
+            day = first + timedelta(days=rng.randrange(max(1, (last - first).days // 2)))
             yes = lambda odds: "có" if rng.random() < odds else "không"  # noqa: E731
             row = {
                 "portal_id": portal["portal_id"],

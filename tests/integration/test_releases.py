@@ -283,7 +283,10 @@ def test_data_dictionary_is_bilingual_and_complete(demo_run):
             assert f"## `{r['name']}`" in text
             for f in r["schema"]["fields"]:
                 assert f"| `{f['name']}` |" in text
-    assert "| `grade` | Xếp loại A-E | string |" in text and "Khóa chính / primary key: `portal_id, period`" in text
+    assert (
+        "| `grade` | Xếp loại A-E | string |" in text
+        and "Khóa chính / primary key: `methodology_version, portal_id, period`" in text
+    )
 
 
 def test_duckdb_polars_and_pandas_read_a_release_or_one_period_directly(demo_run):

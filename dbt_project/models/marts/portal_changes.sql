@@ -36,7 +36,8 @@ pairs as (
         n.total,
         b.owner_province_id as previous_owner_province_id,
         -- a grade lost to missing data, or won back: the reason, not the contributions, explains it
-        case when n.grade = 'insufficient_data' then n.status_reason
+        case when n.portal_id is null or b.portal_id is null then null
+             when n.grade = 'insufficient_data' then n.status_reason
              when b.grade = 'insufficient_data' then b.status_reason end as status_reason,
         case
             when b.portal_id is null then 'new'
