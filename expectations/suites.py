@@ -236,6 +236,18 @@ def evaluator_agreement() -> list:
     ]
 
 
+def probe_vantages() -> list:
+    return [
+        E.ExpectCompoundColumnsToBeUnique(column_list=["portal_id", "period", "vantage"]),
+        *[E.ExpectColumnValuesToNotBeNull(column=c) for c in ("portal_id", "period", "vantage", "scoring", "probes")],
+        E.ExpectColumnValuesToBeBetween(column="availability", min_value=0, max_value=1),
+        E.ExpectColumnValuesToBeBetween(column="probes", min_value=1),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="probes", column_B="attempts", or_equal=True),
+        E.ExpectColumnValuesToBeBetween(column="ttfb_median_ms", min_value=0),
+        E.ExpectColumnValuesToNotBeNull(column="geo_block_suspected"),
+    ]
+
+
 def portals() -> list:
     return [
         E.ExpectColumnValuesToBeUnique(column="portal_id"),
@@ -262,6 +274,7 @@ def build_all(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
         "province_summary": province_summary(),
         "portal_changes": portal_changes(),
         "evaluator_agreement": evaluator_agreement(),
+        "probe_vantages": probe_vantages(),
         "provinces": provinces(),
         "portals": portals(),
         "ministries": ministries(),

@@ -16,6 +16,7 @@ Variables (all optional):
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -73,6 +74,15 @@ def chromium_binary() -> str | None:
 def render_chromium_binary() -> str | None:
     """`PORTAL_INDEX_CHROMIUM`, else Debian's chromium-headless-shell, else chromium (rendering)."""
     return os.environ.get("PORTAL_INDEX_CHROMIUM") or shutil.which("chromium-headless-shell") or chromium_binary()
+
+
+def probe_vantage() -> str:
+    """Where this machine's probes are measured from (a code of the seed vantages, e.g. vn-hanoi;
+    docs/probes.md, "Vantage points"); `local` until a deployment says where it stands."""
+    raw = (os.environ.get("PORTAL_INDEX_VANTAGE") or "local").strip().lower()
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", raw):
+        raise ValueError(f"PORTAL_INDEX_VANTAGE={raw!r}: expected a code of letters, digits and '-' (e.g. vn-hanoi)")
+    return raw
 
 
 def progress_on_tty() -> bool:

@@ -10,7 +10,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.defs.scoring.project import dbt_project
 from portal_index import __version__
-from portal_index.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, Home
+from portal_index.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, Home, probe_vantage
 from portal_index.core.periods import period_of
 from portal_index.core.periods import today as vietnam_today
 from portal_index.core.registry import active_portals
@@ -28,6 +28,8 @@ class Targets:
     limits: CrawlLimits
     site_of: Callable[[str, str], str]
     audit_limit: int | None
+    # where probes are measured from: (vantage, local address to connect from, or None for the default)
+    vantages: tuple[tuple[str, str | None], ...] = ()
 
 
 class PortalIndexResource(dg.ConfigurableResource):
@@ -60,7 +62,7 @@ class PortalIndexResource(dg.ConfigurableResource):
         portals = [p for p in active_portals(period_of(vietnam_today())) if only is None or p["portal_id"] in only]
         limits = CrawlLimits.from_env(max_pages=self.crawl_max_pages, delay_seconds=self.crawl_delay_seconds)
         if self.mode == "demo":
-            from portal_index.demo.simulator import Simulator
+            from portal_index.demo.simulator import DEMO_VANTAGES, Simulator
 
             with Simulator() as sim:
                 yield Targets(
@@ -68,6 +70,7 @@ class PortalIndexResource(dg.ConfigurableResource):
                     demo_limits(limits, sim.guard()),
                     lambda portal_id, url: urlsplit(url).netloc,
                     self.audit_max_portals or DEMO_AUDITS,
+                    DEMO_VANTAGES,
                 )
         else:
             yield Targets(
@@ -75,6 +78,7 @@ class PortalIndexResource(dg.ConfigurableResource):
                 limits,
                 lambda portal_id, url: urlsplit(url).netloc,
                 self.audit_max_portals or None,
+                ((probe_vantage(), None),),
             )
 
     def seed_demo_inputs(self, source: str, log) -> None:

@@ -55,6 +55,7 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         "retry_of": "TIMESTAMPTZ",
         "tls_fault": "VARCHAR",  # tls_incomplete_chain: content read after completing the chain
         "detail": "VARCHAR",  # what the error class does not say (a wall's vendor and marker)
+        "vantage": "VARCHAR",  # where the probe was measured from (seed vantages); null in older files
     },
     "a11y_audits": {
         "portal_id": "VARCHAR",

@@ -109,6 +109,7 @@ class Profile:
     tls: str = "valid"  # pki.TLS_STATES or http_only
     app: str = "static"  # static | spa (content built by JavaScript)
     wall: str = "none"  # none | walls.WALL_KINDS
+    geo_blocked: bool = False  # answers 403 to a client from outside Vietnam (ABROAD_SOURCE)
 
     def has(self, feature: str) -> bool:
         return feature in self.features
@@ -145,6 +146,7 @@ def profile(portal_id: str) -> Profile:
         tls=rng.choices(list(TLS_WEIGHTS), weights=list(TLS_WEIGHTS.values()))[0],
         app="spa" if rng.random() < (0.35 if portal_id.endswith("-service") else 0.04) else "static",
         wall=rng.choices(["none", *WALL_KINDS], weights=[88] + [12 / len(WALL_KINDS)] * len(WALL_KINDS))[0],
+        geo_blocked=rng.random() < 0.05,
     )
 
 
@@ -158,6 +160,10 @@ TLS_WEIGHTS = {
     "http_only": 4,
 }
 PLAIN_TLS = ("valid", "slow_handshake", "http_only")
+# The demo's vantage points: probes from loopback's usual address stand for a prober inside Vietnam,
+# probes from another loopback address for one abroad, which a geo-blocked portal refuses.
+VIETNAM_SOURCE, ABROAD_SOURCE = "127.0.0.1", "127.0.0.2"
+DEMO_VANTAGES = (("vn-hanoi", None), ("abroad", ABROAD_SOURCE))
 SLOW_HANDSHAKE_SECONDS = 1.5
 PKI_HOST = "pki.ca-demo.invalid"  # where the intermediate is published (its AIA URL)
 
@@ -230,6 +236,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _portal(self, prof: Profile, parts) -> None:
         """A request on a portal's own host name."""
+        if prof.geo_blocked and self.client_address[0] != VIETNAM_SOURCE:  # as a country block does
+            return self._send(403, b"<html><body><h1>403 Forbidden</h1><p>Access denied.</p></body></html>")
         if not self.server.tls and prof.tls != "http_only":
             location = f"https://{self.headers.get('Host')}{self.path}"
             self.send_response(301)

@@ -42,8 +42,9 @@ DEFAULT_TIMEOUT = 30.0  # long enough that a slow portal is measured as slow, no
 class _TimedBackend(httpcore.NetworkBackend):
     """A sync network backend that resolves the name itself (timed, guarded as in `netguard`) and connects."""
 
-    def __init__(self, guard: Guard):
+    def __init__(self, guard: Guard, source_address: str | None = None):
         self.guard = guard
+        self.source_address = source_address  # the local address to connect from (a vantage's own)
         self.dns_ms: float | None = None
         self._inner = httpcore.SyncBackend()
 
@@ -53,7 +54,11 @@ class _TimedBackend(httpcore.NetworkBackend):
         if self.dns_ms is None:  # the probe's own connection (not the http -> https check after it)
             self.dns_ms = (time.perf_counter() - start) * 1000
         return self._inner.connect_tcp(
-            addresses[0], target_port, timeout=timeout, local_address=local_address, socket_options=socket_options
+            addresses[0],
+            target_port,
+            timeout=timeout,
+            local_address=self.source_address or local_address,
+            socket_options=socket_options,
         )
 
 
@@ -70,17 +75,26 @@ def probe(
     guard: Guard | None = None,
     verify: ssl.SSLContext | bool = True,
     url_kind: str = "home",
+    vantage: str = "local",
+    source_address: str | None = None,
 ) -> dict:
-    """One probe of one URL; every failure is a row with its error class, never an exception."""
+    """One probe of one URL from `vantage` (connecting from `source_address` when given); every
+    failure is a row with its error class, never an exception."""
     parts = urlsplit(url)
-    row: dict = {"portal_id": portal_id, "url": url, "url_kind": url_kind, "probed_at": datetime.now(UTC).isoformat()}
+    row: dict = {
+        "portal_id": portal_id,
+        "url": url,
+        "url_kind": url_kind,
+        "probed_at": datetime.now(UTC).isoformat(),
+        "vantage": vantage,
+    }
     marks: dict[str, float] = {}
 
     def trace(name: str, info: dict) -> None:
         marks[name] = time.perf_counter()
 
     guard = guard or Guard()
-    backend = _TimedBackend(guard)
+    backend = _TimedBackend(guard, source_address)
     transport = with_backend(httpx.HTTPTransport(verify=guard.ssl_context() if verify is True else verify), backend)
     start = time.perf_counter()
     try:
@@ -120,7 +134,8 @@ def probe(
         if verify is True and parts.scheme == "https" and missing_issuer(str(exc)):
             context = complete_chain(guard, parts.hostname, parts.port or 443, min(timeout, 10))
             if context is not None:  # read as a browser would, and the fault recorded
-                return {**probe(portal_id, url, timeout, guard, context, url_kind), "tls_fault": INCOMPLETE_CHAIN}
+                again = probe(portal_id, url, timeout, guard, context, url_kind, vantage, source_address)
+                return {**again, "tls_fault": INCOMPLETE_CHAIN}
         row["error"] = classify(exc)
         row["total_ms"] = round((time.perf_counter() - start) * 1000, 2)
         if row["error"].startswith("tls_"):
@@ -166,12 +181,15 @@ def probe_all(
     retry_after: float = 2.0,
     site_of=lambda portal_id, url: urlsplit(url).netloc,
     log=print,
+    vantage: str = "local",
+    source_address: str | None = None,
 ) -> list[dict]:
     """`rounds` probes of each target, {portal_id: home URL} or [(portal_id, url kind, URL)]
     (`portal_index.fetch.key_urls`), `workers` at a time and at most `per_site` at a time to one site
     (`site_of`: the host, or the portal where many share one address). A probe that failed at the
     network level is tried once more after `retry_after` seconds; the retry is its own row, with
-    `retry_of` = the first attempt's time, so availability can count the pair once."""
+    `retry_of` = the first attempt's time, so availability can count the pair once. Every row says
+    the `vantage` it was measured from."""
     if isinstance(targets, dict):
         targets = [(portal_id, "home", url) for portal_id, url in sorted(targets.items())]
     sites: dict[str, threading.BoundedSemaphore] = {}
@@ -182,12 +200,12 @@ def probe_all(
         with lock:
             site = sites.setdefault(site_of(portal_id, url), threading.BoundedSemaphore(per_site))
         with site:
-            first = probe(portal_id, url, timeout, guard, url_kind=kind)
+            first = probe(portal_id, url, timeout, guard, url_kind=kind, vantage=vantage, source_address=source_address)
         if first.get("error") not in RETRYABLE:
             return [first]
         time.sleep(retry_after)
         with site:
-            again = probe(portal_id, url, timeout, guard, url_kind=kind)
+            again = probe(portal_id, url, timeout, guard, url_kind=kind, vantage=vantage, source_address=source_address)
         return [first, {**again, "retry_of": first["probed_at"]}]
 
     rows: list[dict] = []
@@ -200,7 +218,7 @@ def probe_all(
                 if r.get("error") and not any(o.get("retry_of") == r["probed_at"] and not o.get("error") for o in batch)
             )
             log(
-                f"probe round {n + 1}/{rounds}: {len(targets)} URLs, {len(batch)} probes "
+                f"probe round {n + 1}/{rounds} from {vantage}: {len(targets)} URLs, {len(batch)} probes "
                 f"({sum(1 for r in batch if r.get('retry_of'))} retries), {failed} failed"
             )
             rows += batch

@@ -49,6 +49,9 @@ def value_labels(seeds: Path = SEEDS_DIR) -> dict[str, dict[str, str]]:
         for row in csv.DictReader(f):
             if row["error_class"] == row["status_reason"]:  # a reason's own row holds its labels
                 labels["status_reason"][row["status_reason"]] = row["name_vi"]
+    with open(seeds / "methodology" / "vantages.csv", encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):  # the vantage points' names are their seed's
+            labels["vantage"][row["vantage"]] = row["name_vi"]
     return dict(labels)
 
 

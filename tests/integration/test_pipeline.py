@@ -41,6 +41,7 @@ def test_release_has_every_table_as_csv_and_parquet_with_bytes_and_sha256(demo_r
         "portal_changes",
         "province_summary",
         "indicator_values",
+        "probe_vantages",
         "evaluator_agreement",
         "papi_scores",
         "indicators",

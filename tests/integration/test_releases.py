@@ -242,6 +242,7 @@ def test_workbook_has_vietnamese_titles_and_the_csv_values(demo_run):
         "portal_changes",
         "province_summary",
         "indicator_values",
+        "probe_vantages",
         "evaluator_agreement",
         "papi_scores",
         "indicators",

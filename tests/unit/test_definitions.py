@@ -43,6 +43,7 @@ def test_dbt_sources_are_tied_to_the_ingest_assets():
             "portal_changes",
             "province_summary",
             "indicator_values",
+            "probe_vantages",
             "evaluator_agreement",
             "papi_scores",
             "indicators",

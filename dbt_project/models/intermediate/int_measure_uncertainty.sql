@@ -21,7 +21,7 @@ with probes as (
         cast(make_timestamp(epoch_us(probed_at) + {{ var('assessment_utc_offset_hours') * 3600 * 1000000 }}) as date)
             as vietnam_day
     from {{ ref('stg_probes__probes') }}
-    where retry_of is null and error is distinct from 'blocked'
+    where is_scoring and retry_of is null and error is distinct from 'blocked'
 ),
 spans as (
     select portal_id, period, count(distinct vietnam_day) >= 2 as by_day

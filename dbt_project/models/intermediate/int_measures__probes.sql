@@ -10,8 +10,9 @@ with loads as (
 probes as not materialized (  -- each use scans the raw table again: cheaper than keeping it
     select *
     from {{ ref('stg_probes__probes') }}
+    where is_scoring  -- the scoring basis: probes of scoring vantages (seed vantages)
     {%- if incremental_since('probes_loaded_through') %}
-    where {{ in_periods('probed_at', changed_periods('probes', 'probes', 'probed_at', 'probes_loaded_through')) }}
+      and {{ in_periods('probed_at', changed_periods('probes', 'probes', 'probed_at', 'probes_loaded_through')) }}
     {%- endif %}
 ),
 retried as (  -- the few first attempts that were tried again

@@ -10,8 +10,9 @@ with loads as (
 probes as (
     select portal_id, period, is_success, error, status
     from {{ ref('stg_probes__probes') }}
+    where is_scoring  -- the scoring basis: probes of scoring vantages (seed vantages)
     {%- if incremental_since('probes_loaded_through') %}
-    where {{ in_periods('probed_at', changed_periods('probes', 'probes', 'probed_at', 'probes_loaded_through')) }}
+      and {{ in_periods('probed_at', changed_periods('probes', 'probes', 'probed_at', 'probes_loaded_through')) }}
     {%- endif %}
 )
 select

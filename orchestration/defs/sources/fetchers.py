@@ -66,13 +66,19 @@ def fetcher_assets(portals: dg.PartitionsDefinition, hours: dg.PartitionsDefinit
         home = portal_index.paths()
         with portal_index.targets() as targets:
             pages = key_urls(targets.urls, key_paths(home.warehouse))
-            rows = probe_all(
-                pages,
-                rounds=portal_index.probe_rounds,
-                guard=targets.limits.guard,
-                site_of=targets.site_of,
-                log=context.log.info,
-            )
+            rows = [
+                row
+                for vantage, source_address in targets.vantages
+                for row in probe_all(
+                    pages,
+                    rounds=portal_index.probe_rounds,
+                    guard=targets.limits.guard,
+                    site_of=targets.site_of,
+                    log=context.log.info,
+                    vantage=vantage,
+                    source_address=source_address,
+                )
+            ]
         out = home.work / f"probes-{context.partition_key.replace(':', '')}-{context.run_id[:8]}.csv"
         write_probes(out, rows)
         land(

@@ -1,0 +1,55 @@
+-- Per portal, period and vantage (every vantage, scoring or not): how many probes, the
+-- availability (a probe and its retry are one attempt; a wall's answer is not an attempt) and the
+-- median time to first byte, as int_measures__probes computes them for the scoring vantages; and
+-- whether the portal looks geo-blocked from this vantage: at most `geo_block_down_max` available
+-- here while another vantage saw it up at least `geo_block_up_min` of the time in the same period
+-- (dbt_project.yml vars; docs/probes.md, "Vantage points"). A fault of the network between a
+-- vantage and the portal is then not read as a fault of the portal: only scoring vantages score.
+with probes as (
+    select * from {{ ref('stg_probes__probes') }}
+),
+retried as (
+    select distinct portal_id, url, vantage, retry_of as probed_at from probes where retry_of is not null
+),
+attempts as (
+    select p.portal_id, p.period, p.vantage, p.is_success as up
+    from probes as p
+    anti join retried as r using (portal_id, url, vantage, probed_at)
+    where p.retry_of is null and p.error is distinct from 'blocked'
+    union all
+    select p.portal_id, p.period, p.vantage, bool_or(p.is_success)
+    from probes as p
+    semi join retried as r
+      on r.portal_id = p.portal_id and r.url = p.url and r.vantage = p.vantage and r.probed_at = p.attempt_of
+    where p.error is distinct from 'blocked'
+    group by p.portal_id, p.period, p.vantage, p.url, p.attempt_of
+),
+availability as (
+    select portal_id, period, vantage, count(*) as attempts, avg(case when up then 1.0 else 0.0 end) as availability
+    from attempts
+    group by all
+),
+timings as (
+    select
+        portal_id,
+        period,
+        vantage,
+        count(*) as probes,
+        median(ttfb_ms) filter (where is_success) as ttfb_median_ms,
+        bool_or(is_scoring) as is_scoring
+    from probes
+    group by all
+),
+joined as (
+    select t.portal_id, t.period, t.vantage, t.is_scoring, t.probes, a.attempts, a.availability, t.ttfb_median_ms
+    from timings as t
+    left join availability as a using (portal_id, period, vantage)
+)
+select
+    j.*,
+    j.availability <= {{ var('geo_block_down_max') }} and exists (
+        select 1 from joined as o
+        where o.portal_id = j.portal_id and o.period = j.period and o.vantage <> j.vantage
+          and o.availability >= {{ var('geo_block_up_min') }}
+    ) as geo_block_suspected
+from joined as j
