@@ -178,7 +178,9 @@ first_attempts as (
            timestamptz '2027-03-01 00:00:00+00'
                - to_days(cast(500 * pow(1 - q, 3) * (1 + u_kind) as bigint)) as tls_expires_at,
            error, 'home' as url_kind, cast(null as timestamptz) as retry_of,
-           cast(null as varchar) as tls_fault, cast(null as varchar) as detail, u_kind, ttfb
+           cast(null as varchar) as tls_fault, cast(null as varchar) as detail,
+           'vn-hanoi' as vantage,  -- a national deployment's prober inside Vietnam
+           u_kind, ttfb
     from probes
 )
 select * exclude (u_kind, ttfb) from first_attempts
@@ -187,7 +189,7 @@ select portal_id, url, probed_at + interval 2 seconds, case when u_kind < 0.7 th
        dns_ms, connect_ms, tls_ms, case when u_kind < 0.7 then round(ttfb, 2) end,
        case when u_kind < 0.7 then round(ttfb * 1.3 + 40, 2) end,
        case when u_kind < 0.7 then 80000 end, case when u_kind < 0.7 then 'HTTP/1.1' end, redirects_to_https,
-       tls_expires_at, case when u_kind >= 0.7 then error end, url_kind, probed_at, tls_fault, detail
+       tls_expires_at, case when u_kind >= 0.7 then error end, url_kind, probed_at, tls_fault, detail, vantage
 from first_attempts
 where error in ('timeout', 'connection_refused', 'dns_failure')
 order by probed_at, portal_id
