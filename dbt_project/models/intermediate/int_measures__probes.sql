@@ -15,23 +15,7 @@ probes as not materialized (  -- each use scans the raw table again: cheaper tha
       and {{ in_periods('probed_at', changed_periods('probes', 'probes', 'probed_at', 'probes_loaded_through')) }}
     {%- endif %}
 ),
-retried as (  -- the few first attempts that were tried again
-    select distinct portal_id, url, retry_of as probed_at from probes where retry_of is not null
-),
-attempts as (
-    -- a probe never retried is one attempt by itself; a retried probe and its retries are one together;
-    -- a probe a bot wall answered measured the wall, not the portal: it is not an attempt
-    select p.portal_id, p.period, p.is_success as up
-    from probes as p
-    anti join retried as r using (portal_id, url, probed_at)
-    where p.retry_of is null and p.error is distinct from 'blocked'
-    union all
-    select p.portal_id, p.period, bool_or(p.is_success)
-    from probes as p
-    semi join retried as r on r.portal_id = p.portal_id and r.url = p.url and r.probed_at = p.attempt_of
-    where p.error is distinct from 'blocked'
-    group by p.portal_id, p.period, p.url, p.attempt_of
-),
+{{ probe_attempts() }},
 availability as materialized (  -- one aggregation at a time: each gets the memory
     select portal_id, period, count(*) as probes, avg(case when up then 1.0 else 0.0 end) as availability
     from attempts

@@ -8,22 +8,7 @@
 with probes as (
     select * from {{ ref('stg_probes__probes') }}
 ),
-retried as (
-    select distinct portal_id, url, vantage, retry_of as probed_at from probes where retry_of is not null
-),
-attempts as (
-    select p.portal_id, p.period, p.vantage, p.is_success as up
-    from probes as p
-    anti join retried as r using (portal_id, url, vantage, probed_at)
-    where p.retry_of is null and p.error is distinct from 'blocked'
-    union all
-    select p.portal_id, p.period, p.vantage, bool_or(p.is_success)
-    from probes as p
-    semi join retried as r
-      on r.portal_id = p.portal_id and r.url = p.url and r.vantage = p.vantage and r.probed_at = p.attempt_of
-    where p.error is distinct from 'blocked'
-    group by p.portal_id, p.period, p.vantage, p.url, p.attempt_of
-),
+{{ probe_attempts() }},
 availability as (
     select portal_id, period, vantage, count(*) as attempts, avg(case when up then 1.0 else 0.0 end) as availability
     from attempts
