@@ -21,6 +21,7 @@ Rows: `a11y_audits`, one per page (status, rules passed and violated, LCP, CLS, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,10 @@ from portal_index.fetch.netguard import SCHEMES, Guard
 from portal_index.fetch.proxy import GUARD_HEADER, GuardedProxy
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# after the page's load, at most this long for the network to go quiet (no request for 500 ms): a page
+# whose scripts fetch its content and draw it is audited once drawn, not as its empty shell, however
+# busy the machine (the rendering of app-shell pages waits the same way: render.RenderLimits)
+SETTLE_SECONDS = 5.0
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -121,6 +126,8 @@ async def _audit_page(browser, axe, portal_id: str, url: str, proxy: GuardedProx
             row["error"] = _blocked(refused)
             return row, []
         row["status"] = response.status if response else None
+        with contextlib.suppress(Exception):  # a page that never goes quiet is audited as it is then
+            await page.wait_for_load_state("networkidle", timeout=SETTLE_SECONDS * 1000)
         vitals = await page.evaluate(_VITALS)
         row["lcp_ms"] = round(vitals["lcp"], 1) if vitals.get("lcp") is not None else None
         row["cls"] = round(vitals["cls"], 4)

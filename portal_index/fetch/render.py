@@ -66,7 +66,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from portal_index.config import render_chromium_binary
-from portal_index.fetch.browser import _blocked, _refused_navigation, browser_args
+from portal_index.fetch.browser import SETTLE_SECONDS, _blocked, _refused_navigation, browser_args
 from portal_index.fetch.chromium_trust import trust_options
 from portal_index.fetch.netguard import SCHEMES, Guard
 from portal_index.fetch.proxy import GUARD_HEADER, GuardedProxy
@@ -86,7 +86,7 @@ class RenderLimits:
     portal_seconds: float = 120.0  # browser time per portal
     max_dom_bytes: int = 5_000_000
     heap_mb: int = 256  # JS heap per page (V8 --max-old-space-size and a check of the used heap)
-    settle_seconds: float = 5.0  # at most this long, within page_seconds, for the network to go quiet
+    settle_seconds: float = SETTLE_SECONDS  # at most this long, within page_seconds, for the network to go quiet
 
 
 @dataclass
