@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: chromium-if-possible run test test-fast lint format dev release clean install bench bench-crawl bench-render bench-probe bench-hostile chromium libreoffice
+.PHONY: chromium-if-possible cluster-servers test-cluster bench-cluster run test test-fast lint format dev release clean install bench bench-crawl bench-render bench-probe bench-hostile chromium libreoffice
 
 install: $(STAMP)
 
@@ -12,6 +12,12 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
+
+# the cluster's Python packages (dagster-celery, dagster-postgres, redis), on top of the above
+CLUSTER_STAMP := $(VENV)/.cluster-stamp
+$(CLUSTER_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,cluster]'
+	touch $(CLUSTER_STAMP)
 
 ## Run the whole pipeline on the built-in demo (portal simulator + demo inputs); prints the release path.
 ## Installs Debian's chromium first where it can (root or passwordless sudo), for rendering and the browser audit.
@@ -21,6 +27,16 @@ run: $(STAMP) chromium-if-possible
 ## Run the test suite.
 test: $(STAMP)
 	$(BIN)/pytest
+
+## The demo on a cluster on loopback: PostgreSQL, Redis, the Dagster daemon and two Celery workers at two
+## vantages, started and stopped by the test (docs/deploy.md). Installs Debian's postgresql and redis-server
+## where missing (root or sudo).
+test-cluster: $(CLUSTER_STAMP) cluster-servers chromium-if-possible
+	$(BIN)/pytest --cluster tests/cluster
+
+## Render and audit pages per minute on the cluster, with one and with two browser workers (prints figures).
+bench-cluster: $(CLUSTER_STAMP) cluster-servers chromium-if-possible
+	$(BIN)/python -m benchmarks.bench_cluster
 
 ## The fast tests: unit tests and quick simulator tests, no pipeline run, browser or long timeout (under a minute).
 test-fast: $(STAMP)
@@ -73,6 +89,12 @@ bench-probe: $(STAMP)
 chromium:
 	{ command -v chromium && command -v chromium-headless-shell; } >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-headless-shell; }
+
+## Install Debian's PostgreSQL and Redis servers (the cluster: make test-cluster, docs/deploy.md); needs root
+## or sudo. No service is started: the cluster starts its own on loopback.
+cluster-servers:
+	{ command -v redis-server && ls /usr/lib/postgresql/*/bin/initdb; } >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server; }
 
 ## Install Debian's LibreOffice Calc without its recommended packages (the workbook's test in LibreOffice,
 ## tests/integration/test_workbook_libreoffice.py); needs root or sudo. `make run` does not need it.

@@ -21,7 +21,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from portal_index.config import SOURCES, Home
+from portal_index.config import SOURCES, Home, executor
 
 EXIT_REJECTED = 3  # run --strict: the run published, but an input was rejected
 EXIT_BUSY = 75  # another command holds the working folder (EX_TEMPFAIL: try again later, or --wait)
@@ -47,13 +47,25 @@ def _defs():
     return defs()
 
 
+def _execute_in_process(job, tags: dict, run_config: dict, log_path: Path, verbose: bool):
+    from dagster import DagsterInstance
+
+    with (
+        DagsterInstance.get() as instance,
+        open(log_path, "w", encoding="utf-8") as log,
+        contextlib.redirect_stdout(sys.stderr if verbose else log),
+    ):  # dbt's own output
+        return job.execute_in_process(instance=instance, tags=tags, run_config=run_config, raise_on_error=False)
+
+
 def _run_job(job_name: str, home: Home, mode: str, verbose: bool = False, partition: str | None = None):
-    """Execute a Dagster job in this process; returns (result, failed check evaluations, log path)."""
+    """Execute a Dagster job in this process, or on the cluster (PORTAL_INDEX_EXECUTOR=celery: queued,
+    started by its daemon, its steps on the workers); returns (result, failed check evaluations, log
+    path: the run's output here, or the Dagster instance whose run it is)."""
     from dagster import DagsterInstance
 
     from orchestration.defs.sources.partitions import all_portals_tags, current_hour_tags
 
-    job = _defs().resolve_job_def(job_name)
     log_path = home.work / f"{job_name}.log"
     tags = {}
     if partition:
@@ -62,20 +74,22 @@ def _run_job(job_name: str, home: Home, mode: str, verbose: bool = False, partit
         tags = all_portals_tags()
     elif job_name == "probe_job":  # this hour
         tags = current_hour_tags()
-    with (
-        DagsterInstance.get() as instance,
-        open(log_path, "w", encoding="utf-8") as log,
-        contextlib.redirect_stdout(sys.stderr if verbose else log),
-    ):  # dbt's own output
-        result = job.execute_in_process(
-            instance=instance,
-            tags=tags,
-            run_config={
-                "resources": {"portal_index": {"config": {"home": str(home.root), "mode": mode}}},
-                "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
-            },
-            raise_on_error=False,
-        )
+    run_config = {
+        "resources": {"portal_index": {"config": {"home": str(home.root), "mode": mode}}},
+        "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
+    }
+    if executor() == "celery":  # queued on the cluster's instance; the daemon starts it (docs/deploy.md)
+        from orchestration.submit import submit, wait
+
+        with DagsterInstance.get() as instance:
+            print(
+                f"{job_name}: queued on the cluster as run {(run_id := submit(job_name, run_config, tags))}",
+                file=sys.stderr,
+            )
+            result = wait(instance, run_id)
+        log_path = home.dagster_home
+    else:
+        result = _execute_in_process(_defs().resolve_job_def(job_name), tags, run_config, log_path, verbose)
     failed_checks = [  # blocking ones; a loader's warning about a rejected file is in the inputs summary
         e.event_specific_data
         for e in result.all_events

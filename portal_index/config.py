@@ -11,6 +11,13 @@ Variables (all optional):
     PORTAL_INDEX_CHROMIUM    the Chromium binary (default: Debian's `chromium` on PATH)
     PORTAL_INDEX_PROGRESS    `tty`: the crawl draws its progress bar on /dev/tty (set by the CLI)
     PORTAL_INDEX_DUCKDB_MEMORY  DuckDB's memory limit in dbt's profile (read by dbt_project/profiles.yml)
+    PORTAL_INDEX_VANTAGE     where this machine's probes are measured from (default `local`)
+    PORTAL_INDEX_PROBE_VANTAGES  the vantages probed from, one Celery queue each (`vn-hanoi,abroad`);
+                             unset: every probe is measured where the probe step runs
+    PORTAL_INDEX_EXECUTOR    `celery`: the jobs' steps run on Celery workers (docs/deploy.md)
+    PORTAL_INDEX_CELERY_BROKER  the Celery broker and result backend (e.g. redis://127.0.0.1:6379/0)
+    PORTAL_INDEX_CELERY_VISIBILITY_SECONDS  after how long a step of a lost worker is given to another
+    PORTAL_INDEX_BROWSER_SHARD  portals per browser step, so that browser workers share the work
 """
 
 from __future__ import annotations
@@ -37,9 +44,18 @@ def dbt_env() -> dict[str, str]:
     return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
-def child_env(drop: tuple[str, ...] = (), **extra: str) -> dict[str, str]:
-    """This process's environment for a child process, without `drop`, with `extra` set."""
-    return {**{k: v for k, v in os.environ.items() if k not in drop}, **extra}
+def child_env(drop: tuple[str, ...] = (), drop_prefixes: tuple[str, ...] = (), **extra: str) -> dict[str, str]:
+    """This process's environment for a child process, without `drop` and the variables starting with
+    `drop_prefixes`, with `extra` set."""
+    kept = {
+        k: v for k, v in os.environ.items() if k not in drop and not (drop_prefixes and k.startswith(drop_prefixes))
+    }
+    return {**kept, **extra}
+
+
+def export_env(values: dict[str, str]) -> None:
+    """Set variables for this process and its children (a cluster's settings, read by its instance)."""
+    os.environ.update(values)
 
 
 def duckdb_memory_limit() -> str:
@@ -76,13 +92,72 @@ def render_chromium_binary() -> str | None:
     return os.environ.get("PORTAL_INDEX_CHROMIUM") or shutil.which("chromium-headless-shell") or chromium_binary()
 
 
+# a cluster's settings (docs/deploy.md); without them every command runs in one process
+CLUSTER_VARIABLES = (
+    "PORTAL_INDEX_EXECUTOR",
+    "PORTAL_INDEX_CELERY_BROKER",
+    "PORTAL_INDEX_CELERY_VISIBILITY_SECONDS",
+    "PORTAL_INDEX_POSTGRES_URL",
+    "PORTAL_INDEX_PROBE_VANTAGES",
+    "PORTAL_INDEX_BROWSER_SHARD",
+    "PORTAL_INDEX_VANTAGE",
+)
+
+VANTAGE_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+
+
 def probe_vantage() -> str:
     """Where this machine's probes are measured from (a code of the seed vantages, e.g. vn-hanoi;
     docs/probes.md, "Vantage points"); `local` until a deployment says where it stands."""
     raw = (os.environ.get("PORTAL_INDEX_VANTAGE") or "local").strip().lower()
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", raw):
+    if not VANTAGE_CODE.fullmatch(raw):
         raise ValueError(f"PORTAL_INDEX_VANTAGE={raw!r}: expected a code of letters, digits and '-' (e.g. vn-hanoi)")
     return raw
+
+
+def probe_vantages() -> tuple[str, ...]:
+    """The vantages a deployment probes from, each consumed by its own workers' queue
+    (`PORTAL_INDEX_PROBE_VANTAGES=vn-hanoi,abroad`); empty when unset: probes are measured wherever
+    the probe step runs, from the vantages of the run's mode."""
+    raw = [v.strip().lower() for v in (os.environ.get("PORTAL_INDEX_PROBE_VANTAGES") or "").split(",") if v.strip()]
+    for code in raw:
+        if not VANTAGE_CODE.fullmatch(code):
+            raise ValueError(f"PORTAL_INDEX_PROBE_VANTAGES: {code!r} is not a code of letters, digits and '-'")
+    if len(set(raw)) != len(raw):
+        raise ValueError(f"PORTAL_INDEX_PROBE_VANTAGES={','.join(raw)}: a vantage is listed twice")
+    return tuple(raw)
+
+
+def executor() -> str:
+    """`in_process` (the default) or `celery` (`PORTAL_INDEX_EXECUTOR`)."""
+    raw = (os.environ.get("PORTAL_INDEX_EXECUTOR") or "in_process").strip().lower()
+    if raw not in ("in_process", "celery"):
+        raise ValueError(f"PORTAL_INDEX_EXECUTOR={raw!r}: expected in_process or celery")
+    return raw
+
+
+def celery_broker() -> str:
+    raw = os.environ.get("PORTAL_INDEX_CELERY_BROKER")
+    if not raw:
+        raise ValueError(
+            "PORTAL_INDEX_EXECUTOR=celery needs PORTAL_INDEX_CELERY_BROKER (e.g. redis://127.0.0.1:6379/0)"
+        )
+    return raw
+
+
+def celery_visibility_seconds() -> int:
+    """How long a step may stay unacknowledged before the broker gives it to another worker: longer
+    than the longest step, or a step still running is started a second time (docs/deploy.md)."""
+    return int(os.environ.get("PORTAL_INDEX_CELERY_VISIBILITY_SECONDS") or 7200)
+
+
+def browser_shard_portals() -> int:
+    """Portals per browser step (the crawl's rendering pass, the audit), `PORTAL_INDEX_BROWSER_SHARD`;
+    0 (unset): one step for all, as in one process nothing is gained by more."""
+    raw = os.environ.get("PORTAL_INDEX_BROWSER_SHARD") or "0"
+    if not raw.isdigit():
+        raise ValueError(f"PORTAL_INDEX_BROWSER_SHARD={raw!r}: expected a number of portals (0: one step)")
+    return int(raw)
 
 
 def progress_on_tty() -> bool:

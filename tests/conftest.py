@@ -10,13 +10,28 @@ from pathlib import Path
 
 import pytest
 
-from portal_index.config import Home
+from portal_index.config import CLUSTER_VARIABLES, Home
 
 BIN = Path(sys.executable).parent
 
 
+def pytest_addoption(parser):
+    parser.addoption("--cluster", action="store_true", help="run the cluster tests (what `make test-cluster` does)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The cluster tests start servers and workers: only with --cluster (`make test-cluster`)."""
+    if config.getoption("--cluster"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL, Redis and workers: `make test-cluster`")
+    for item in items:
+        if "cluster" in item.keywords:
+            item.add_marker(skip)
+
+
 def cli(*args: str, home: Path, check: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
-    env = {**{k: v for k, v in os.environ.items() if k not in ("PORTAL_INDEX_HOME", "DAGSTER_HOME")}, **(env or {})}
+    kept = {k: v for k, v in os.environ.items() if k not in ("PORTAL_INDEX_HOME", "DAGSTER_HOME", *CLUSTER_VARIABLES)}
+    env = {**kept, **(env or {})}  # in one process, whatever cluster this process talks to
     result = subprocess.run(
         [str(BIN / "portal-index"), "--home", str(home), *args], capture_output=True, text=True, env=env, timeout=900
     )

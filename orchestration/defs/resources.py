@@ -10,7 +10,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.defs.scoring.project import dbt_project
 from portal_index import __version__
-from portal_index.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, Home, probe_vantage
+from portal_index.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, Home, browser_shard_portals, probe_vantage
 from portal_index.core.periods import period_of
 from portal_index.core.periods import today as vietnam_today
 from portal_index.core.registry import active_portals
@@ -46,6 +46,10 @@ class PortalIndexResource(dg.ConfigurableResource):
     probe_rounds: int = 3
     audit_max_portals: int = 0  # 0: every portal (the demo audits a dozen)
     audit_page_seconds: float = 30.0
+    browser_shard_portals: int = 0  # portals per browser step; 0: PORTAL_INDEX_BROWSER_SHARD (unset: one step)
+
+    def browser_shard(self) -> int:
+        return self.browser_shard_portals or browser_shard_portals()
 
     def paths(self) -> Home:
         return Home.from_env(self.home).ensure()

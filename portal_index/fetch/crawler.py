@@ -81,6 +81,7 @@ class PortalCrawl:
     stopped: str = "complete"  # complete | page_limit | time_limit | error_budget | crashed: ...
     seconds: float = 0.0
     signals: int = 0  # signal rows extracted during the crawl (the loader re-derives them from the WARC)
+    unrendered: int = 0  # app-shell pages recorded as render_failed because no browser rendered them
 
 
 def make_client(limits: CrawlLimits) -> httpx.AsyncClient:
@@ -356,6 +357,7 @@ class PortalCrawler:
             return None
         if self.renderer is None:
             meta["error"], meta["detail"] = "render_failed", f"{shell}; {self.no_browser}"
+            self.result.unrendered += 1
             return None
         if meta["role"] == "page" and meta["depth"] > 0 and self.renders >= self.renderer.limits.pages_per_portal - 1:
             meta["error"], meta["detail"] = "render_failed", "render_failed: page_limit (one kept for the search page)"
@@ -546,7 +548,7 @@ async def crawl_async(
     sites = _Sites(limits)
     sem = asyncio.Semaphore(limits.concurrency)
     chromium = find_render_chromium() if limits.render else None
-    no_browser = NO_BROWSER
+    no_browser = NO_BROWSER if limits.render else "rendering is off in this crawl"
     if limits.render and chromium is None:
         log(f"app-shell pages will be recorded as render_failed: {no_browser}")
     async with contextlib.AsyncExitStack() as stack:

@@ -29,7 +29,9 @@ DAGSTER_ALLOWED = {
         "portal_index.parse",
         "orchestration.defs.resources",
         "orchestration.defs.sources",
+        "orchestration.defs.cluster",
     ),
+    "orchestration.defs.cluster": ("portal_index.config",),
     "orchestration.defs.scoring": (
         "portal_index.config",
         "portal_index.release.catalog",

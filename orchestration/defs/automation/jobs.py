@@ -6,27 +6,39 @@ probe_job for the current hour, audit_job, then release_job."""
 
 import dagster as dg
 
+# Run tags the queued run coordinator limits (deploy/dagster.yaml): one crawl run at a time, so no
+# portal is crawled by two runs at once; runs with browser work (the crawl's rendering pass, the
+# audit) capped together. The in-process default ignores them.
+CRAWL_TAGS = {"portal-index/fetch": "crawl", "portal-index/browser": "yes"}
+PROBE_TAGS = {"portal-index/fetch": "probe"}
+AUDIT_TAGS = {"portal-index/fetch": "audit", "portal-index/browser": "yes"}
+RELEASE_TAGS = {"portal-index/warehouse": "write"}
+
 FETCHERS = dg.AssetSelection.assets("portal_crawls", "portal_probes", "portal_audits")
 
 crawl_job = dg.define_asset_job(
     "crawl_job",
     selection=dg.AssetSelection.assets("portal_crawls", "crawl_results"),
     description="Crawl portals (one partition each) and load what they gave.",
+    tags=CRAWL_TAGS,
 )
 probe_job = dg.define_asset_job(
     "probe_job",
     selection=dg.AssetSelection.assets("portal_probes", "probe_results"),
     description="Probe every portal for one hour's partition and load the probes.",
+    tags=PROBE_TAGS,
 )
 audit_job = dg.define_asset_job(
     "audit_job",
     selection=dg.AssetSelection.assets("portal_audits", "audit_results"),
     description="Audit the portals' key pages in headless Chromium (axe-core) and load the audits.",
+    tags=AUDIT_TAGS,
 )
 release_job = dg.define_asset_job(
     "release_job",
     selection=dg.AssetSelection.all() - FETCHERS,
     description="Load inbox files and unloaded snapshots, score, validate and publish (fetches nothing).",
+    tags=RELEASE_TAGS,
 )
 
 
@@ -37,6 +49,7 @@ def publish_job(marts: list[dg.AssetKey]):
         selection=dg.AssetSelection.assets("release")
         | dg.AssetSelection.checks(*[dg.AssetCheckKey(key, "great_expectations") for key in marts]),
         description="Validate the current marts with Great Expectations and publish them (no rebuild).",
+        tags=RELEASE_TAGS,
     )
 
 
