@@ -46,7 +46,11 @@ def free_port() -> int:
 
 def postgres_bin(name: str) -> str:
     """A PostgreSQL server program: on PATH, else in Debian's versioned folder."""
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
+
+    def version(path: str) -> int:
+        return int(Path(path).parts[-3]) if Path(path).parts[-3].isdigit() else 0
+
+    found = shutil.which(name) or max(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=version, default=None)
     if not found:
         raise RuntimeError(f"no PostgreSQL {name} (install Debian's postgresql: make cluster-servers)")
     return found
@@ -135,12 +139,15 @@ class LocalCluster:
         not be able to reach `root` (pytest's folders are the owner's only): then a folder of its own
         in the system's temporary folder, named in cluster.json and removed when the cluster stops."""
         if not self.postgres_folder:
+            folder = self.root / "postgres"
+            folder.mkdir(exist_ok=True)
             if os.geteuid() == 0:
-                folder = Path(tempfile.mkdtemp(prefix="portal-index-postgres-"))
                 shutil.chown(folder, "postgres")
-            else:
-                folder = self.root / "postgres"
-                folder.mkdir(exist_ok=True)
+                reachable = subprocess.run(_as_postgres(["test", "-w", str(folder)]), capture_output=True)
+                if reachable.returncode != 0:  # a folder above it is its owner's only
+                    folder.rmdir()
+                    folder = Path(tempfile.mkdtemp(prefix="portal-index-postgres-"))
+                    shutil.chown(folder, "postgres")
             self.postgres_folder = str(folder)
         return Path(self.postgres_folder)
 
@@ -152,10 +159,13 @@ class LocalCluster:
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {self.postgres_dir}"
         log = self.postgres_dir / "postgres.log"
         _run(_as_postgres([postgres_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"]))
-        with contextlib.suppress(RuntimeError):  # exists already when the cluster is started again
+        try:
             _run(
                 _as_postgres([postgres_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "dagster", "dagster"])
             )
+        except RuntimeError as e:
+            if "already exists" not in str(e):  # the cluster started again
+                raise
 
     def _start_redis(self) -> None:
         redis = shutil.which("redis-server")
@@ -301,14 +311,24 @@ class LocalCluster:
         if pid_file.exists():
             with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+        if not self.postgres_folder:  # PostgreSQL was never started
+            return
         data = self.postgres_dir / "data"
         if (data / "postmaster.pid").exists():
             with contextlib.suppress(RuntimeError):
                 _run(_as_postgres([postgres_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]))
         if (self.postgres_dir / "postgres.log").exists():
             shutil.copy(self.postgres_dir / "postgres.log", self.logs / "postgres.log")
-        if self.postgres_dir != self.root / "postgres":
+        if self.postgres_dir != self.root / "postgres":  # a temporary folder (see postgres_dir)
             shutil.rmtree(self.postgres_dir, ignore_errors=True)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,20 +339,33 @@ def main(argv: list[str] | None = None) -> int:
     root = args.root.resolve()
     if args.command == "down":
         cluster = LocalCluster.load(root)
+        groups = []
         for pid_file in (root / "logs").glob("*.pid"):
             with contextlib.suppress(ProcessLookupError, ValueError):
                 os.killpg(int(pid_file.read_text()), signal.SIGTERM)
+                groups.append(int(pid_file.read_text()))
             pid_file.unlink()
+        deadline = time.monotonic() + 30  # workers finish their step's cleanup, then the servers stop
+        while groups and time.monotonic() < deadline:
+            groups = [g for g in groups if _group_alive(g)]
+            time.sleep(0.5)
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
         cluster.stop()
         print(f"stopped the cluster in {root}")
         return 0
     cluster = LocalCluster(root)
-    cluster.start_servers()
-    cluster.start_daemon()
-    for i, vantage in enumerate(cluster.vantages):
-        queues = ("fetch", "browser", f"probe.{vantage}") + (("warehouse",) if i == 0 else ())
-        cluster.start_worker(vantage, queues)
-    cluster.wait_workers_ready()
+    try:
+        cluster.start_servers()
+        cluster.start_daemon()
+        for i, vantage in enumerate(cluster.vantages):
+            queues = ("fetch", "browser", f"probe.{vantage}") + (("warehouse",) if i == 0 else ())
+            cluster.start_worker(vantage, queues)
+        cluster.wait_workers_ready()
+    except BaseException:
+        cluster.stop()  # nothing left running after a failed start
+        raise
     for name, process in [("dagster-daemon", cluster.daemon)] + [
         (f"worker-{v}", w.process) for v, w in cluster.workers.items()
     ]:

@@ -66,16 +66,25 @@ class Outcome:
         return [e for e in self.all_events if e.event_type_value == "ASSET_MATERIALIZATION"]
 
 
-def wait(instance, run_id: str, timeout: float = 3600, poll: float = 1.0) -> Outcome:
-    """Until the run ends (or `timeout` passes: then it is reported as it stands)."""
+def wait(instance, run_id: str, timeout: float | None = None, poll: float = 1.0) -> Outcome:
+    """Until the run ends (or `timeout` passes: then it is reported as it stands, e.g. STARTED). On
+    Ctrl-C the run goes on on the cluster; the message says where to follow or stop it."""
     from dagster import DagsterRunStatus
 
     ended = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
-    deadline = time.monotonic() + timeout
+    deadline = None if timeout is None else time.monotonic() + timeout
     run = instance.get_run_by_id(run_id)
-    while time.monotonic() < deadline and (run is None or run.status not in ended):
-        time.sleep(poll)
-        run = instance.get_run_by_id(run_id)
+    try:
+        while (deadline is None or time.monotonic() < deadline) and (run is None or run.status not in ended):
+            time.sleep(poll)
+            run = instance.get_run_by_id(run_id)
+    except KeyboardInterrupt:
+        print(
+            f"\nrun {run_id} goes on on the cluster: follow or terminate it in the Dagster UI "
+            "(dagster-webserver -w deploy/workspace.yaml)",
+            file=sys.stderr,
+        )
+        raise
     events = [entry.dagster_event for entry in instance.all_logs(run_id) if entry.dagster_event is not None]
     return Outcome(run_id, run.status.value if run else "NOT_FOUND", events)
 

@@ -36,7 +36,15 @@ def _prepare(home: Home) -> Home:
     home.ensure()
     home.export(tty=sys.stderr.isatty())  # dbt's profile, Dagster and child processes read it
     config = home.dagster_home / "dagster.yaml"
-    if not config.exists():
+    if executor() == "celery":  # runs go to the cluster's queue: its instance, never a private one
+        text = config.read_text(encoding="utf-8") if config.exists() else ""
+        if "postgres" not in text or "QueuedRunCoordinator" not in text:
+            raise SystemExit(
+                f"PORTAL_INDEX_EXECUTOR=celery, but {config} is not the cluster's instance (PostgreSQL and "
+                "the run queue): copy deploy/dagster.yaml there, or use the cluster's working folder "
+                "(docs/deploy.md)"
+            )
+    elif not config.exists():
         config.write_text(DAGSTER_YAML)
     return home
 
@@ -87,7 +95,7 @@ def _run_job(job_name: str, home: Home, mode: str, verbose: bool = False, partit
                 file=sys.stderr,
             )
             result = wait(instance, run_id)
-        log_path = home.dagster_home
+        log_path = f"the run's events in the Dagster UI, run {run_id}"
     else:
         result = _execute_in_process(_defs().resolve_job_def(job_name), tags, run_config, log_path, verbose)
     failed_checks = [  # blocking ones; a loader's warning about a rejected file is in the inputs summary

@@ -128,7 +128,7 @@ def summary_since(home: Home, since: datetime) -> InputSummary:
     summary = InputSummary()
     if not home.warehouse.exists():
         return summary
-    with connect(home.warehouse) as con:
+    with connect(home.warehouse, read_only=True) as con:  # a reader: on a cluster, from any machine
         rows = con.execute(
             """select source, original_name, status, rows, problems, notes from meta.snapshot_loads
                where loaded_at >= ? order by source, original_name""",
@@ -148,7 +148,7 @@ def rejections(home: Home, source: str | None = None) -> list[tuple[str, str, st
     """Every snapshot the warehouse holds as rejected: (source, file, sha256, loaded_at, problems)."""
     if not home.warehouse.exists():
         return []
-    with connect(home.warehouse) as con:
+    with connect(home.warehouse, read_only=True) as con:
         rows = con.execute(
             """select source, original_name, sha256, strftime(loaded_at, '%Y-%m-%d %H:%M:%S'), problems
                from meta.snapshot_loads where status = 'rejected' and (? is null or source = ?)

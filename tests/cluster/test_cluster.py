@@ -101,6 +101,8 @@ def cluster_runs(cluster) -> dict:
         for job, tags in (("probe_job", current_hour_tags()), ("audit_job", {}), ("release_job", {})):
             runs[job] = wait(instance, cluster.launch(job, tags), timeout=1200)
             assert runs[job].success, f"{job} run {runs[job].run_id}: {runs[job].status}"
+        # the command line on the cluster: `release` (validate and publish) queued, followed, reported
+        runs["cli"] = cli("release", home=cluster.home.root, env=cluster.env(), check=True)
         runs["workers"] = {job: step_workers(instance, runs[job].run_id) for job in (*FETCH_JOBS, "release_job")}
         runs["steps"] = {
             job: [e.step_key for e in runs[job].all_events if e.event_type_value == "STEP_SUCCESS"]
@@ -172,8 +174,8 @@ def test_crawl_signals_and_the_grades_that_do_not_depend_on_timings_equal_an_in_
     assert _rows(cluster.home, untimed) == _rows(in_process, untimed)
     # a total differs from the in-process one by the probes' contributions only, and so does its grade
     sql = """
-        select s.methodology_version, s.period, s.portal_id, s.grade, s.total,
-               coalesce(sum(v.contribution) filter (where v.source = 'probes'), 0)
+        select s.methodology_version, s.period, s.portal_id, s.grade, s.total::double,
+               coalesce(sum(v.contribution) filter (where v.source = 'probes'), 0)::double
         from marts.portal_scores as s
         left join marts.indicator_values as v using (methodology_version, period, portal_id)
         group by all order by all
@@ -193,6 +195,12 @@ def test_crawl_signals_and_the_grades_that_do_not_depend_on_timings_equal_an_in_
 
 
 def test_the_release_was_published_from_the_shared_working_folder(cluster):
-    releases = sorted(p.name for p in Path(cluster.home.releases).iterdir() if p.is_dir())
-    assert releases == ["1.0.0"]
+    releases = sorted(p.name for p in Path(cluster.home.releases).iterdir() if p.is_dir() and not p.is_symlink())
+    assert releases == ["1.0.0"]  # the command line's `release` found nothing new to publish
     assert (cluster.home.releases / "1.0.0" / "datapackage.json").exists()
+
+
+def test_the_command_line_submits_to_the_cluster_and_reports_the_release(cluster_runs):
+    done = cluster_runs["cli"]
+    assert "publish_job: queued on the cluster as run" in done.stderr
+    assert done.stdout.startswith("release: ") and "1.0.0" in done.stdout

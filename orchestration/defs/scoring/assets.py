@@ -2,6 +2,7 @@
 `dbt build` per run. The manifest is prepared when the definitions are built (parsed again only
 when a project file is newer), never when a module is imported."""
 
+import fcntl
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -23,15 +24,30 @@ def mart_keys() -> list[dg.AssetKey]:
 
 
 def prepare_manifest() -> Path:
-    """Parse the dbt project when its manifest is missing or older than any project file."""
+    """Parse the dbt project when its manifest is missing or older than any project file. Several
+    processes load the definitions at once on a cluster (the daemon, each worker): one parses while
+    the others wait for it, under a lock in the checkout's target folder."""
     manifest = dbt_project().manifest_path
     sources = [
         p
         for p in DBT_PROJECT_DIR.rglob("*")
         if p.is_file() and p.suffix in (".sql", ".yml", ".csv") and "target" not in p.relative_to(DBT_PROJECT_DIR).parts
     ]
-    if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
+
+    def fresh() -> bool:
+        return manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources)
+
+    if fresh():
         return manifest
+    (DBT_PROJECT_DIR / "target").mkdir(exist_ok=True)
+    with open(DBT_PROJECT_DIR / "target" / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not fresh():  # another process may have parsed while this one waited
+            _parse()
+    return manifest
+
+
+def _parse() -> None:
     result = subprocess.run(
         [
             str(DBT_EXECUTABLE),
@@ -49,7 +65,6 @@ def prepare_manifest() -> Path:
     )
     if result.returncode != 0:
         raise RuntimeError(f"dbt parse failed in {DBT_PROJECT_DIR}:\n{result.stdout}\n{result.stderr}")
-    return manifest
 
 
 class PortalIndexTranslator(DagsterDbtTranslator):

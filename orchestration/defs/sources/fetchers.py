@@ -10,6 +10,7 @@ else one step (`fetch`); the audit is a `browser` step. Steps write their snapsh
 working folder, which every worker shares (docs/deploy.md)."""
 
 import shutil
+import uuid
 from collections import Counter
 from dataclasses import replace
 
@@ -36,7 +37,7 @@ def shards(portals: list[str], size: int) -> list[list[str]]:
 def _crawl(context, portal_index: PortalIndexResource, keys: list[str] | None, render: bool, step: str):
     """Crawl `keys` (None: every partition of the run) and land one WARC per portal; the results."""
     home = portal_index.paths()
-    out = home.work / f"{step}-{context.run_id[:8]}"
+    out = home.work / f"{step}-{context.run_id[:8]}-{uuid.uuid4().hex[:8]}"  # each attempt its own
     with portal_index.targets(keys) as targets, crawl_progress(len(targets.urls)) as progress:
         limits = targets.limits if render else replace(targets.limits, render=False)
         results = crawl(targets.urls, out, limits, progress=progress, log=context.log.info)
@@ -157,7 +158,7 @@ def fetcher_assets(portals: dg.PartitionsDefinition, hours: dg.PartitionsDefinit
                     )
                 ]
             hour = context.partition_key
-            out = home.work / f"probes-{hour.replace(':', '')}-{vantage or 'here'}-{context.run_id[:8]}.csv"
+            out = home.work / f"probes-{hour.replace(':', '')}-{vantage or 'here'}-{uuid.uuid4().hex[:12]}.csv"
             write_probes(out, rows)
             land(home.snapshots, "probes", out, origin=portal_index.origin("probes", context.run_id, f"hour {hour}"))
             out.unlink()
@@ -226,7 +227,7 @@ def fetcher_assets(portals: dg.PartitionsDefinition, hours: dg.PartitionsDefinit
                 guard=targets.limits.guard,
                 log=context.log.info,
             )
-        out = home.work / f"audits-{context.run_id[:8]}-{context.get_mapping_key()}.jsonl"
+        out = home.work / f"audits-{context.run_id[:8]}-{context.get_mapping_key()}-{uuid.uuid4().hex[:8]}.jsonl"
         write_records(out, AUDIT_RECORDS, tables)
         land(home.snapshots, "audits", out, origin=portal_index.origin("audits", context.run_id))
         out.unlink()
