@@ -89,7 +89,7 @@ class Worker:
 class LocalCluster:
     root: Path
     vantages: tuple[str, ...] = ("vn-hanoi", "abroad")
-    visibility_seconds: int = 7200
+    visibility_seconds: int = 21600
     browser_shard: int = 4  # portals per browser step, so that the browser workers share the work
     ports: dict = field(default_factory=dict)
     postgres_folder: str = ""

@@ -148,7 +148,7 @@ def celery_broker() -> str:
 def celery_visibility_seconds() -> int:
     """How long a step may stay unacknowledged before the broker gives it to another worker: longer
     than the longest step, or a step still running is started a second time (docs/deploy.md)."""
-    return int(os.environ.get("PORTAL_INDEX_CELERY_VISIBILITY_SECONDS") or 7200)
+    return int(os.environ.get("PORTAL_INDEX_CELERY_VISIBILITY_SECONDS") or 21600)
 
 
 def browser_shard_portals() -> int:
