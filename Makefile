@@ -8,16 +8,11 @@ STAMP := $(VENV)/.installed-stamp
 
 install: $(STAMP)
 
+# the cluster's packages (dagster-celery, dagster-postgres, redis) too: the tests check its definitions
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
-	touch $(STAMP)
-
-# the cluster's Python packages (dagster-celery, dagster-postgres, redis), on top of the above
-CLUSTER_STAMP := $(VENV)/.cluster-stamp
-$(CLUSTER_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,cluster]'
-	touch $(CLUSTER_STAMP)
+	touch $(STAMP)
 
 ## Run the whole pipeline on the built-in demo (portal simulator + demo inputs); prints the release path.
 ## Installs Debian's chromium first where it can (root or passwordless sudo), for rendering and the browser audit.
@@ -31,11 +26,11 @@ test: $(STAMP)
 ## The demo on a cluster on loopback: PostgreSQL, Redis, the Dagster daemon and two Celery workers at two
 ## vantages, started and stopped by the test (docs/deploy.md). Installs Debian's postgresql and redis-server
 ## where missing (root or sudo).
-test-cluster: $(CLUSTER_STAMP) cluster-servers chromium-if-possible
+test-cluster: $(STAMP) cluster-servers chromium-if-possible
 	$(BIN)/pytest --cluster tests/cluster
 
 ## Render and audit pages per minute on the cluster, with one and with two browser workers (prints figures).
-bench-cluster: $(CLUSTER_STAMP) cluster-servers chromium-if-possible
+bench-cluster: $(STAMP) cluster-servers chromium-if-possible
 	$(BIN)/python -m benchmarks.bench_cluster
 
 ## The fast tests: unit tests and quick simulator tests, no pipeline run, browser or long timeout (under a minute).
@@ -62,7 +57,7 @@ release: $(STAMP)
 
 ## Benchmark the crawler against a plain Scrapy spider and a raw client on the simulator (prints figures).
 bench-crawl: $(STAMP)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,cluster,bench]'
 	$(BIN)/python -m benchmarks.bench_crawl
 	$(BIN)/python -m benchmarks.bench_render
 
