@@ -1,6 +1,6 @@
 """`portal-index`: the one front door (the Make targets call it).
 
-portal-index run [--demo | --mode live|inbox]   fetch, ingest, score, validate and publish
+portal-index run [--demo | --mode live|inbox]   fetch (what this period lacks), ingest, score, validate, publish
 portal-index crawl [--demo] [--portal ID]         crawl the portals into WARC files and load them
 portal-index extract                              re-derive crawl signals from the WARC files (no network)
 portal-index ingest FILE [--source SOURCE]        land and load one file; non-zero if rejected
@@ -121,10 +121,15 @@ def _materialization(result, asset: str):
     return events[0].event_specific_data.materialization.metadata if events else None
 
 
-def _fetch(home: Home, mode: str, verbose: bool) -> bool:
-    """The crawl (every portal), this hour's probes and the browser audit, each its own run; False
-    if one failed."""
+def _fetch(home: Home, mode: str, verbose: bool, refetch: bool = False) -> bool:
+    """The crawl (every portal), this hour's probes and the browser audit, each its own run, unless
+    this period's (this hour's) was already fetched; False if one failed."""
+    from portal_index.land.fetched import DONE
+
     for job_name in ("crawl_job", "probe_job", "audit_job"):
+        if not refetch and (done := DONE[job_name](home, demo=mode == "demo")):
+            print(f"{job_name}: not run, {done} (--refetch runs it again)", file=sys.stderr)
+            continue
         result, _, log_path = _run_job(job_name, home, mode, verbose)
         if not result.success:
             print(f"{job_name} run {result.run_id} failed (log: {log_path})", file=sys.stderr)
@@ -161,7 +166,7 @@ def cmd_run(args) -> int:
     home = _prepare(Home.from_env(args.home))
     mode = "demo" if args.demo else args.mode
     started = datetime.now(UTC)
-    status = 0 if mode == "inbox" or _fetch(home, mode, args.verbose) else 1
+    status = 0 if mode == "inbox" or _fetch(home, mode, args.verbose, args.refetch) else 1
     if status == 0:
         status = _execute("release_job", home, mode, args.verbose)
     strict = _inputs_summary(home, started, args.strict)
@@ -359,6 +364,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=("live", "inbox"),
         default="live",
         help="live: fetch the registry's real URLs; inbox: fetch nothing, ingest dropped files",
+    )
+    run.add_argument(
+        "--refetch",
+        action="store_true",
+        help="crawl, audit and probe even when this period's crawl and audit and this hour's probes are in",
     )
     run.add_argument(
         "--strict",

@@ -17,6 +17,8 @@ from orchestration.defs.scoring.project import dbt_project
 from portal_index.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_env
 from portal_index.release.catalog import published_tables
 
+PARTIAL_PARSE = "partial_parse.msgpack"
+
 
 def mart_keys() -> list[dg.AssetKey]:
     """The published marts' asset keys, in package order."""
@@ -67,6 +69,20 @@ def _parse() -> None:
         raise RuntimeError(f"dbt parse failed in {DBT_PROJECT_DIR}:\n{result.stdout}\n{result.stderr}")
 
 
+def keep_partial_parse(build_target: Path) -> None:
+    """Keep the build's parse for the next build in this working folder. dagster-dbt gives each
+    invocation its own target folder and seeds it with `$DBT_TARGET_PATH/partial_parse.msgpack`; dbt
+    only reuses a parse made with the same profile, and the profile names the working folder's
+    warehouse, so the parse is kept per working folder (a full parse costs about 8 s)."""
+    parsed = build_target / PARTIAL_PARSE
+    if not parsed.exists():
+        return
+    kept = build_target.parent / PARTIAL_PARSE
+    staged = kept.with_name(f".{PARTIAL_PARSE}.{build_target.name}")
+    shutil.copyfile(parsed, staged)
+    staged.replace(kept)  # atomic: a build starting now reads the old parse or the new, never half
+
+
 class PortalIndexTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
@@ -77,10 +93,16 @@ class PortalIndexTranslator(DagsterDbtTranslator):
 def scoring_assets() -> dg.AssetsDefinition:
     @dbt_assets(manifest=prepare_manifest(), project=dbt_project(), dagster_dbt_translator=PortalIndexTranslator())
     def portal_index_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, portal_index: PortalIndexResource):
-        """Seeds, staging, intermediate and mart models with their tests and unit tests."""
-        yield from dbt.cli(["build"], context=context).stream()
-        # the build's documentation, one self-contained page, bundled with the next release
-        docs = dbt.cli(["docs", "generate", "--static"], raise_on_error=False)
+        """Seeds, staging, intermediate and mart models with their data tests. The unit tests check
+        the models' SQL, not the data, so they run in the test suite, not in every build."""
+        build = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context)
+        yield from build.stream()
+        keep_partial_parse(build.target_path)
+        # the build's documentation, one self-contained page, bundled with the next release; it reads
+        # the build's manifest, already compiled, instead of parsing and compiling the project again
+        docs = dbt.cli(
+            ["docs", "generate", "--static", "--no-compile"], target_path=build.target_path, raise_on_error=False
+        )
         docs.wait()
         page = docs.target_path / "static_index.html"
         if docs.is_successful() and page.exists():
