@@ -271,11 +271,9 @@ class LocalCluster:
     def launch(self, job: str, tags: dict[str, str], mode: str = "demo", run_id: str | None = None, **settings) -> str:
         """Queue a run of `job` (the daemon starts it; its steps go to the workers); its id. `settings`:
         more of the run's `portal_index` resource configuration (e.g. audit_max_portals)."""
-        from orchestration.submit import submit
+        from orchestration.submit import run_config, submit
 
-        resource = {"home": str(self.home.root), "mode": mode, **settings}
-        config = {"resources": {"portal_index": {"config": resource}}}
-        return submit(job, config, tags, env=self.env(), run_id=run_id)
+        return submit(job, run_config(self.home.root, mode, **settings), tags, env=self.env(), run_id=run_id)
 
     def instance(self):
         """The cluster's Dagster instance, read from this process (its settings exported here first)."""
@@ -298,15 +296,10 @@ class LocalCluster:
 
     def stop(self) -> None:
         """Stop every process and server this cluster started (workers, daemon, Redis, PostgreSQL)."""
-        for process in [w.process for w in self.workers.values()] + [self.daemon]:
-            if process is not None and process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+        processes = [p for p in [w.process for w in self.workers.values()] + [self.daemon] if p and p.poll() is None]
+        stop_groups([p.pid for p in processes], 20, reap=lambda: [p.poll() for p in processes])
+        for process in processes:
+            process.wait()
         pid_file = self.root / "redis" / "redis.pid"
         if pid_file.exists():
             with contextlib.suppress(ProcessLookupError, ValueError):
@@ -331,6 +324,25 @@ def _group_alive(group: int) -> bool:
     return True
 
 
+def stop_groups(groups: list[int], seconds: float, reap=lambda: None) -> None:
+    """SIGTERM each process group (a worker and its step processes), give them `seconds` to finish
+    their cleanup, then SIGKILL what is left. `reap` collects this process's own exited children,
+    which would otherwise stay in their group as zombies."""
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)
+    deadline = time.monotonic() + seconds
+    while groups and time.monotonic() < deadline:
+        reap()
+        groups = [g for g in groups if _group_alive(g)]
+        if groups:
+            time.sleep(0.2)
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+    reap()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.local_cluster", description=__doc__)
     parser.add_argument("command", choices=("up", "down"))
@@ -341,17 +353,10 @@ def main(argv: list[str] | None = None) -> int:
         cluster = LocalCluster.load(root)
         groups = []
         for pid_file in (root / "logs").glob("*.pid"):
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.killpg(int(pid_file.read_text()), signal.SIGTERM)
+            with contextlib.suppress(ValueError):
                 groups.append(int(pid_file.read_text()))
             pid_file.unlink()
-        deadline = time.monotonic() + 30  # workers finish their step's cleanup, then the servers stop
-        while groups and time.monotonic() < deadline:
-            groups = [g for g in groups if _group_alive(g)]
-            time.sleep(0.5)
-        for group in groups:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(group, signal.SIGKILL)
+        stop_groups(groups, 30)  # workers finish their step's cleanup, then the servers stop
         cluster.stop()
         print(f"stopped the cluster in {root}")
         return 0

@@ -20,6 +20,15 @@ WORKSPACE = REPO_ROOT / "deploy" / "workspace.yaml"
 BIN = Path(sys.executable).parent
 
 
+def run_config(home: Path | str, mode: str, log_level: str | None = None, **settings) -> dict:
+    """A run's configuration: the `portal_index` resource's working folder, mode and other `settings`
+    (e.g. audit_max_portals), and the console log level when given."""
+    config: dict = {"resources": {"portal_index": {"config": {"home": str(home), "mode": mode, **settings}}}}
+    if log_level:
+        config["loggers"] = {"console": {"config": {"log_level": log_level}}}
+    return config
+
+
 def submit(job: str, run_config: dict, tags: dict[str, str], env: dict | None = None, run_id: str | None = None) -> str:
     """Queue a run of `job`; its id."""
     run_id = run_id or str(uuid.uuid4())

@@ -73,6 +73,7 @@ def _run_job(job_name: str, home: Home, mode: str, verbose: bool = False, partit
     from dagster import DagsterInstance
 
     from orchestration.defs.sources.partitions import all_portals_tags, current_hour_tags
+    from orchestration.submit import run_config
 
     log_path = home.work / f"{job_name}.log"
     tags = {}
@@ -82,22 +83,19 @@ def _run_job(job_name: str, home: Home, mode: str, verbose: bool = False, partit
         tags = all_portals_tags()
     elif job_name == "probe_job":  # this hour
         tags = current_hour_tags()
-    run_config = {
-        "resources": {"portal_index": {"config": {"home": str(home.root), "mode": mode}}},
-        "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
-    }
+    config = run_config(home.root, mode, log_level="INFO" if verbose else "WARNING")
     if executor() == "celery":  # queued on the cluster's instance; the daemon starts it (docs/deploy.md)
         from orchestration.submit import submit, wait
 
         with DagsterInstance.get() as instance:
             print(
-                f"{job_name}: queued on the cluster as run {(run_id := submit(job_name, run_config, tags))}",
+                f"{job_name}: queued on the cluster as run {(run_id := submit(job_name, config, tags))}",
                 file=sys.stderr,
             )
             result = wait(instance, run_id)
         log_path = f"the run's events in the Dagster UI, run {run_id}"
     else:
-        result = _execute_in_process(_defs().resolve_job_def(job_name), tags, run_config, log_path, verbose)
+        result = _execute_in_process(_defs().resolve_job_def(job_name), tags, config, log_path, verbose)
     failed_checks = [  # blocking ones; a loader's warning about a rejected file is in the inputs summary
         e.event_specific_data
         for e in result.all_events

@@ -27,7 +27,6 @@ class Targets:
     urls: dict[str, str]
     limits: CrawlLimits
     site_of: Callable[[str, str], str]
-    audit_limit: int | None
     # where probes are measured from: (vantage, local address to connect from, or None for the default)
     vantages: tuple[tuple[str, str | None], ...] = ()
 
@@ -58,30 +57,39 @@ class PortalIndexResource(dg.ConfigurableResource):
         """A snapshot's origin; `(demo)` in it marks the demo's inputs (portal_index.core.provenance)."""
         return f"portal-index {__version__} {what} ({self.mode}) {detail + ' ' if detail else ''}run {run_id}"
 
+    def fetched_portals(self) -> list[dict]:
+        """The registry's portals active today that have a URL: the ones the fetchers visit."""
+        return [p for p in active_portals(period_of(vietnam_today())) if p["base_url"]]
+
+    def audited_portals(self) -> list[str]:
+        """The portals the browser audit visits: every fetched portal, or the first `audit_max_portals`
+        (the demo: a dozen) by id."""
+        ids = sorted(p["portal_id"] for p in self.fetched_portals())
+        limit = self.audit_max_portals or (DEMO_AUDITS if self.mode == "demo" else None)
+        return ids[:limit] if limit else ids
+
     @contextlib.contextmanager
     def targets(self, only: list[str] | None = None) -> Iterator[Targets]:
         """The portals active today (or `only` these): in demo mode served by the simulator on their
         own host names for as long as the context lasts (its guard maps them to loopback and refuses
         every other host); else the registry's URLs, private addresses refused."""
-        portals = [p for p in active_portals(period_of(vietnam_today())) if only is None or p["portal_id"] in only]
+        portals = [p for p in self.fetched_portals() if only is None or p["portal_id"] in only]
         limits = CrawlLimits.from_env(max_pages=self.crawl_max_pages, delay_seconds=self.crawl_delay_seconds)
         if self.mode == "demo":
             from portal_index.demo.simulator import DEMO_VANTAGES, Simulator
 
             with Simulator() as sim:
                 yield Targets(
-                    {p["portal_id"]: sim.url_for(p["portal_id"]) for p in portals if p["base_url"]},
+                    {p["portal_id"]: sim.url_for(p["portal_id"]) for p in portals},
                     demo_limits(limits, sim.guard()),
                     lambda portal_id, url: urlsplit(url).netloc,
-                    self.audit_max_portals or DEMO_AUDITS,
                     DEMO_VANTAGES,
                 )
         else:
             yield Targets(
-                {p["portal_id"]: p["base_url"] for p in portals if p["base_url"]},
+                {p["portal_id"]: p["base_url"] for p in portals},
                 limits,
                 lambda portal_id, url: urlsplit(url).netloc,
-                self.audit_max_portals or None,
                 ((probe_vantage(), None),),
             )
 

@@ -200,9 +200,7 @@ def fetcher_assets(portals: dg.PartitionsDefinition, hours: dg.PartitionsDefinit
         if portal_index.mode == "inbox":
             context.log.info("inbox mode fetches nothing: no audit")
             return
-        with portal_index.targets() as targets:
-            bases = sorted(targets.urls)
-            chosen = bases[: targets.audit_limit] if targets.audit_limit else bases
+        chosen = portal_index.audited_portals()
         paths = key_paths(portal_index.paths().warehouse)
         for i, shard in enumerate(shards(chosen, portal_index.browser_shard())):
             yield dg.DynamicOutput({p: paths.get(p, {}) for p in shard}, mapping_key=f"shard{i}")
