@@ -688,8 +688,10 @@ class Simulator:
         # a bound port that never listens: an http-only portal's port 443 refuses connections
         self._closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._closed.bind((host, 0))
+        # each server checks for a shutdown every 50 ms: at the default 0.5 s, stopping the simulator
+        # (two servers, one after the other) took a second, in every test and fetch step that uses it
         self._threads = [
-            threading.Thread(target=server.serve_forever, name=f"portal-simulator-{name}", daemon=True)
+            threading.Thread(target=server.serve_forever, args=(0.05,), name=f"portal-simulator-{name}", daemon=True)
             for name, server in (("http", self._server), ("https", self._tls_server))
         ]
 
