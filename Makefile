@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: chromium-if-possible cluster-servers test-cluster bench-cluster run test test-fast lint format dev release clean install bench bench-crawl bench-render bench-probe bench-hostile chromium libreoffice
+.PHONY: chromium-if-possible cluster-servers test-cluster bench-cluster run test test-fast lint format dev release clean install bench bench-run bench-crawl bench-render bench-probe bench-hostile chromium libreoffice
 
 install: $(STAMP)
 
@@ -74,6 +74,10 @@ bench: $(STAMP)
 ## Peak memory and time of the input checks on hostile files (docs/inputs.md).
 bench-hostile: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_hostile
+
+## The demo run cold, then three times warm in the same working folder: wall and CPU time, the longest steps.
+bench-run: $(STAMP) chromium-if-possible
+	$(BIN)/python -m benchmarks.bench_run $(BENCH_ARGS)
 
 ## Compare the prober's timings with curl's on the same URLs; prints differences and probes/s.
 bench-probe: $(STAMP)
