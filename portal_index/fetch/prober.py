@@ -2,8 +2,11 @@
 
 Every probe opens a fresh connection, so that each phase is measured: the host name is resolved by
 our own network backend (timed, and checked by the private-address guard), and httpcore's trace
-hooks mark connect and TLS. TTFB and total are counted from the start of the probe, DNS included,
-as curl's `time_starttransfer` and `time_total` are (the benchmark compares the two). For an https
+hooks mark connect and TLS. TTFB and total are counted from the start of the request, DNS included,
+as curl's `time_starttransfer` and `time_total` are (the benchmark compares the two): the clock
+starts once the client and the request are built, TTFB stops when the first byte of the answer is
+read from the connection (not once the headers are parsed), and the cyclic garbage collector is held
+off in between (docs/probes.md, "Timing accuracy"). For an https
 URL the probe also asks whether plain http redirects to https, and records the certificate's
 expiry, from a second, non-verifying handshake when verification failed.
 
@@ -18,6 +21,8 @@ Error classes: `blocked`, `timeout`, `connection_refused`, `dns_failure`, `tls_e
 
 from __future__ import annotations
 
+import gc
+import os
 import ssl
 import threading
 import time
@@ -40,12 +45,14 @@ DEFAULT_TIMEOUT = 30.0  # long enough that a slow portal is measured as slow, no
 
 
 class _TimedBackend(httpcore.NetworkBackend):
-    """A sync network backend that resolves the name itself (timed, guarded as in `netguard`) and connects."""
+    """A sync network backend that resolves the name itself (timed, guarded as in `netguard`) and
+    connects; its streams mark the moment the first byte of the answer is read."""
 
     def __init__(self, guard: Guard, source_address: str | None = None):
         self.guard = guard
         self.source_address = source_address  # the local address to connect from (a vantage's own)
         self.dns_ms: float | None = None
+        self.first_byte_at: float | None = None  # perf_counter() when the first answer bytes were read
         self._inner = httpcore.SyncBackend()
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
@@ -53,13 +60,125 @@ class _TimedBackend(httpcore.NetworkBackend):
         addresses, target_port = resolve_sync(self.guard, host, port)
         if self.dns_ms is None:  # the probe's own connection (not the http -> https check after it)
             self.dns_ms = (time.perf_counter() - start) * 1000
-        return self._inner.connect_tcp(
+        stream = self._inner.connect_tcp(  # httpcore sets TCP_NODELAY, as curl does
             addresses[0],
             target_port,
             timeout=timeout,
             local_address=self.source_address or local_address,
             socket_options=socket_options,
         )
+        return _TimedStream(stream, self)
+
+
+class _TimedStream(httpcore.NetworkStream):
+    """A connection (plain or TLS) that tells its backend when the first bytes of an answer arrive:
+    curl's `time_starttransfer` is the first byte received, not the end of the headers. The TLS
+    handshake's reads happen inside `start_tls`, so the first `read` is the answer's."""
+
+    def __init__(self, inner: httpcore.NetworkStream, backend: _TimedBackend):
+        self._inner, self._backend = inner, backend
+        self._fault: Exception | None = None
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._fault is not None:  # met while reading ahead: reported now, as httpcore reports it
+            fault, self._fault = self._fault, None
+            raise httpcore.ReadError(str(fault)) from fault
+        data = self._inner.read(max_bytes, timeout)
+        if data and self._backend.first_byte_at is None:
+            self._backend.first_byte_at = time.perf_counter()
+        sock = self._inner.get_extra_info("socket")
+        if data and isinstance(sock, ssl.SSLSocket) and len(data) < max_bytes:
+            data, self._fault = _more_records(sock, data, max_bytes)
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        return _TimedStream(self._inner.start_tls(ssl_context, server_hostname, timeout), self._backend)
+
+    def get_extra_info(self, info: str):
+        return self._inner.get_extra_info(info)
+
+
+def _more_records(sock: ssl.SSLSocket, data: bytes, max_bytes: int) -> tuple[bytes, Exception | None]:
+    """`data` and the TLS records already received after it, up to `max_bytes`, without waiting
+    (and the fault that stopped it, if one did).
+
+    A TLS read returns one record (at most 16 KiB), and each read went through httpcore, h11 and
+    httpx one by one: a 4 MB page cost about 250 rounds of that Python, which a loaded machine made
+    tens of milliseconds of total time that curl, reading in C, does not spend."""
+    parts, size, fault = [data], len(data), None
+    timeout = sock.gettimeout()
+    sock.settimeout(0.0)
+    try:
+        while size < max_bytes:
+            more = sock.recv(max_bytes - size)
+            if not more:  # the end of the answer: the next read says so again
+                break
+            parts.append(more)
+            size += len(more)
+    except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+        pass  # nothing more has arrived yet
+    except OSError as e:  # ssl.SSLError included
+        fault = e
+    finally:
+        sock.settimeout(timeout)
+    return b"".join(parts), fault
+
+
+_contexts: dict[str | None, tuple[tuple, ssl.SSLContext]] = {}  # trust store -> (its file's state, context)
+_contexts_lock = threading.Lock()
+
+
+def verifying_context(guard: Guard) -> ssl.SSLContext:
+    """`guard.ssl_context()`, made once per trust store (its file, as long as the file is unchanged)
+    and shared by the probes: loading the system's CAs costs about 35 ms of CPU, part of it holding
+    the GIL, which delayed the other probe threads' timings. Sharing a client context resumes no
+    session (Python's client contexts keep no session cache), so every probe still makes a full
+    handshake."""
+    path = guard.ca_file or ssl.get_default_verify_paths().cafile
+    try:
+        stat = os.stat(path) if path else None
+    except OSError:
+        return guard.ssl_context()
+    state = (path, stat.st_mtime_ns, stat.st_size) if stat else (path,)
+    with _contexts_lock:
+        known = _contexts.get(guard.ca_file)
+        if known is None or known[0] != state:
+            known = _contexts[guard.ca_file] = (state, guard.ssl_context())
+        return known[1]
+
+
+class _CollectorPause:
+    """Holds Python's cyclic garbage collector off while any probe is between the start of its
+    request and its last byte (probes run in threads, so the first in disables it and the last out
+    enables it again, if it was enabled): a collection in that window was added to the timings."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._disabled = False
+
+    def __enter__(self):
+        with self._lock:
+            if self._inside == 0 and gc.isenabled():
+                gc.disable()
+                self._disabled = True
+            self._inside += 1
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0 and self._disabled:
+                self._disabled = False
+                gc.enable()
+
+
+_collector_paused = _CollectorPause()
 
 
 def certificate_expiry(host: str, port: int, timeout: float, guard: Guard) -> datetime | None:
@@ -95,30 +214,38 @@ def probe(
 
     guard = guard or Guard()
     backend = _TimedBackend(guard, source_address)
-    transport = with_backend(httpx.HTTPTransport(verify=guard.ssl_context() if verify is True else verify), backend)
+    context = verifying_context(guard) if verify is True else verify
+    transport = with_backend(httpx.HTTPTransport(verify=context), backend)
     start = time.perf_counter()
     try:
         with httpx.Client(
             transport=transport, headers={"User-Agent": USER_AGENT}, timeout=timeout, follow_redirects=False
         ) as client:
-            with client.stream("GET", url, extensions={"trace": trace}) as r:
-                headers_at = time.perf_counter()
-                size, head = 0, bytearray()
-                for chunk in r.iter_raw():
-                    size += len(chunk)
-                    if len(head) < WALL_BYTES:
-                        head += chunk[: WALL_BYTES - len(head)]
-                end = time.perf_counter()
-                stream = r.extensions.get("network_stream")
-                ssl_object = stream.get_extra_info("ssl_object") if stream else None
-                if ssl_object is not None:
-                    cert = ssl_object.getpeercert()
-                    if cert and cert.get("notAfter"):
-                        expires = ssl.cert_time_to_seconds(cert["notAfter"])
-                        row["tls_expires_at"] = datetime.fromtimestamp(expires, UTC).isoformat()
+            request = client.build_request("GET", url, extensions={"trace": trace})
+            with _collector_paused:  # the timed window: from the request's start to its last byte
+                start = time.perf_counter()  # as curl's clock: the client and the request are built
+                r = client.send(request, stream=True)
+                try:
+                    headers_at = time.perf_counter()
+                    size, head = 0, bytearray()
+                    for chunk in r.iter_raw():
+                        size += len(chunk)
+                        if len(head) < WALL_BYTES:
+                            head += chunk[: WALL_BYTES - len(head)]
+                    end = time.perf_counter()
+                    stream = r.extensions.get("network_stream")
+                    ssl_object = stream.get_extra_info("ssl_object") if stream else None
+                    if ssl_object is not None:
+                        cert = ssl_object.getpeercert()
+                        if cert and cert.get("notAfter"):
+                            expires = ssl.cert_time_to_seconds(cert["notAfter"])
+                            row["tls_expires_at"] = datetime.fromtimestamp(expires, UTC).isoformat()
+                finally:
+                    r.close()
+            first_byte_at = min(backend.first_byte_at or headers_at, headers_at)
             row.update(
                 status=r.status_code,
-                ttfb_ms=round((headers_at - start) * 1000, 2),
+                ttfb_ms=round((first_byte_at - start) * 1000, 2),
                 total_ms=round((end - start) * 1000, 2),
                 bytes=size,
                 http_version=r.http_version,

@@ -1,0 +1,193 @@
+"""What a probe's timings measure: from the request's start (DNS included) to the first byte of the
+answer, as curl's time_starttransfer; the shared TLS context; the collector held off while timing."""
+
+import gc
+import socket
+import ssl
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import trustme
+
+from portal_index.fetch import netguard, prober
+from portal_index.fetch.netguard import Guard
+from portal_index.fetch.prober import probe, verifying_context
+
+OPEN = Guard.open()
+
+
+def raw_server(script):
+    """A loopback server that reads a request and then runs `script(connection)`."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                script(conn)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener
+
+
+def test_ttfb_is_the_first_byte_of_the_answer_not_the_end_of_its_headers():
+    def split_headers(conn):
+        time.sleep(0.05)
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")  # the first byte, then the rest of the head 300 ms later
+        time.sleep(0.3)
+        conn.sendall(b"Content-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    listener = raw_server(split_headers)
+    try:
+        row = probe("p", f"http://127.0.0.1:{listener.getsockname()[1]}/", guard=OPEN)
+    finally:
+        listener.close()
+    assert row["status"] == 200 and row["error"] is None, row
+    assert 50 <= row["ttfb_ms"] < 300, row  # curl's time_starttransfer: when the first byte came
+    assert row["total_ms"] >= 350, row
+
+
+def test_the_clock_runs_from_the_start_of_the_request_dns_included(monkeypatch):
+    resolve = netguard.resolve_sync
+
+    def slow_resolve(guard, host, port):
+        time.sleep(0.08)
+        return resolve(guard, host, port)
+
+    monkeypatch.setattr(prober, "resolve_sync", slow_resolve)
+    listener = raw_server(lambda conn: conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+    try:
+        row = probe("p", f"http://127.0.0.1:{listener.getsockname()[1]}/", guard=OPEN)
+    finally:
+        listener.close()
+    assert row["dns_ms"] >= 80, row
+    assert row["ttfb_ms"] >= row["dns_ms"] + row["connect_ms"], row
+    assert row["total_ms"] >= row["ttfb_ms"], row
+
+
+class _Reused(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    sessions: list = []
+
+    def do_GET(self):
+        self.sessions.append(self.connection.session_reused)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    ca = trustme.CA()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Reused)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("portal.example").configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    port = server.server_address[1]
+    guard = Guard(
+        allow=("127.0.0.1/32",), connect_to=(("portal.example", 443, "127.0.0.1", port),), ca_file=str(ca_file)
+    )
+    yield guard, ca
+    server.shutdown()
+
+
+def test_probes_share_one_verifying_context_and_every_probe_makes_a_full_handshake(tls_server):
+    guard, _ = tls_server
+    _Reused.sessions.clear()
+    rows = [probe("p", "https://portal.example/", guard=guard, url_kind="search") for _ in range(3)]
+    assert all(r["status"] == 200 and r["error"] is None and r["tls_ms"] > 0 for r in rows), rows
+    assert _Reused.sessions == [False, False, False]  # no TLS session resumed: each handshake measured
+    assert verifying_context(guard) is verifying_context(guard)
+    assert verifying_context(guard).verify_mode == ssl.CERT_REQUIRED and verifying_context(guard).check_hostname
+
+
+def test_a_changed_trust_store_makes_a_new_context(tls_server, tmp_path):
+    guard, ca = tls_server
+    before = verifying_context(guard)
+    other = trustme.CA()
+    with open(guard.ca_file, "ab") as f:
+        f.write(other.cert_pem.bytes())
+    assert verifying_context(guard) is not before
+
+
+def test_the_collector_is_held_off_while_timing_and_restored_after():
+    seen = []
+
+    def answer(conn):
+        seen.append(gc.isenabled())  # the probe is waiting for its first byte now
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    listener = raw_server(answer)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    try:
+        assert gc.isenabled()
+        assert probe("p", url, guard=OPEN)["status"] == 200
+        assert seen == [False] and gc.isenabled()
+        with ThreadPoolExecutor(4) as pool:  # overlapping windows: enabled again once the last ends
+            assert all(r["status"] == 200 for r in pool.map(lambda _: probe("p", url, guard=OPEN), range(8)))
+        assert gc.isenabled()
+        gc.disable()  # a caller that keeps it off finds it off
+        try:
+            probe("p", url, guard=OPEN)
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+        row = probe("p", "http://127.0.0.1:1/", guard=OPEN)  # a failed probe restores it too
+        assert row["error"] == "connection_refused" and gc.isenabled()
+    finally:
+        listener.close()
+
+
+class _Big(BaseHTTPRequestHandler):
+    """A 1 MB answer in many TLS records (a probe reads the records that have arrived at once)."""
+
+    protocol_version = "HTTP/1.1"
+    body = bytes(range(256)) * 4096
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        for i in range(0, len(self.body), 5000):
+            self.wfile.write(self.body[i : i + 5000])
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_large_answer_over_tls_is_read_whole(tmp_path):
+    ca = trustme.CA()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Big)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("portal.example").configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    port = server.server_address[1]
+    guard = Guard(
+        allow=("127.0.0.1/32",),
+        connect_to=(("portal.example", 443, "127.0.0.1", port),),
+        ca_file=str(tmp_path / "ca.pem"),
+    )
+    try:
+        rows = [probe("p", "https://portal.example/", guard=guard, url_kind="search") for _ in range(3)]
+    finally:
+        server.shutdown()
+    for row in rows:
+        assert row["status"] == 200 and row["error"] is None, row
+        assert row["bytes"] == len(_Big.body), row
+        assert 0 < row["ttfb_ms"] <= row["total_ms"], row
