@@ -23,13 +23,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from portal_index.config import child_env
+
 ROOT = Path(__file__).resolve().parents[1]
 PORTAL_INDEX = Path(sys.executable).parent / "portal-index"
 
 
 def run(home: Path) -> tuple[float, float, int, str]:
     """One `portal-index run --demo`: wall s, CPU s (children included), exit status, stderr."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_INDEX_", "DAGSTER_"))}
+    env = child_env(drop_prefixes=("PORTAL_INDEX_", "DAGSTER_"))  # the run's own working folder, nothing else
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(

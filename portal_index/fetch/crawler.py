@@ -63,6 +63,7 @@ class CrawlLimits:
     throttle_by: str = "host"  # "portal" where many portals share one address (the simulator's loopback mode)
     render: bool = True  # render app-shell pages in headless Chromium when one is found
     render_concurrency: int = 2  # pages rendered at once, in all (a page is browser-seconds of CPU)
+    processes: int = 0  # crawl processes when rendering is off; 0: one per CPU (portal_index.fetch.shards)
     user_agent: str = USER_AGENT
     guard: Guard = field(default_factory=Guard)
 
@@ -78,10 +79,36 @@ class PortalCrawl:
     warc: Path
     fetches: int = 0
     errors: int = 0
-    stopped: str = "complete"  # complete | page_limit | time_limit | error_budget | crashed: ...
+    stopped: str = "complete"  # complete | page_limit | time_limit | error_budget | crashed: ... | deferred: ...
     seconds: float = 0.0
     signals: int = 0  # signal rows extracted during the crawl (the loader re-derives them from the WARC)
     unrendered: int = 0  # app-shell pages recorded as render_failed because no browser rendered them
+
+
+class _Cookies(httpx.Cookies):
+    """httpx's cookie jar, without the standard library's cookie parsing of a response that sets no
+    cookie (most responses; the parse builds request and message objects each time, a few per cent
+    of the crawl's CPU). A response with Set-Cookie (or Set-Cookie2) is read exactly as before."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers or "set-cookie2" in response.headers:
+            super().extract_cookies(response)
+
+
+class _Client(httpx.AsyncClient):
+    """An httpx client whose cookie jar is `_Cookies`."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.cookies = self.cookies
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._cookies
+
+    @cookies.setter
+    def cookies(self, cookies) -> None:
+        self._cookies = _Cookies(cookies)
 
 
 def make_client(limits: CrawlLimits) -> httpx.AsyncClient:
@@ -93,7 +120,7 @@ def make_client(limits: CrawlLimits) -> httpx.AsyncClient:
         retry_on_exceptions=[httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError],
     )
     transport = RetryTransport(transport=CompletingTransport(limits.guard, limits.concurrency), retry=retry)
-    return httpx.AsyncClient(
+    return _Client(
         transport=transport,
         follow_redirects=False,
         timeout=httpx.Timeout(limits.timeout_seconds),
@@ -109,6 +136,50 @@ _PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'
 
 
 NO_BROWSER = "no Chromium to render it (install Debian's `chromium`: make chromium)"
+# limits that say how the crawl is run, not what it fetches: not recorded in the WARC file
+_NOT_RECORDED = ("guard", "user_agent", "processes")
+
+
+class SiteTaken(Exception):
+    """A portal's home page moved to a site whose politeness another crawl process keeps
+    (`portal_index.fetch.shards`): the portal is crawled again once that process is done."""
+
+
+def warc_info(crawl_id: str, portal_id: str, base_url: str, limits: CrawlLimits) -> dict:
+    """The `warcinfo` record of a portal's WARC file."""
+    return {
+        "software": f"portal-index/{__version__}",
+        "format": "WARC File Format 1.1",
+        "crawl-id": crawl_id,
+        "portal-id": portal_id,
+        "base-url": base_url,
+        "user-agent": limits.user_agent,
+        "robots": "obey (protego)",
+        "limits": str({k: v for k, v in asdict(limits).items() if k not in _NOT_RECORDED}),
+        "started": datetime.now(UTC).isoformat(),
+    }
+
+
+def crashed_crawl(
+    portal_id: str, base_url: str, warc_path: Path, limits: CrawlLimits, crawl_id: str, why: str
+) -> PortalCrawl:
+    """A portal whose crawl ended with its process: a WARC file that says so (its warcinfo and
+    closing summary, `stopped: crashed: ...`) replaces what the process had written, which may
+    stop mid-record; the loader then records the portal as crawled and crashed, without pages."""
+    result = PortalCrawl(portal_id, warc_path, stopped=f"crashed: {why}"[:240])
+    warc = PortalWarc(warc_path, warc_info(crawl_id, portal_id, base_url, limits))
+    warc.summary(
+        base_url,
+        {
+            **asdict(result),
+            "warc": warc_path.name,
+            "hosts": [urlsplit(base_url).netloc.lower()],
+            "scheduled": 0,
+            "finished": datetime.now(UTC).isoformat(),
+        },
+    )
+    warc.close()
+    return result
 
 
 def canonical(url: str) -> str | None:
@@ -197,11 +268,14 @@ class PortalCrawler:
         renderer: Renderer | None = None,
         render_slots: asyncio.Semaphore | None = None,
         no_browser: str = NO_BROWSER,  # why app shells cannot be rendered when there is no renderer
+        may_use: Callable[[str], bool] = lambda site: True,  # another process keeps no politeness for the site
     ):
         self.portal_id, self.base_url, self.client, self.limits, self.kw = portal_id, base_url, client, limits, kw
         self.renderer = renderer
         self.renders = 0  # pages of this portal sent to the renderer
         self.no_browser = no_browser
+        self.may_use = may_use
+        self.taken: str | None = None  # why this crawl stopped for another process's site
         self.render_slots = render_slots or asyncio.Semaphore(limits.render_concurrency)
         self.crawl_id, self.global_sem, self.sites, self.progress = crawl_id, global_sem, sites, progress
         base = urlsplit(base_url)
@@ -209,20 +283,7 @@ class PortalCrawler:
         self.prefix = base.path or "/"
         self.robots: dict[str, asyncio.Future] = {}
         self.result = PortalCrawl(portal_id, warc_path)
-        self.warc = PortalWarc(
-            warc_path,
-            {
-                "software": f"portal-index/{__version__}",
-                "format": "WARC File Format 1.1",
-                "crawl-id": crawl_id,
-                "portal-id": portal_id,
-                "base-url": base_url,
-                "user-agent": limits.user_agent,
-                "robots": "obey (protego)",
-                "limits": str({k: v for k, v in asdict(limits).items() if k not in ("guard", "user_agent")}),
-                "started": datetime.now(UTC).isoformat(),
-            },
-        )
+        self.warc = PortalWarc(warc_path, warc_info(crawl_id, portal_id, base_url, limits))
         self.seen: set[str] = set()
         self.query_variants: Counter = Counter()
         self.scheduled = 0
@@ -234,6 +295,16 @@ class PortalCrawler:
     # -- scope --------------------------------------------------------------------------------
     def site(self, url: str) -> str:
         return self.portal_id if self.limits.throttle_by == "portal" else urlsplit(url).netloc.lower()
+
+    def adopt(self, url: str) -> bool:
+        """Take the host a home page ended on (e.g. http:// -> https://www.) as the portal's own;
+        False (and `taken` says why) when another crawl process keeps that site's politeness."""
+        host = urlsplit(url).netloc.lower()
+        if host not in self.hosts and not self.may_use(self.site(url)):
+            self.taken = f"deferred: the home page moved to {host}, a site crawled by another process"
+            return False
+        self.hosts.add(host)
+        return True
 
     def in_scope(self, url: str) -> bool:
         u = urlsplit(url)
@@ -458,8 +529,8 @@ class PortalCrawler:
         meta, body, facts = await self.polite_fetch(url, "page", depth)
         if depth == 0:
             self.home_ok = meta.get("status") == 200
-            if meta.get("final_url"):
-                self.hosts.add(urlsplit(meta["final_url"]).netloc.lower())  # e.g. http:// -> https://www.
+            if meta.get("final_url") and not self.adopt(meta["final_url"]):
+                return  # nothing followed: the portal is crawled again later (`SiteTaken`)
         if facts is None:  # not an HTML page (or not fetched)
             return
         self.search_form = self.search_form or facts.search_form
@@ -480,6 +551,8 @@ class PortalCrawler:
                     await self._crawl()
             except TimeoutError:
                 self.result.stopped = "time_limit"
+        except SiteTaken as e:
+            self.result.stopped = str(e)
         except Exception as e:  # a bug or a surprise must not take the other portals down
             self.result.stopped = f"crashed: {type(e).__name__}: {str(e)[:200]}"
         self.result.seconds = round(time.monotonic() - started, 2)
@@ -495,7 +568,8 @@ class PortalCrawler:
             },
         )
         self.warc.close()
-        self.progress("portal", 0)
+        if not self.result.stopped.startswith("deferred"):  # a deferred portal is counted when crawled again
+            self.progress("portal", 0)
         return self.result
 
     async def _crawl(self) -> None:
@@ -520,6 +594,8 @@ class PortalCrawler:
             for w in workers:
                 w.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+        if self.taken:
+            raise SiteTaken(self.taken)
         if self.consecutive_errors >= self.limits.max_errors:
             self.result.stopped = "error_budget"
             return
@@ -542,11 +618,17 @@ async def crawl_async(
     crawl_id: str,
     progress: Callable[[str, int], None] = lambda kind, n: None,
     log: Callable[[str], None] = print,
+    concurrency: int | None = None,
+    may_use: Callable[[str], bool] = lambda site: True,
+    done: Callable[[PortalCrawl], None] = lambda result: None,
 ) -> list[PortalCrawl]:
+    """Crawl the portals in this process. A shard of a crawl run on several processes
+    (`portal_index.fetch.shards`) has its share of the concurrency, `may_use` says which sites it
+    keeps the politeness of, and `done` hands on each portal's result as soon as it is written."""
     kw = load_keywords()
     out_dir.mkdir(parents=True, exist_ok=True)
     sites = _Sites(limits)
-    sem = asyncio.Semaphore(limits.concurrency)
+    sem = asyncio.Semaphore(concurrency or limits.concurrency)
     chromium = find_render_chromium() if limits.render else None
     no_browser = NO_BROWSER if limits.render else "rendering is off in this crawl"
     if limits.render and chromium is None:
@@ -576,10 +658,17 @@ async def crawl_async(
                 renderer,
                 render_slots,
                 no_browser,
+                may_use,
             )
             for pid, url in sorted(targets.items())
         ]
-        results = await asyncio.gather(*(c.run() for c in crawlers))
+
+        async def run(crawler: PortalCrawler) -> PortalCrawl:
+            result = await crawler.run()
+            done(result)
+            return result
+
+        results = await asyncio.gather(*(run(c) for c in crawlers))
         if renderer is not None:
             log(f"rendered in Chromium: {dict(renderer.stats)}")
     for r in results:
@@ -591,21 +680,7 @@ def new_crawl_id() -> str:
     return "crawl-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def crawl(
-    targets: dict[str, str],
-    out_dir: Path,
-    limits: CrawlLimits = CrawlLimits(),
-    crawl_id: str | None = None,
-    progress: Callable[[str, int], None] | None = None,
-    log: Callable[[str], None] = print,
-) -> list[PortalCrawl]:
-    """Crawl {portal_id: base_url} into one WARC per portal under `out_dir`."""
-    return _run(
-        crawl_async(targets, out_dir, limits, crawl_id or new_crawl_id(), progress or (lambda kind, n: None), log)
-    )
-
-
-def _run(coro):
+def run_loop(coro):
     """asyncio.run on uvloop where it is installed (a faster event loop), else the standard one."""
     try:
         import uvloop

@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+import unicodedata
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -20,13 +22,36 @@ from urllib.parse import urljoin
 from selectolax.lexbor import LexborHTMLParser
 
 from portal_index.config import SEEDS_DIR, keywords_override
-from portal_index.core.text import contains_phrase, fold
+from portal_index.core.text import contains_phrase
 
 KEYWORDS_FILE = SEEDS_DIR / "methodology" / "signal_keywords.csv"
 # The page checks behind A01 (a11y.*) and A02 (mobile_viewport), read on the home page only; the
 # indicator catalog selects them by measure name. The one list: the simulator and synth use it too.
 ACCESSIBILITY_CHECKS = ("a11y.lang", "a11y.img_alt", "a11y.form_labels", "a11y.headings", "mobile_viewport")
 _DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
+_SPACES = re.compile(r"\s+")
+
+
+class _Bare(dict):
+    """A `str.translate` table that deletes combining marks, filled as characters are met (the
+    whole of Unicode would take a fifth of a second to scan in every crawl process)."""
+
+    def __missing__(self, code: int) -> int | None:
+        self[code] = None if unicodedata.combining(chr(code)) else code
+        return self[code]
+
+
+_BARE = _Bare()
+
+
+def fold(text: str) -> str:
+    """`portal_index.core.text.fold`, the same result, in C loops: every page's text and every
+    candidate evidence element is folded, and the character-by-character generator was a visible
+    share of a page's CPU. ASCII text needs no normalising."""
+    if text.isascii():
+        return _SPACES.sub(" ", text.lower()).strip()
+    bare = unicodedata.normalize("NFD", text).translate(_BARE).replace("đ", "d").replace("Đ", "D")
+    return _SPACES.sub(" ", bare.casefold()).strip()
 
 
 @dataclass(frozen=True)
@@ -176,7 +201,10 @@ def page_links(tree: LexborHTMLParser, url: str, kw: Keywords) -> tuple[list[str
     return links, None
 
 
-def page_facts(html: str, url: str, kw: Keywords) -> PageFacts:
+def page_facts(html: str, url: str, kw: Keywords, known: Collection[str] = ()) -> PageFacts:
+    """A page's signals, links, dates and checks. Signals in `known` (the portal has them from an
+    earlier page, whose evidence stands) are not looked for: finding a signal's words on the page
+    scans its elements, and a footer repeats the same signals on every page of a portal."""
     tree = LexborHTMLParser(html)
     facts = PageFacts(url=url)
     body_text = tree.body.text(separator=" ") if tree.body else ""
@@ -184,11 +212,15 @@ def page_facts(html: str, url: str, kw: Keywords) -> PageFacts:
     raw_text = " ".join(filter(None, [title.text() if title else "", body_text]))
     folded = fold(raw_text)
     for signal, pattern in kw.phrase_patterns.items():
+        if signal in known:
+            continue
         m = pattern.search(folded)
         if m:
             phrase = m.group(0)
             facts.found[signal] = _matched_text(tree, lambda t, p=phrase: contains_phrase(t, p)) or phrase
     for signal, patterns in kw.regexes.items():
+        if signal in known:
+            continue
         for pattern in patterns:
             m = pattern.search(folded)
             if m:

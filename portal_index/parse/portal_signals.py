@@ -153,7 +153,8 @@ class PortalExtractor:
         if role != "page" or not looks_html(content_type, body):
             return None
         url = meta.get("rendered_url") or meta["final_url"] if rendered is not None else meta["final_url"]
-        facts = page_facts(_html(body, content_type, rendered), url, self.kw)
+        # signals the portal already has keep their first page's evidence: not looked for again
+        facts = page_facts(_html(body, content_type, rendered), url, self.kw, known=self.signals.values.keys())
         facts.read_as = meta["read_as"] = "rendered" if rendered is not None else "static"
         self.signals.add_page(facts)
         self.search_form = self.search_form or facts.search_form is not None

@@ -11,8 +11,9 @@ import pytest
 
 from portal_index.demo.simulator import HOSTILE, Simulator, pick, profile
 from portal_index.demo.simulator import _gzip_bomb as gzip_bomb
-from portal_index.fetch.crawler import CrawlLimits, crawl, demo_limits
+from portal_index.fetch.crawler import CrawlLimits, demo_limits
 from portal_index.fetch.netguard import Guard
+from portal_index.fetch.shards import crawl
 from portal_index.parse.portal_signals import extract_warc
 from portal_index.parse.warc import read
 

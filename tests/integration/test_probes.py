@@ -178,8 +178,9 @@ def test_concurrency_per_site_is_bounded_and_retries_are_recorded_as_such():
 
 def test_key_urls_come_from_the_latest_crawl_relative_to_the_home_page(tmp_path):
     from portal_index.config import Home
-    from portal_index.fetch.crawler import CrawlLimits, crawl, demo_limits
+    from portal_index.fetch.crawler import CrawlLimits, demo_limits
     from portal_index.fetch.key_urls import key_paths, key_urls
+    from portal_index.fetch.shards import crawl
     from portal_index.land.ingest import ingest_file
 
     pid = pick(lambda p: p.readable and p.has("search") and p.search_results, 1)[0]

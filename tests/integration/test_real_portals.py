@@ -11,8 +11,9 @@ import pytest
 
 from portal_index.demo.simulator import Simulator, pick, profile
 from portal_index.fetch.browser import find_chromium
-from portal_index.fetch.crawler import CrawlLimits, crawl, demo_limits
+from portal_index.fetch.crawler import CrawlLimits, demo_limits
 from portal_index.fetch.prober import probe
+from portal_index.fetch.shards import crawl
 from portal_index.parse.portal_signals import extract_warc
 
 QUICK = CrawlLimits(max_pages=12, retries=0, backoff_seconds=0.05, render=False)

@@ -23,7 +23,8 @@ from warcio.warcwriter import WARCWriter
 from portal_index.core.problems import InputRejected
 from portal_index.core.registry import portals as registry_portals
 from portal_index.demo.simulator import Simulator, pick, profile
-from portal_index.fetch.crawler import CrawlLimits, crawl, demo_limits
+from portal_index.fetch.crawler import CrawlLimits, demo_limits
+from portal_index.fetch.shards import crawl
 from portal_index.parse import warc
 from portal_index.parse.fetch_results import parse_crawl
 from portal_index.parse.portal_signals import PortalMatcher

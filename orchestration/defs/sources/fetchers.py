@@ -20,9 +20,10 @@ from orchestration.defs.cluster import BROWSER, FETCH, WAREHOUSE, on_queue, prob
 from orchestration.defs.resources import PortalIndexResource
 from portal_index.config import chromium_binary, probe_vantage, probe_vantages
 from portal_index.fetch.browser import audit
-from portal_index.fetch.crawler import PortalCrawl, crawl, crawl_progress, tally
+from portal_index.fetch.crawler import PortalCrawl, crawl_progress, tally
 from portal_index.fetch.key_urls import key_paths, key_urls
 from portal_index.fetch.prober import probe_all
+from portal_index.fetch.shards import crawl
 from portal_index.land.snapshots import land
 from portal_index.parse.fetch_results import AUDIT_RECORDS, write_probes, write_records
 

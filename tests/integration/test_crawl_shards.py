@@ -1,0 +1,155 @@
+"""A crawl on several processes: sites never split, the same results as in one process, a dead
+process costing only its own unfinished portals, a portal moved onto another process's site
+crawled again at the end."""
+
+import asyncio
+import http.server
+import threading
+from dataclasses import replace
+
+import pytest
+
+from portal_index.demo.simulator import Simulator, pick
+from portal_index.fetch import shards
+from portal_index.fetch.crawler import CrawlLimits, demo_limits
+from portal_index.fetch.netguard import Guard
+from portal_index.fetch.shards import crawl
+from portal_index.parse.portal_signals import extract_warc
+
+QUICK = CrawlLimits(max_pages=12, retries=0, backoff_seconds=0.05, render=False)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with Simulator() as s:
+        yield s
+
+
+def test_a_site_is_never_split_and_shards_are_balanced():
+    targets = {f"p{i}": f"https://h{i % 5}.gov.vn/p{i}/" for i in range(23)}
+    targets |= {"www": "https://www.h1.gov.vn/", "port": "https://h1.gov.vn:8443/"}  # other hosts
+    limits = CrawlLimits(render=False, processes=3, concurrency=16)
+    plan = shards.plan(targets, limits)
+    assert len(plan) == 3 and sorted(p for s in plan for p in s) == sorted(targets)
+    owner = {}
+    for i, shard in enumerate(plan):
+        for pid, url in shard.items():
+            site = shards.site_of(pid, url, limits)
+            assert owner.setdefault(site, i) == i  # every portal of a host in one shard
+    assert max(map(len, plan)) - min(map(len, plan)) <= 5  # whole sites of at most 5 portals
+    assert shards.shares(16, 3) == [6, 5, 5] and shards.shares(2, 3) == [1, 1, 1]
+    assert len(shards.plan(targets, CrawlLimits(render=True, processes=3))) == 1  # one browser
+    assert len(shards.plan(targets, CrawlLimits(render=False, processes=1))) == 1
+    assert len(shards.plan(targets, CrawlLimits(render=False, processes=8, concurrency=2))) == 2
+    loopback = {f"p{i}": f"http://127.0.0.1:8000/p{i}/" for i in range(4)}  # one address, a site per portal
+    assert len(shards.plan(loopback, CrawlLimits(render=False, processes=2, throttle_by="portal"))) == 2
+    assert len(shards.plan(loopback, CrawlLimits(render=False, processes=2))) == 1
+
+
+def _rows(results):
+    """Per portal: how its crawl stopped, its fetches and its signals (all but the crawl's id and time)."""
+    out = {}
+    for r in results:
+        rows = extract_warc(r.warc)
+        pages = sorted(
+            (p["role"], p["url"], p["depth"], p["status"], p["error"], p["bytes"], p["tls_fault"])
+            for p in rows["crawl_pages"]
+        )
+        # the evidence of broken links is the first broken one fetched: fetch order varies between runs
+        signals = sorted(
+            (s["signal_id"], s["value"], s["evidence_text"], s["read_as"])
+            + ((s["evidence_url"],) if s["signal_id"] != "broken_link_share" else ())
+            for s in rows["crawl_signals"]
+        )
+        out[r.portal_id] = (r.stopped, r.fetches, r.errors, r.signals, pages, signals)
+    return out
+
+
+def test_several_processes_crawl_what_one_does(sim, tmp_path):
+    ids = pick(lambda p: True, 24)  # every kind: walls, certificate faults, app shells, plain http
+    targets = {i: sim.url_for(i) for i in ids}
+    lines = []
+    one = crawl(targets, tmp_path / "one", demo_limits(QUICK, sim.guard()), log=lambda m: None)
+    two = crawl(targets, tmp_path / "two", demo_limits(replace(QUICK, processes=2), sim.guard()), log=lines.append)
+    assert [r.portal_id for r in two] == sorted(ids)
+    assert any(line.startswith("crawl processes: 2;") for line in lines)
+    assert _rows(two) == _rows(one)
+
+
+def test_a_dead_process_costs_only_its_unfinished_portals(sim, tmp_path, monkeypatch):
+    ids = pick(lambda p: p.readable, 6)
+    started = shards._Child.start
+
+    async def start_then_kill(job):
+        child = await started(job)
+        asyncio.get_running_loop().call_later(0.3, child.proc.kill)
+        return child
+
+    monkeypatch.setattr(shards._Child, "start", start_then_kill)
+    limits = demo_limits(CrawlLimits(max_pages=20, render=False, processes=2), sim.guard())
+    limits = replace(limits, delay_seconds=0.2)  # slow enough to be killed midway
+    lines = []
+    results = {r.portal_id: r for r in crawl({i: sim.url_for(i) for i in ids}, tmp_path, limits, log=lines.append)}
+    assert sorted(results) == sorted(ids)
+    first, second = shards.plan({i: sim.url_for(i) for i in ids}, limits)
+    assert all(not results[p].stopped.startswith("crashed") and results[p].fetches for p in first)
+    lost = [p for p in second if results[p].stopped.startswith("crashed")]
+    assert lost and all(results[p].stopped == "crashed: crawl process 1 ended (killed by signal 9)" for p in lost)
+    for pid in lost:  # a WARC file that loads: the portal crawled and crashed, no pages, no signals
+        rows = extract_warc(results[pid].warc)
+        assert rows["crawl_pages"] == [] and rows["crawl_signals"] == []
+    for pid in first:
+        assert extract_warc(results[pid].warc)["crawl_signals"]
+    assert any("lost with its process" in line for line in lines)
+
+
+class _Hosts(http.server.BaseHTTPRequestHandler):
+    """a.gov.vn's home page has moved to b.gov.vn/a/; b.gov.vn is a portal of its own."""
+
+    protocol_version = "HTTP/1.1"
+    hits: list = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        host = (self.headers.get("Host") or "").split(":")[0]
+        _Hosts.hits.append((host, self.path))
+        if host == "a.gov.vn" and self.path == "/":
+            status, body, extra = 301, b"", [("Location", "http://b.gov.vn/a/")]
+        elif self.path == "/robots.txt":
+            status, body, extra = 200, b"", [("Content-Type", "text/plain")]
+        else:
+            page = f"<html lang='vi'><body><h1>{host}{self.path}</h1><a href='{self.path}x'>x</a></body></html>"
+            status, body, extra = 200, page.encode(), [("Content-Type", "text/html; charset=utf-8")]
+        self.send_response(status)
+        for k, v in extra:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_portal_moved_onto_another_processs_site_is_crawled_again_at_the_end(tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hosts)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        guard = Guard(
+            allow=("127.0.0.0/8",),
+            allow_ports=(port,),
+            connect_to=tuple((h, 80, "127.0.0.1", port) for h in ("a.gov.vn", "b.gov.vn")),
+            mapped_only=True,
+        )
+        limits = demo_limits(CrawlLimits(max_pages=4, render=False, processes=2), guard)
+        targets = {"a": "http://a.gov.vn/", "b": "http://b.gov.vn/"}
+        assert len(shards.plan(targets, limits)) == 2
+        lines = []
+        results = {r.portal_id: r for r in crawl(targets, tmp_path, limits, log=lines.append)}
+    finally:
+        server.shutdown()
+    assert {results["a"].stopped, results["b"].stopped} <= {"complete", "page_limit"}
+    assert any("crawled again after the other processes" in line and "'a'" in line for line in lines)
+    pages = extract_warc(results["a"].warc)["crawl_pages"]
+    assert any(p["url"].startswith("http://b.gov.vn/a/") and p["depth"] == 1 for p in pages)
