@@ -95,7 +95,8 @@ def run_size(root: Path, portals: int, days: int, env: dict, log) -> dict:
     fresh_start(home)
     for stage in STAGES:
         out[stage] = measure([stage, str(home.root)], stage_env)
-        log(f"  {portals:>6} portals  {stage:<9} {out[stage]['wall']:7.1f} s wall")
+        s = out[stage]
+        log(f"  {portals:>6} portals  {stage:<9} {s['wall']:7.1f} s wall {s['cpu']:7.1f} s CPU {s['peak_mb']:6.0f} MB")
     return out
 
 

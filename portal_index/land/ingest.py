@@ -17,10 +17,18 @@ from portal_index.parse import fetch_results, papi, surveys
 from portal_index.parse.confined import confined
 from portal_index.parse.spreadsheets import SPREADSHEETS
 
+
+def _parse_probes(path: Path, landed_on):
+    return fetch_results.parse_probes(path, landed_on=landed_on)
+
+
+# a probe file with no problem goes straight from the file into the warehouse (see load_snapshot)
+_parse_probes.load_into = fetch_results.load_probes_into
+
 # Each parser takes the file and the day it landed (what "in the future" means for its dates).
 PARSERS: dict[str, Parser] = {
     "crawl": lambda path, landed_on: _parse_crawl(path),
-    "probes": lambda path, landed_on: fetch_results.parse_probes(path, landed_on=landed_on),
+    "probes": _parse_probes,
     "audits": lambda path, landed_on: fetch_results.parse_audits(path),
     "surveys": lambda path, landed_on: surveys.parse(path, landed_on=landed_on),
     "papi": lambda path, landed_on: papi.parse(path, landed_on=landed_on),

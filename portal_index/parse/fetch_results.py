@@ -13,6 +13,7 @@ import csv
 import json
 import re
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,7 +22,8 @@ from portal_index.core.periods import today as vietnam_today
 from portal_index.core.periods import utc_offset_hours, vietnam_date
 from portal_index.core.problems import InputRejected, Problem
 from portal_index.core.raw_tables import RAW_TABLES
-from portal_index.core.registry import validity_problem
+from portal_index.core.registry import portals as registry_portals
+from portal_index.core.registry import registry_file, validity_problem
 
 REQUIRED = {
     "crawl_pages": ("crawl_id", "portal_id", "url", "fetched_at"),
@@ -103,6 +105,7 @@ def _parse_warc(path: Path, portals=None) -> dict[str, list[dict]]:
 def parse_records(path: Path, records: dict[str, str]) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {t: [] for t in records.values()}
     problems: list[Problem] = []
+    validity = _validity_memo()
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(iter(lambda: f.readline(JSONL_LINE_CHARS + 1), ""), start=1):
             if len(line) > JSONL_LINE_CHARS:
@@ -131,7 +134,7 @@ def parse_records(path: Path, records: dict[str, str]) -> dict[str, list[dict]]:
             for col in REQUIRED[table]:
                 if obj.get(col) in (None, ""):
                     problems.append(Problem(path.name, None, n, col, obj.get(col), "a value"))
-            problems += _unknown_portal(path, n, obj, TIME_COLUMN[table])
+            problems += _unknown_portal(path, n, obj, TIME_COLUMN[table], validity)
             out[table].append({k: v for k, v in obj.items() if k in RAW_TABLES[table]})
             if len(problems) > MAX_LISTED:
                 break
@@ -140,7 +143,21 @@ def parse_records(path: Path, records: dict[str, str]) -> dict[str, list[dict]]:
     return out
 
 
-def _unknown_portal(path: Path, line: int, obj: dict, time_column: str) -> list[Problem]:
+def _validity_memo():
+    """`validity_problem` remembered per (portal, day) for one file: a crawl file has hundreds of rows
+    per portal and day, a probe file thousands of portals a day."""
+    memo: dict[tuple[str, date], str | None] = {}
+
+    def check(portal_id: str, day: date) -> str | None:
+        key = (portal_id, day)
+        if key not in memo:
+            memo[key] = validity_problem(portal_id, day)
+        return memo[key]
+
+    return check
+
+
+def _unknown_portal(path: Path, line: int, obj: dict, time_column: str, validity=validity_problem) -> list[Problem]:
     """A row of another tool's crawl or audit must belong to a registry portal valid at its time."""
     portal_id, moment = obj.get("portal_id"), obj.get(time_column)
     if not portal_id or not moment:
@@ -149,7 +166,7 @@ def _unknown_portal(path: Path, line: int, obj: dict, time_column: str) -> list[
         day = vietnam_date(datetime.fromisoformat(str(moment)))
     except ValueError:
         return [Problem(path.name, None, line, time_column, moment, "an ISO 8601 time")]
-    why = validity_problem(str(portal_id), day)
+    why = validity(str(portal_id), day)
     return [Problem(path.name, None, line, "portal_id", portal_id, why)] if why else []
 
 
@@ -169,18 +186,7 @@ def parse_probes(path: Path, landed_on: date | None = None) -> dict[str, pa.Tabl
     was expected."""
     import duckdb
 
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
-        first = f.readline(HEADER_CHARS)
-    header = next(csv.reader([first]), [])
-    odd = [c for c in header if not _IDENTIFIER.match(c)]  # names go into the query: plain names only
-    if odd or len(first) >= HEADER_CHARS:
-        raise InputRejected(
-            [Problem(path.name, None, 1, None, c[:80], "a column name of letters, digits and _") for c in odd[:20]]
-            or [Problem(path.name, None, 1, None, f"{len(first):,}+ characters", "a header line under 4,096")]
-        )
-    missing = [c for c in PROBE_REQUIRED if c not in header]
-    if missing:
-        raise InputRejected([Problem(path.name, None, 1, c, None, "a header with this column") for c in missing])
+    header = _probe_header(path)
     contract = RAW_TABLES["probes"]
     types = ", ".join(f"'{c}': '{contract.get(c, 'VARCHAR')}'" for c in header)
     text = ", ".join(f"'{c}': 'VARCHAR'" for c in header)
@@ -227,6 +233,74 @@ def parse_probes(path: Path, landed_on: date | None = None) -> dict[str, pa.Tabl
     return {"probes": table}
 
 
+def _probe_header(path: Path) -> list[str]:
+    """A probe CSV's column names, or InputRejected when they cannot go into a query or lack a required one."""
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+        first = f.readline(HEADER_CHARS)
+    header = next(csv.reader([first]), [])
+    odd = [c for c in header if not _IDENTIFIER.match(c)]  # names go into the query: plain names only
+    if odd or len(first) >= HEADER_CHARS:
+        raise InputRejected(
+            [Problem(path.name, None, 1, None, c[:80], "a column name of letters, digits and _") for c in odd[:20]]
+            or [Problem(path.name, None, 1, None, f"{len(first):,}+ characters", "a header line under 4,096")]
+        )
+    missing = [c for c in PROBE_REQUIRED if c not in header]
+    if missing:
+        raise InputRejected([Problem(path.name, None, 1, c, None, "a header with this column") for c in missing])
+    return header
+
+
+def load_probes_into(con, path: Path, landed_on: date, sha256: str, landed_at: str) -> int | None:
+    """A probe CSV read by DuckDB into the warehouse connection, inside the caller's open
+    transaction (one read of the file, no Arrow copy, no second connection): into a temporary
+    table, checked there with the checks of `parse_probes` (values of the right types, no missing
+    value, no repeated probe, no implausible one), then appended to `raw.probes`. Returns the rows
+    inserted, or None when the file has a problem (or anything fails): the caller then rolls back
+    and loads the file through `parse_probes`, which names every problem (row, column, value,
+    expected) exactly as it always has. (Checking the rows once in `raw.probes`, filtered by
+    snapshot, was tried: its zone maps skip few row groups, so each file re-scanned most of the
+    table.)"""
+    try:
+        header = _probe_header(path)
+    except InputRejected:
+        return None
+    contract = RAW_TABLES["probes"]
+    types = ", ".join(f"'{c}': '{contract.get(c, 'VARCHAR')}'" for c in header)
+    known = [c for c in header if c in contract]
+    zone = con.execute("select current_setting('TimeZone')").fetchall()[0][0]
+    con.execute("set TimeZone = 'UTC'")  # a time without an offset is UTC, as in parse_probes
+    try:
+        for leftover in ("probe_file", "probe_load_rejects", "probe_load_scans"):
+            con.execute(f"drop table if exists temp.{leftover}")
+        con.execute(
+            f"create temp table probe_file as select {', '.join(known)} "
+            f"from read_csv(?, header = true, auto_detect = false, columns = {{{types}}}, nullstr = '', "
+            "store_rejects = true, rejects_table = 'probe_load_rejects', rejects_scan = 'probe_load_scans')",
+            [str(path)],
+        )
+        if con.execute("select count(*) from temp.probe_load_rejects").fetchall()[0][0]:
+            return None
+        key = ", ".join(PROBE_REQUIRED)
+        blanks = " or ".join(f"{c} is null" for c in PROBE_REQUIRED)
+        stored, blank, distinct = con.execute(
+            f"select count(*), count(*) filter (where {blanks}), count(distinct ({key})) from temp.probe_file"
+        ).fetchall()[0]
+        if blank or distinct != stored:
+            return None
+        if not _plausible(con, "temp.probe_file", set(known), landed_on):
+            return None
+        inserted = con.execute(
+            "insert into raw.probes by name select ? as snapshot_sha256, "
+            "cast(? as timestamptz) as snapshot_landed_at, * from temp.probe_file",
+            [sha256, landed_at],
+        ).fetchall()[0][0]
+        return int(inserted) if inserted == stored else None
+    finally:
+        for table in ("probe_file", "probe_load_rejects", "probe_load_scans"):
+            con.execute(f"drop table if exists temp.{table}")
+        con.execute(f"set TimeZone = '{zone}'")
+
+
 # (column, condition on a row that makes it implausible, what was expected); a check whose columns a
 # file does not have is skipped. Timings are phases (DNS, connect, TLS) before the first byte.
 PROBE_RULES = (
@@ -245,9 +319,73 @@ PROBE_RULES = (
 MAX_LISTED = 200  # problems listed for one file (the count says how many more)
 
 
+def _applicable_rules(columns: set[str]) -> list[tuple[str, str, str]]:
+    """The PROBE_RULES whose columns a file has."""
+    return [
+        (column, condition, expected)
+        for column, condition, expected in PROBE_RULES
+        if {w for w in re.findall(r"[a-z_]+", condition) if w in RAW_TABLES["probes"]} <= columns
+    ]
+
+
+def _plausible(con, relation: str, columns: set[str], landed_on: date) -> bool:
+    """True when no probe of `relation` breaks a rule of `_implausible_probes`: every rule, the landing
+    day and the registry checked in one scan and one join, instead of a query per rule and a registry
+    look-up per portal and day. When it says False, `_implausible_probes` finds and names the problems."""
+    after = landed_on + timedelta(days=1)
+    conditions = [f"({condition})" for _, condition, _ in _applicable_rules(columns)]
+    conditions.append(f"probed_at >= timestamptz '{after} 00:00:00{utc_offset_hours():+03d}'")
+    if con.execute(f"select count(*) from {relation} where {' or '.join(conditions)}").fetchall()[0][0]:
+        return False
+    spans = registry_spans()
+    con.register("registry_spans", spans)
+    try:
+        unknown = con.execute(
+            f"""select count(*) from (
+                    select distinct portal_id, cast(probed_at + to_hours({utc_offset_hours()}) as date) as day
+                    from {relation}) as d
+                where not exists (
+                    select 1 from registry_spans as s where s.portal_id = d.portal_id
+                    and (s.valid_from is null or s.valid_from <= d.day)
+                    and (s.valid_to is null or s.valid_to >= d.day))"""
+        ).fetchall()[0][0]
+    finally:
+        con.unregister("registry_spans")
+    return not unknown
+
+
+def registry_spans() -> pa.Table:
+    """The registry's validity spans (portal_id, valid_from, valid_to; null for an open end), as
+    `validity_problem` reads them (`valid_between`)."""
+    path = registry_file()
+    return _registry_spans(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _registry_spans(path: Path, mtime_ns: int) -> pa.Table:
+    rows = registry_portals()
+    return pa.table(
+        {
+            "portal_id": pa.array([p["portal_id"] for p in rows], pa.string()),
+            "valid_from": pa.array(
+                [date.fromisoformat(p["valid_from"]) if p["valid_from"] else None for p in rows], pa.date32()
+            ),
+            "valid_to": pa.array(
+                [date.fromisoformat(p["valid_to"]) if p["valid_to"] else None for p in rows], pa.date32()
+            ),
+        }
+    )
+
+
 def _implausible_probes(con, path: Path, table: pa.Table, landed_on: date) -> list[Problem]:
     """Probes that cannot be: negative or disordered times, impossible statuses, times after the
     day the file landed, portals the registry does not have on the probe's day."""
+    con.register("incoming", table)
+    try:
+        if _plausible(con, "incoming", set(table.column_names), landed_on):
+            return []
+    finally:
+        con.unregister("incoming")
     incoming = table.append_column("line", pa.array(range(2, table.num_rows + 2), pa.int64()))
     con.register("incoming", incoming)
     columns = set(table.column_names)

@@ -1,0 +1,80 @@
+"""A probe file with no problem goes straight from the file into the warehouse; the rows are those
+`parse_probes` gives, and a file with a problem is still named problem by problem."""
+
+from datetime import date
+
+import duckdb
+
+from portal_index.config import Home
+from portal_index.land.ingest import PARSERS, ingest_source
+from portal_index.land.snapshots import list_snapshots
+from portal_index.land.warehouse import LoadReport, connect, load_snapshot
+from portal_index.parse import fetch_results
+
+GOOD = (
+    "portal_id,url,probed_at,status,dns_ms,connect_ms,tls_ms,ttfb_ms,total_ms,bytes,http_version,"
+    "redirects_to_https,error,retry_of,unknown_extra\n"
+    "hanoi-info,https://x/,2026-09-01T00:00:00Z,200,1.5,2,3.25,40.125,90,1200,HTTP/2,true,,,x\n"
+    "hanoi-info,https://x/,2026-09-01 01:00:00,,,,,,,,,,timeout,2026-09-01T00:59:00+07:00,y\n"
+    "hanoi-info,https://x/a,2026-09-01T02:00:00+07:00,301,0,0,0,5,5,0,HTTP/1.1,false,,,\n"
+)
+
+
+def _plain(path, landed_on):  # the parser alone: no fast path
+    return fetch_results.parse_probes(path, landed_on=landed_on)
+
+
+def test_the_direct_load_keeps_the_rows_the_parser_gives(tmp_path):
+    rows = {}
+    for name, parser in (("plain", _plain), ("direct", PARSERS["probes"])):
+        home = Home(tmp_path / name).ensure()
+        (home.inbox("probes") / "p.csv").write_text(GOOD, encoding="utf-8")
+        from portal_index.land.ingest import land_inbox
+
+        land_inbox(home, "probes")
+        report = LoadReport("probes")
+        with connect(home.warehouse) as con:
+            con.execute("set TimeZone = 'Asia/Ho_Chi_Minh'")  # the loader's own setting comes back unchanged
+            for snapshot in list_snapshots(home.snapshots, "probes"):
+                load_snapshot(con, snapshot, parser, report)
+            assert con.execute("select current_setting('TimeZone')").fetchall() == [("Asia/Ho_Chi_Minh",)]
+            con.execute("set TimeZone = 'UTC'")
+            rows[name] = con.execute("select * exclude (snapshot_landed_at) from raw.probes order by all").fetchall()
+            assert con.execute("select status, rows from meta.snapshot_loads").fetchall() == [("accepted", 3)]
+        assert report.rows == 3 and not report.rejected
+    assert rows["plain"] == rows["direct"] and len(rows["direct"]) == 3
+
+
+def test_a_file_with_a_problem_is_rolled_back_and_named_by_the_parser(tmp_path):
+    home = Home(tmp_path).ensure()
+    bad = GOOD + "hanoi-info,https://x/,2026-09-01T03:00:00Z,200,1,1,1,-5,9,10,HTTP/2,true,,,\n"
+    (home.inbox("probes") / "bad.csv").write_text(bad, encoding="utf-8")
+    (home.inbox("probes") / "good.csv").write_text(GOOD.replace("2026-09-01", "2026-09-02"), encoding="utf-8")
+    report = ingest_source(home, "probes")
+    assert report.rows == 3 and [s.original_name for s, _ in report.rejected] == ["bad.csv"]
+    [(_, problems)] = report.rejected
+    assert {(p.row, p.column, p.value) for p in problems} == {(5, "ttfb_ms", "-5.0")}  # two rules, one cell
+    with duckdb.connect(str(home.warehouse)) as con:
+        assert con.execute("select count(*) from raw.probes").fetchall() == [(3,)]  # the bad file left nothing
+        assert not con.execute(
+            "select table_name from duckdb_tables() where temporary and table_name like 'probe%'"
+        ).fetchall()
+
+
+def test_a_probe_in_the_future_or_of_an_unknown_portal_is_not_loaded_directly(tmp_path):
+    home = Home(tmp_path).ensure()
+    landed = "2026-09-01T00:00:00+00:00"
+    with connect(home.warehouse) as con:
+        path = tmp_path / "p.csv"
+        path.write_text(GOOD, encoding="utf-8")
+        con.execute("begin")
+        assert fetch_results.load_probes_into(con, path, date(2026, 8, 31), "a" * 64, landed) is None
+        con.execute("rollback")
+        path.write_text(GOOD.replace("hanoi-info", "atlantis-info"), encoding="utf-8")
+        con.execute("begin")
+        assert fetch_results.load_probes_into(con, path, date(2026, 9, 2), "a" * 64, landed) is None
+        con.execute("rollback")
+        path.write_text(GOOD, encoding="utf-8")
+        con.execute("begin")
+        assert fetch_results.load_probes_into(con, path, date(2026, 9, 2), "a" * 64, landed) == 3
+        con.execute("rollback")
