@@ -2,7 +2,7 @@
 STAGE HOME`. Each prints one JSON line with the rows it handled; the caller measures the process.
 
 - ingest: every snapshot of every source into the raw tables (what the loader assets do)
-- dbt: one `dbt build` (seeds, models, tests, unit tests), as the dbt asset runs it
+- dbt: one `dbt build` (seeds, models, data tests: `DBT_BUILD`), as the dbt asset runs it
 - validate: the Great Expectations gate on the published tables (inside DuckDB)
 - publish: the release (CSV, Parquet, workbook, report, datapackage.json, Frictionless validation)
 - floor: one hand-written DuckDB query computing portal_scores straight from the snapshot files
@@ -15,7 +15,7 @@ import json
 import subprocess
 import sys
 
-from portal_index.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, SOURCES, Home, dbt_env
+from portal_index.config import DBT_BUILD, DBT_EXECUTABLE, DBT_PROJECT_DIR, SOURCES, Home, dbt_env
 
 RAW_ROWS = "select sum(rows) from meta.snapshot_loads where status = 'accepted'"
 
@@ -45,7 +45,7 @@ def dbt(home: Home, select: str | None = None) -> dict:
     command = [
         str(DBT_EXECUTABLE),
         "--quiet",
-        "build",
+        *DBT_BUILD,
         "--profiles-dir",
         str(DBT_PROJECT_DIR),
         "--target-path",

@@ -36,6 +36,9 @@ DATAPACKAGE_DIR = REPO_ROOT / "datapackage"
 
 # dbt from this virtualenv (found without activating it), and its environment: no usage statistics
 DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+# a build: seeds, models and their data tests. The unit tests check the models' SQL, not the data:
+# they run in the test suite (tests/integration/test_pipeline.py), not in every build
+DBT_BUILD = ("build", "--exclude-resource-type", "unit_test")
 
 SOURCES = ("crawl", "probes", "audits", "surveys", "papi")
 

@@ -14,7 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.defs.resources import PortalIndexResource
 from orchestration.defs.scoring.project import dbt_project
-from portal_index.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_env
+from portal_index.config import DBT_BUILD, DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_env
 from portal_index.release.catalog import published_tables
 
 PARTIAL_PARSE = "partial_parse.msgpack"
@@ -93,9 +93,8 @@ class PortalIndexTranslator(DagsterDbtTranslator):
 def scoring_assets() -> dg.AssetsDefinition:
     @dbt_assets(manifest=prepare_manifest(), project=dbt_project(), dagster_dbt_translator=PortalIndexTranslator())
     def portal_index_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, portal_index: PortalIndexResource):
-        """Seeds, staging, intermediate and mart models with their data tests. The unit tests check
-        the models' SQL, not the data, so they run in the test suite, not in every build."""
-        build = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context)
+        """Seeds, staging, intermediate and mart models with their data tests (`DBT_BUILD`)."""
+        build = dbt.cli(list(DBT_BUILD), context=context)
         yield from build.stream()
         keep_partial_parse(build.target_path)
         # the build's documentation, one self-contained page, bundled with the next release; it reads
