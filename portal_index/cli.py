@@ -122,11 +122,13 @@ def _materialization(result, asset: str):
 def _fetch(home: Home, mode: str, verbose: bool, refetch: bool = False) -> bool:
     """The crawl (every portal), this hour's probes and the browser audit, each its own run, unless
     this period's (this hour's) was already fetched; False if one failed."""
-    from portal_index.land.fetched import DONE
+    from orchestration.defs.resources import PortalIndexResource
+    from portal_index.land.fetched import already_fetched
 
+    audited = PortalIndexResource(home=str(home.root), mode=mode).audited_portals()
     for job_name in ("crawl_job", "probe_job", "audit_job"):
-        if not refetch and (done := DONE[job_name](home, demo=mode == "demo")):
-            print(f"{job_name}: not run, {done} (--refetch runs it again)", file=sys.stderr)
+        if not refetch and (done := already_fetched(job_name, home, mode == "demo", audited)):
+            print(f"{job_name}: not run, {done} ({mode}); --refetch runs it again", file=sys.stderr)
             continue
         result, _, log_path = _run_job(job_name, home, mode, verbose)
         if not result.success:

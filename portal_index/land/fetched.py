@@ -41,7 +41,7 @@ def _query(home: Home, sql: str, params: list) -> list[tuple]:
     try:
         with connect(home.warehouse, read_only=True) as con:
             return con.execute(sql, params).fetchall()
-    except duckdb.CatalogException:
+    except duckdb.Error:  # no tables yet, or another process writing (a lock): fetch, to be safe
         return []
 
 
@@ -64,41 +64,55 @@ def crawl_done(home: Home, demo: bool, now: datetime | None = None) -> str | Non
     return f"all {len(wanted)} portals were crawled in {period} (the last at {latest:%Y-%m-%d %H:%M} UTC)"
 
 
-def audit_done(home: Home, demo: bool, now: datetime | None = None) -> str | None:
-    """Why the browser audit need not run again: an audit was accepted this period after the latest
-    crawl landed (the audit takes its key pages from the latest crawl); None otherwise."""
+def audit_done(home: Home, demo: bool, portals: list[str], now: datetime | None = None) -> str | None:
+    """Why the browser audit need not run again: every one of `portals` (the ones the audit visits)
+    was audited in an accepted snapshot of this period, landed after the latest crawl (the audit
+    takes its key pages from the latest crawl); None otherwise."""
     period, start, end = _period(now or datetime.now(UTC))
     rows = _query(
         home,
-        f"""select
-              max(landed_at) filter (where source = 'audits' and landed_at >= ? and landed_at < ?),
-              max(landed_at) filter (where source = 'crawl')
-            from meta.snapshot_loads
-            where status = 'accepted' and {_same_making(demo)}""",
+        f"""with latest_crawl as (
+                select max(landed_at) as landed from meta.snapshot_loads
+                where source = 'crawl' and status = 'accepted' and {_same_making(demo)}
+            )
+            select a.portal_id, max(s.landed_at)
+            from raw.a11y_audits as a join meta.snapshot_loads as s on s.sha256 = a.snapshot_sha256
+            where s.status = 'accepted' and {_same_making(demo)} and s.landed_at >= ? and s.landed_at < ?
+              and s.landed_at >= coalesce((select landed from latest_crawl), s.landed_at)
+            group by 1""",
         [start, end],
     )
-    audited, crawled = rows[0] if rows else (None, None)
-    if audited is None or (crawled is not None and crawled > audited):
+    if not portals or not set(portals) <= {portal for portal, _ in rows}:
         return None
-    at = audited.astimezone(UTC)
-    return f"the portals were audited in {period} after their latest crawl (at {at:%Y-%m-%d %H:%M} UTC)"
+    at = max(landed for _, landed in rows).astimezone(UTC)
+    return (
+        f"all {len(portals)} portals the audit visits were audited in {period} after their latest crawl "
+        f"(the last at {at:%Y-%m-%d %H:%M} UTC)"
+    )
 
 
 def probes_done(home: Home, demo: bool, now: datetime | None = None) -> str | None:
-    """Why the probes need not run again: probes of this hour were accepted (the probe partition is
-    the hour; Vietnam's offset is whole hours, so its hours start where UTC's do); None otherwise."""
-    hour = (now or datetime.now(UTC)).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    """Why the probes need not run again: a probe run of this hour's partition (the hour in Vietnam
+    time, as the snapshot's origin names it) was accepted; None otherwise."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC) + timedelta(hours=utc_offset_hours())
+    hour = f"{moment:%Y-%m-%d-%H}:00"
     rows = _query(
         home,
         f"""select count(*)
             from raw.probes as p join meta.snapshot_loads as s on s.sha256 = p.snapshot_sha256
-            where s.status = 'accepted' and {_same_making(demo)} and p.probed_at >= ? and p.probed_at < ?""",
-        [hour, hour + timedelta(hours=1)],
+            where s.status = 'accepted' and {_same_making(demo)} and s.origin like ?""",
+        [f"% hour {hour} %"],
     )
     if not rows or not rows[0][0]:
         return None
-    return f"this hour's probes were taken ({rows[0][0]} probes since {hour:%H:%M} UTC)"
+    return f"the probes of hour {hour} (Vietnam time) were taken ({rows[0][0]} probes)"
 
 
-# the fetch jobs `portal-index run` starts, and how each knows it was done this period
-DONE = {"crawl_job": crawl_done, "probe_job": probes_done, "audit_job": audit_done}
+def already_fetched(job: str, home: Home, demo: bool, audited: list[str]) -> str | None:
+    """Why a fetch job of `portal-index run` need not run again, or None; `audited`: the portals the
+    audit visits."""
+    if job == "crawl_job":
+        return crawl_done(home, demo)
+    if job == "probe_job":
+        return probes_done(home, demo)
+    return audit_done(home, demo, audited)

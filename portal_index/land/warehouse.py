@@ -181,6 +181,7 @@ def _load_direct(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, load_into) 
     """A parser's fast path: the file read by DuckDB straight into its raw table and checked there,
     in one transaction. The rows loaded when the snapshot was accepted; None (nothing kept) when the
     file has a problem or anything failed, and the parser then reads it and names every problem."""
+    zone = con.execute("select current_setting('TimeZone')").fetchall()[0][0]
     con.execute("begin")
     try:
         landed_on = vietnam_date(datetime.fromisoformat(snapshot.landed_at))
@@ -193,6 +194,8 @@ def _load_direct(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, load_into) 
     except Exception:  # the parser's own path says what is wrong with the file
         con.execute("rollback")
         return None
+    finally:  # the fast path may change the connection's time zone; a failure must not leave it so
+        con.execute(f"set TimeZone = '{zone}'")
     return rows
 
 

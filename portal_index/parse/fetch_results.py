@@ -9,6 +9,7 @@ The columns are the raw-table contracts in `portal_index.land.warehouse.RAW_TABL
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import re
@@ -260,6 +261,8 @@ def load_probes_into(con, path: Path, landed_on: date, sha256: str, landed_at: s
     expected) exactly as it always has. (Checking the rows once in `raw.probes`, filtered by
     snapshot, was tried: its zone maps skip few row groups, so each file re-scanned most of the
     table.)"""
+    import duckdb
+
     try:
         header = _probe_header(path)
     except InputRejected:
@@ -295,10 +298,12 @@ def load_probes_into(con, path: Path, landed_on: date, sha256: str, landed_at: s
             [sha256, landed_at],
         ).fetchall()[0][0]
         return int(inserted) if inserted == stored else None
-    finally:
-        for table in ("probe_file", "probe_load_rejects", "probe_load_scans"):
-            con.execute(f"drop table if exists temp.{table}")
-        con.execute(f"set TimeZone = '{zone}'")
+    finally:  # in a transaction that failed these fail too: its rollback drops the tables, and
+        # the caller (`warehouse._load_direct`) sets the zone back after it
+        with contextlib.suppress(duckdb.Error):
+            for table in ("probe_file", "probe_load_rejects", "probe_load_scans"):
+                con.execute(f"drop table if exists temp.{table}")
+            con.execute(f"set TimeZone = '{zone}'")
 
 
 # (column, condition on a row that makes it implausible, what was expected); a check whose columns a

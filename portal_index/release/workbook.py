@@ -30,7 +30,7 @@ from math import isinf, isnan
 from pathlib import Path
 
 import duckdb
-from xlsxwriter.utility import _utf16_len, _utf16_truncate, xl_col_to_name
+from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
 from xlsxwriter.worksheet import CellBooleanTuple, CellDatetimeTuple, CellStringTuple
 
 from portal_index.config import SEEDS_DIR
@@ -240,6 +240,8 @@ class _Sheet:
             string = str(value)
             if len(string) > self.ws.xls_strmax // 2 and _utf16_len(string) > self.ws.xls_strmax:
                 string = _utf16_truncate(string, self.ws.xls_strmax)
+            if string.startswith("<r>") and string.endswith("</r>"):
+                return _literal_string_xml(self.ws, string)
             cell = CellStringTuple(string, None)
         return _cell_xml(self.ws, cell)
 
@@ -255,6 +257,19 @@ def _cell_xml(ws, cell) -> str:
     fh, ws.fh = ws.fh, io.StringIO()
     try:
         ws._write_cell(0, 0, cell)
+        return ws.fh.getvalue()[len('<c r="A1"') :]
+    finally:
+        ws.fh = fh
+
+
+def _literal_string_xml(ws, string: str) -> str:
+    """A string that looks like rich text (`<r>…</r>`), written as the text it is: XlsxWriter's
+    constant-memory path puts such a string into the sheet's XML unescaped, so words from a crawled
+    page could add cells to the published workbook or break it."""
+    fh, ws.fh = ws.fh, io.StringIO()
+    try:
+        string = ws._escape_control_characters(string)
+        ws._xml_inline_string(string, _preserve_whitespace(string), [("r", "A1")])
         return ws.fh.getvalue()[len('<c r="A1"') :]
     finally:
         ws.fh = fh

@@ -120,9 +120,9 @@ def test_running_again_in_the_period_fetches_nothing_again_and_changes_nothing(d
     before = sorted(p.name for p in demo_copy.releases.iterdir())
     result = cli("run", "--demo", home=demo_copy.root, check=True)
     assert "crawl_job: not run, all " in result.stderr and " portals were crawled in " in result.stderr
-    assert "audit_job: not run, the portals were audited in " in result.stderr
+    assert "audit_job: not run, all " in result.stderr and " portals the audit visits were audited in " in result.stderr
     assert "release:" in result.stdout
-    if "probe_job: not run, this hour's probes were taken" in result.stderr:  # within the hour: nothing new
+    if "probe_job: not run, the probes of hour " in result.stderr:  # within the hour: nothing new
         assert "inputs: 0 file(s) loaded" in result.stderr and "unchanged since" in result.stdout
         assert sorted(p.name for p in demo_copy.releases.iterdir()) == before
     else:  # the hour turned since the first run: its probes are the only new input

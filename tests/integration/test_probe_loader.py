@@ -78,3 +78,21 @@ def test_a_probe_in_the_future_or_of_an_unknown_portal_is_not_loaded_directly(tm
         con.execute("begin")
         assert fetch_results.load_probes_into(con, path, date(2026, 9, 2), "a" * 64, landed) == 3
         con.execute("rollback")
+
+
+def test_a_fast_load_that_fails_mid_transaction_leaves_the_time_zone_and_no_rows(tmp_path):
+    from types import SimpleNamespace
+
+    from portal_index.land.warehouse import _load_direct
+
+    def failing(con, path, landed_on, sha256, landed_at):
+        con.execute("set TimeZone = 'UTC'")
+        con.execute("insert into raw.probes (snapshot_sha256, portal_id, url) values ('s', 'p', 'u')")
+        con.execute("select cast('not a number' as integer)")  # fails inside the transaction
+
+    snapshot = SimpleNamespace(landed_at="2026-11-27T09:00:00+00:00", sha256="s", path=tmp_path / "x.csv")
+    with connect(tmp_path / "w.duckdb") as con:
+        con.execute("set TimeZone = 'Asia/Ho_Chi_Minh'")
+        assert _load_direct(con, snapshot, failing) is None
+        assert con.execute("select current_setting('TimeZone')").fetchall()[0][0] == "Asia/Ho_Chi_Minh"
+        assert con.execute("select count(*) from raw.probes").fetchall()[0][0] == 0

@@ -46,9 +46,10 @@ def crawl(home: Home, sha: str, portals: list[str], at: datetime, origin: str = 
 
 
 def test_nothing_is_done_in_an_empty_or_missing_warehouse(home, tmp_path):
-    for done in (crawl_done, audit_done, probes_done):
-        assert done(home, demo=True, now=NOW) is None
-        assert done(Home(tmp_path / "none"), demo=True, now=NOW) is None
+    for home_ in (home, Home(tmp_path / "none")):
+        assert crawl_done(home_, demo=True, now=NOW) is None
+        assert audit_done(home_, demo=True, portals=wanted()[:12], now=NOW) is None
+        assert probes_done(home_, demo=True, now=NOW) is None
 
 
 def test_the_crawl_is_done_when_every_portal_was_crawled_this_period_the_same_way(home):
@@ -66,29 +67,46 @@ def test_the_crawl_is_done_when_every_portal_was_crawled_this_period_the_same_wa
     assert crawl_done(home, demo=True, now=datetime(2027, 1, 2, tzinfo=UTC)) is None  # a new period
 
 
-def test_the_audit_is_done_when_one_was_accepted_this_period_after_the_latest_crawl(home):
+def audit(
+    home: Home, sha: str, portals: list[str], at: datetime, origin: str = "portal-index 0.1.0 audits (demo) run 2"
+):
+    land(home, sha, "audits", origin, at)
+    with connect(home.warehouse) as con:
+        con.executemany(
+            "insert into raw.a11y_audits (snapshot_sha256, portal_id, url, audited_at) values (?, ?, ?, ?)",
+            [[sha, p, f"https://{p}.example/", at] for p in portals],
+        )
+
+
+def test_the_audit_is_done_when_every_audited_portal_was_audited_this_period_after_the_latest_crawl(home):
+    audited = wanted()[:12]
     crawl(home, "crawl1", wanted(), NOW - timedelta(days=2))
-    assert audit_done(home, demo=True, now=NOW) is None
-    land(home, "audit1", "audits", "portal-index 0.1.0 audits (demo) run 2", NOW - timedelta(days=1))
-    assert "audited in 2026-H2" in audit_done(home, demo=True, now=NOW)
-    assert audit_done(home, demo=False, now=NOW) is None
+    assert audit_done(home, demo=True, portals=audited, now=NOW) is None
+    audit(home, "audit1", audited[:6], NOW - timedelta(days=1))  # one shard of two landed
+    assert audit_done(home, demo=True, portals=audited, now=NOW) is None
+    audit(home, "audit2", audited[6:], NOW - timedelta(days=1))
+    assert "all 12 portals the audit visits were audited in 2026-H2" in audit_done(home, True, audited, now=NOW)
+    assert audit_done(home, demo=False, portals=audited, now=NOW) is None
     crawl(home, "crawl2", wanted(), NOW - timedelta(hours=2))  # crawled again: its key pages may differ
-    assert audit_done(home, demo=True, now=NOW) is None
+    assert audit_done(home, demo=True, portals=audited, now=NOW) is None
 
 
-def test_the_probes_are_done_when_this_hours_were_accepted(home):
-    land(home, "p1", "probes", "portal-index 0.1.0 probes (demo) hour x", NOW - timedelta(hours=1))
+def probes(home: Home, sha: str, hour: str, at: datetime) -> None:
+    land(home, sha, "probes", f"portal-index 0.1.0 probes (demo) hour {hour} run 3", at)
     with connect(home.warehouse) as con:
         con.execute(
-            "insert into raw.probes (snapshot_sha256, portal_id, url, probed_at) values ('p1', 'x', 'u', ?)",
-            [NOW - timedelta(hours=1)],
+            "insert into raw.probes (snapshot_sha256, portal_id, url, probed_at) values (?, 'x', 'u', ?)", [sha, at]
         )
-    assert probes_done(home, demo=True, now=NOW) is None  # the hour before
-    land(home, "p2", "probes", "portal-index 0.1.0 probes (demo) hour y", NOW)
-    with connect(home.warehouse) as con:
-        con.execute(
-            "insert into raw.probes (snapshot_sha256, portal_id, url, probed_at) values ('p2', 'x', 'u', ?)",
-            [NOW.replace(minute=1)],
-        )
-    assert "this hour's probes were taken (1 probes since 09:00 UTC)" == probes_done(home, demo=True, now=NOW)
+
+
+def test_the_probes_are_done_when_this_hours_partition_was_accepted(home):
+    # NOW is 09:30 UTC, 16:30 in Vietnam: the partition is 2026-11-27-16:00
+    probes(home, "p1", "2026-11-27-15:00", NOW - timedelta(minutes=29))  # the hour before, ending after 16:00
+    assert probes_done(home, demo=True, now=NOW) is None
+    probes(home, "p2", "2026-11-27-16:00", NOW)
+    assert (
+        probes_done(home, demo=True, now=NOW)
+        == "the probes of hour 2026-11-27-16:00 (Vietnam time) were taken (1 probes)"
+    )
     assert probes_done(home, demo=False, now=NOW) is None
+    assert probes_done(home, demo=True, now=NOW + timedelta(hours=1)) is None

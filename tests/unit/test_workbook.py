@@ -62,7 +62,6 @@ NASTY = [
     "tab\there",
     "bell\x07and\x00nul",
     "_x0041_ literal escape",
-    "<r>rich-looking</r>",
     "Cổng thông tin điện tử tỉnh Hà Giang — 𝔘nicode",
     "line\nbreak",
     "x" * 40_000,
@@ -151,3 +150,20 @@ def test_nan_is_refused_as_before(tmp_path):
         with pytest.raises(TypeError):
             sheet.write_rows([["nan"]])
         wb.close()
+
+
+def test_a_string_that_looks_like_rich_text_is_written_as_text(tmp_path):
+    """XlsxWriter's constant-memory path writes a string `<r>…</r>` into the sheet unescaped; words
+    from a crawled page must not add cells to the published workbook or break it."""
+    import openpyxl
+
+    attack = '<r><t>x</t></r></is></c><c r="Z9" t="inlineStr"><is><t>injected</t></is></c><c><is><r>y</r>'
+    wb = xlsxwriter.Workbook(str(tmp_path / "x.xlsx"), {"constant_memory": True, "tmpdir": str(tmp_path)})
+    formats = {"header": wb.add_format({}), "score": wb.add_format({}), "date": wb.add_format({})}
+    sheet = _Sheet(wb, "s", ["evidence"], ["string"], formats)
+    sheet.write_rows([[attack], ["<r>rich-looking</r>"]])
+    sheet.close()
+    wb.close()
+    ws = openpyxl.load_workbook(tmp_path / "x.xlsx", read_only=True)["s"]
+    cells = [(c.coordinate, c.value) for row in ws.iter_rows() for c in row if c.value is not None]
+    assert cells == [("A1", "evidence"), ("A2", attack), ("A3", "<r>rich-looking</r>")]

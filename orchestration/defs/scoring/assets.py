@@ -79,8 +79,11 @@ def keep_partial_parse(build_target: Path) -> None:
         return
     kept = build_target.parent / PARTIAL_PARSE
     staged = kept.with_name(f".{PARTIAL_PARSE}.{build_target.name}")
-    shutil.copyfile(parsed, staged)
-    staged.replace(kept)  # atomic: a build starting now reads the old parse or the new, never half
+    try:
+        shutil.copyfile(parsed, staged)
+        staged.replace(kept)  # atomic: a build starting now reads the old parse or the new, never half
+    except OSError:  # a full disk: the next build parses in full, the build itself succeeded
+        staged.unlink(missing_ok=True)
 
 
 class PortalIndexTranslator(DagsterDbtTranslator):
