@@ -211,7 +211,7 @@ class PortalExtractor:
         self.signals.set(
             "broken_link_share",
             len(broken) / len(internal) if internal else 0.0,
-            broken[0]["url"] if broken else None,
+            min(m["url"] for m in broken) if broken else None,  # the first in URL order: fetch order varies
             f"{len(broken)} of {len(internal)} internal links broken",
         )
         return self.signals.rows(

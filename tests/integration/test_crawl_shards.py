@@ -55,10 +55,8 @@ def _rows(results):
             (p["role"], p["url"], p["depth"], p["status"], p["error"], p["bytes"], p["tls_fault"])
             for p in rows["crawl_pages"]
         )
-        # the evidence of broken links is the first broken one fetched: fetch order varies between runs
         signals = sorted(
-            (s["signal_id"], s["value"], s["evidence_text"], s["read_as"])
-            + ((s["evidence_url"],) if s["signal_id"] != "broken_link_share" else ())
+            (s["signal_id"], s["value"], s["evidence_url"], s["evidence_text"], s["read_as"])
             for s in rows["crawl_signals"]
         )
         out[r.portal_id] = (r.stopped, r.fetches, r.errors, r.signals, pages, signals)
