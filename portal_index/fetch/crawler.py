@@ -63,7 +63,7 @@ class CrawlLimits:
     throttle_by: str = "host"  # "portal" where many portals share one address (the simulator's loopback mode)
     render: bool = True  # render app-shell pages in headless Chromium when one is found
     render_concurrency: int = 2  # pages rendered at once, in all (a page is browser-seconds of CPU)
-    processes: int = 0  # crawl processes when rendering is off; 0: one per CPU (portal_index.fetch.shards)
+    processes: int = 1  # crawl processes when rendering is off; 0: one per CPU (portal_index.fetch.shards)
     user_agent: str = USER_AGENT
     guard: Guard = field(default_factory=Guard)
 
