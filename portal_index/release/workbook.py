@@ -275,32 +275,40 @@ def _literal_string_xml(ws, string: str) -> str:
         ws.fh = fh
 
 
+def new_workbook(path: Path, scratch: str):
+    """An XlsxWriter workbook as the release writes it (constant memory, values never read as
+    numbers, formulas or links, a fixed creation time) and its cell formats."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": True,
+            "tmpdir": scratch,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
+    wb.set_properties({"created": datetime(2000, 1, 1)})
+    formats = {
+        "header": wb.add_format({"bold": True, "text_wrap": True}),
+        "date": wb.add_format({"num_format": "dd/mm/yyyy"}),
+        "score": wb.add_format({"num_format": "0.00"}),
+    }
+    return wb, formats
+
+
 def write_workbook(
     path: Path, data_dir: Path, tables: list[str], docs: dict[str, dict], methodology_version: str
 ) -> None:
     """`Tổng hợp` first (under the current `methodology_version`), then one sheet per table with
     every version's rows (see the module's docstring)."""
-    import xlsxwriter
 
     labels = value_labels()
     with tempfile.TemporaryDirectory() as scratch:
         draft = Path(scratch) / "draft.xlsx"
-        wb = xlsxwriter.Workbook(
-            str(draft),
-            {
-                "constant_memory": True,
-                "tmpdir": scratch,
-                "strings_to_numbers": False,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-            },
-        )
-        wb.set_properties({"created": datetime(2000, 1, 1)})
-        formats = {
-            "header": wb.add_format({"bold": True, "text_wrap": True}),
-            "date": wb.add_format({"num_format": "dd/mm/yyyy"}),
-            "score": wb.add_format({"num_format": "0.00"}),
-        }
+        wb, formats = new_workbook(draft, scratch)
         summary = _Sheet(wb, SUMMARY_SHEET, [t for t, _ in SUMMARY_COLUMNS], [k for _, k in SUMMARY_COLUMNS], formats)
         summary.write_rows(summary_rows(data_dir, labels, methodology_version))
         summary.close()

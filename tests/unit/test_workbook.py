@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from portal_index.release.workbook import MAX_WIDTH, _Sheet
+from portal_index.release.workbook import MAX_WIDTH, _Sheet, new_workbook
 
 
 class _ReferenceSheet:
@@ -106,22 +106,7 @@ def _sheets():
 
 
 def _write(path: Path, sheet_class, chunk: int | None = None) -> None:
-    wb = xlsxwriter.Workbook(
-        str(path),
-        {
-            "constant_memory": True,
-            "tmpdir": str(path.parent),
-            "strings_to_numbers": False,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-        },
-    )
-    wb.set_properties({"created": datetime(2000, 1, 1)})
-    formats = {
-        "header": wb.add_format({"bold": True, "text_wrap": True}),
-        "date": wb.add_format({"num_format": "dd/mm/yyyy"}),
-        "score": wb.add_format({"num_format": "0.00"}),
-    }
+    wb, formats = new_workbook(path, str(path.parent))
     for name, titles, kinds, rows in _sheets():
         sheet = sheet_class(wb, name, titles, kinds, formats)
         if chunk:
