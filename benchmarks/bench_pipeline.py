@@ -70,10 +70,26 @@ def fresh_start(home: Home) -> None:
     home.ensure()
 
 
+def _synth_stamp(portals: int, days: int) -> str:
+    """What the kept inputs were made by: the size, and the sha256 of `synth`'s source. Inputs of an
+    older synth (a probe file without a column the loader and the floor now read) are made again."""
+    import hashlib
+
+    from portal_index.demo import synth
+
+    return f"{portals} portals, {days} days, synth {hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest()}\n"
+
+
 def run_size(root: Path, portals: int, days: int, env: dict, log) -> dict:
     home = Home(root / str(portals))
     stage_env = {**env, "PORTAL_INDEX_HOME": str(home.root), "PORTAL_INDEX_REGISTRY": str(home.registry)}
     out = {"portals": portals, "days": days}
+    made_by = _synth_stamp(portals, days)
+    stamp = home.root / "synth.stamp"
+    if home.registry.exists() and (not stamp.exists() or stamp.read_text() != made_by):
+        log(f"  {portals:>6} portals  inputs made by another version of synth: made again")
+        for path in (home.snapshots, home.root / "inbox", home.registry.parent):
+            shutil.rmtree(path, ignore_errors=True)
     if not home.registry.exists():
         started = time.perf_counter()
         subprocess.run(
@@ -91,6 +107,7 @@ def run_size(root: Path, portals: int, days: int, env: dict, log) -> dict:
             env=env,
         )
         out["synth_seconds"] = time.perf_counter() - started
+        stamp.write_text(made_by)
     out["input_bytes"] = sum(p.stat().st_size for p in home.snapshots.rglob("*") if p.is_file())
     fresh_start(home)
     for stage in STAGES:
