@@ -121,12 +121,15 @@ def loaded_shas(con: duckdb.DuckDBPyConnection, source: str, retry_rejected: boo
     }
 
 
-def load_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, parser: Parser, report: LoadReport) -> None:
-    """Parse one snapshot and insert its rows in one transaction, or record its rejection."""
-    direct = getattr(parser, "load_into", None)
-    loaded = None if direct is None else _load_direct(con, snapshot, direct)
-    if loaded is not None:
-        report.accepted.append((snapshot, loaded))
+def load_snapshot(
+    con: duckdb.DuckDBPyConnection, snapshot: Snapshot, parser: Parser, report: LoadReport, direct: bool = True
+) -> None:
+    """Parse one snapshot and insert its rows in one transaction, or record its rejection. A parser
+    with a fast path (`load_into`) tries it first, unless `direct` is False (it was tried already)."""
+    load_into = getattr(parser, "load_into", None) if direct else None
+    loaded = {} if load_into is None else _load_direct(con, [snapshot], load_into)
+    if snapshot.sha256 in loaded:
+        report.accepted.append((snapshot, loaded[snapshot.sha256]))
         return
     try:
         tables = parser(snapshot.path, vietnam_date(datetime.fromisoformat(snapshot.landed_at)))
@@ -177,26 +180,58 @@ def load_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, parser: Pa
         report.notes.append((snapshot, notes))
 
 
-def _load_direct(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, load_into) -> int | None:
-    """A parser's fast path: the file read by DuckDB straight into its raw table and checked there,
-    in one transaction. The rows loaded when the snapshot was accepted; None (nothing kept) when the
-    file has a problem or anything failed, and the parser then reads it and names every problem."""
+DIRECT_GROUP_BYTES = 256 * 1024 * 1024  # files loaded by one fast-path statement and commit
+
+
+def _load_direct(con: duckdb.DuckDBPyConnection, snapshots: list[Snapshot], load_into) -> dict[str, int]:
+    """A parser's fast path: files read by DuckDB straight into their raw table and checked there,
+    up to `DIRECT_GROUP_BYTES` of files per transaction. Returns {sha256: rows} of the snapshots
+    accepted; the others (a file with a problem, or a group in which anything failed, which is then
+    tried file by file) are left to the parser, which names every problem."""
+    loaded: dict[str, int] = {}
+    for group in _by_size(snapshots, DIRECT_GROUP_BYTES):
+        done = _load_direct_group(con, group, load_into)
+        if done is None and len(group) > 1:
+            for snapshot in group:
+                loaded.update(_load_direct_group(con, [snapshot], load_into) or {})
+        else:
+            loaded.update(done or {})
+    return loaded
+
+
+def _by_size(snapshots: list[Snapshot], limit: int) -> list[list[Snapshot]]:
+    groups: list[list[Snapshot]] = []
+    size = 0
+    for snapshot in snapshots:
+        try:
+            bytes_ = snapshot.path.stat().st_size
+        except OSError:  # gone or unreadable: its load fails, and the parser's path says why
+            bytes_ = 0
+        if not groups or (groups[-1] and size + bytes_ > limit):
+            groups.append([])
+            size = 0
+        groups[-1].append(snapshot)
+        size += bytes_
+    return groups
+
+
+def _load_direct_group(con: duckdb.DuckDBPyConnection, group: list[Snapshot], load_into) -> dict[str, int] | None:
+    """One transaction of the fast path; None when anything failed (nothing kept)."""
     zone = con.execute("select current_setting('TimeZone')").fetchall()[0][0]
     con.execute("begin")
     try:
-        landed_on = vietnam_date(datetime.fromisoformat(snapshot.landed_at))
-        rows = load_into(con, snapshot.path, landed_on, snapshot.sha256, snapshot.landed_at)
-        if rows is None:
-            con.execute("rollback")
-            return None
-        _record(con, snapshot, "accepted", rows, [])
+        files = [(s.path, vietnam_date(datetime.fromisoformat(s.landed_at)), s.sha256, s.landed_at) for s in group]
+        loaded = load_into(con, files)
+        for snapshot in group:
+            if snapshot.sha256 in loaded:
+                _record(con, snapshot, "accepted", loaded[snapshot.sha256], [])
         con.execute("commit")
     except Exception:  # the parser's own path says what is wrong with the file
         con.execute("rollback")
         return None
     finally:  # the fast path may change the connection's time zone; a failure must not leave it so
         con.execute(f"set TimeZone = '{zone}'")
-    return rows
+    return loaded
 
 
 def parser_failure(snapshot: Snapshot, error: BaseException) -> Problem:
@@ -255,7 +290,12 @@ def sync_source(
     whose parsers or registry changed since (all rejected ones with `retry_rejected`)."""
     report = LoadReport(source)
     seen = loaded_shas(con, source, retry_rejected)
-    for snapshot in list_snapshots(snapshots_root, source):
-        if snapshot.sha256 not in seen:
-            load_snapshot(con, snapshot, parser, report)
+    pending = [s for s in list_snapshots(snapshots_root, source) if s.sha256 not in seen]
+    load_into = getattr(parser, "load_into", None)
+    loaded = {} if load_into is None else _load_direct(con, pending, load_into)
+    for snapshot in pending:
+        if snapshot.sha256 in loaded:
+            report.accepted.append((snapshot, loaded[snapshot.sha256]))
+        else:
+            load_snapshot(con, snapshot, parser, report, direct=False)
     return report

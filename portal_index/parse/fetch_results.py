@@ -251,59 +251,108 @@ def _probe_header(path: Path) -> list[str]:
     return header
 
 
-def load_probes_into(con, path: Path, landed_on: date, sha256: str, landed_at: str) -> int | None:
-    """A probe CSV read by DuckDB into the warehouse connection, inside the caller's open
-    transaction (one read of the file, no Arrow copy, no second connection): into a temporary
-    table, checked there with the checks of `parse_probes` (values of the right types, no missing
-    value, no repeated probe, no implausible one), then appended to `raw.probes`. Returns the rows
-    inserted, or None when the file has a problem (or anything fails): the caller then rolls back
-    and loads the file through `parse_probes`, which names every problem (row, column, value,
-    expected) exactly as it always has. (Checking the rows once in `raw.probes`, filtered by
-    snapshot, was tried: its zone maps skip few row groups, so each file re-scanned most of the
-    table.)"""
+FILE_COLUMN = "load_file"  # the column naming each row's file when several files are read at once
+
+
+def load_probes_into(con, files: list[tuple[Path, date, str, str]]) -> dict[str, int]:
+    """Probe CSVs read by DuckDB into the warehouse connection, inside the caller's open transaction:
+    `files` are (path, day it landed, sha256, landed_at). Files with the same header are read in one
+    `read_csv` into a temporary table (one read, no Arrow copy, no second connection) and checked
+    there, file by file, with the checks of `parse_probes` (values of the right types, no missing
+    value, no repeated probe, no implausible one); the files that pass are appended to `raw.probes`
+    in one statement. Returns {sha256: rows inserted} of those files. A file not in it has a problem
+    (or something failed): the caller loads it through `parse_probes`, which names every problem
+    (row, column, value, expected) exactly as it always has. One statement per check over many files
+    instead of a few per file, and one commit for them all, is what makes a national half-year load
+    in minutes. (Checking the rows once in `raw.probes`, filtered by snapshot, was tried: its zone
+    maps skip few row groups, so each file re-scanned most of the table.)"""
     import duckdb
 
-    try:
-        header = _probe_header(path)
-    except InputRejected:
-        return None
-    contract = RAW_TABLES["probes"]
-    types = ", ".join(f"'{c}': '{contract.get(c, 'VARCHAR')}'" for c in header)
-    known = [c for c in header if c in contract]
+    by_header: dict[tuple[str, ...], list[tuple[Path, date, str, str]]] = {}
+    for file in files:
+        try:
+            header = _probe_header(file[0])
+        except InputRejected:
+            continue
+        if FILE_COLUMN not in header:
+            by_header.setdefault(tuple(header), []).append(file)
     zone = con.execute("select current_setting('TimeZone')").fetchall()[0][0]
     con.execute("set TimeZone = 'UTC'")  # a time without an offset is UTC, as in parse_probes
+    loaded: dict[str, int] = {}
     try:
-        for leftover in ("probe_file", "probe_load_rejects", "probe_load_scans"):
-            con.execute(f"drop table if exists temp.{leftover}")
-        con.execute(
-            f"create temp table probe_file as select {', '.join(known)} "
-            f"from read_csv(?, header = true, auto_detect = false, columns = {{{types}}}, nullstr = '', "
-            "store_rejects = true, rejects_table = 'probe_load_rejects', rejects_scan = 'probe_load_scans')",
-            [str(path)],
-        )
-        if con.execute("select count(*) from temp.probe_load_rejects").fetchall()[0][0]:
-            return None
-        key = ", ".join(PROBE_REQUIRED)
-        blanks = " or ".join(f"{c} is null" for c in PROBE_REQUIRED)
-        stored, blank, distinct = con.execute(
-            f"select count(*), count(*) filter (where {blanks}), count(distinct ({key})) from temp.probe_file"
-        ).fetchall()[0]
-        if blank or distinct != stored:
-            return None
-        if not _plausible(con, "temp.probe_file", set(known), landed_on):
-            return None
-        inserted = con.execute(
-            "insert into raw.probes by name select ? as snapshot_sha256, "
-            "cast(? as timestamptz) as snapshot_landed_at, * from temp.probe_file",
-            [sha256, landed_at],
-        ).fetchall()[0][0]
-        return int(inserted) if inserted == stored else None
+        for header, group in by_header.items():
+            loaded.update(_load_probe_group(con, list(header), group))
     finally:  # in a transaction that failed these fail too: its rollback drops the tables, and
         # the caller (`warehouse._load_direct`) sets the zone back after it
         with contextlib.suppress(duckdb.Error):
-            for table in ("probe_file", "probe_load_rejects", "probe_load_scans"):
-                con.execute(f"drop table if exists temp.{table}")
+            _drop_probe_temps(con)
             con.execute(f"set TimeZone = '{zone}'")
+    return loaded
+
+
+_PROBE_TEMPS = ("probe_file", "probe_files", "probe_load_rejects", "probe_load_scans")
+
+
+def _drop_probe_temps(con) -> None:
+    for table in _PROBE_TEMPS:
+        con.execute(f"drop table if exists temp.{table}")
+
+
+def _load_probe_group(con, header: list[str], files: list[tuple[Path, date, str, str]]) -> dict[str, int]:
+    """`load_probes_into` for files with one header."""
+    contract = RAW_TABLES["probes"]
+    types = ", ".join(f"'{c}': '{contract.get(c, 'VARCHAR')}'" for c in header)
+    known = [c for c in header if c in contract]
+    _drop_probe_temps(con)
+    con.execute(
+        f"create temp table probe_file as select {', '.join(known)}, {FILE_COLUMN} "
+        f"from read_csv(?, header = true, auto_detect = false, columns = {{{types}}}, nullstr = '', "
+        f"filename = '{FILE_COLUMN}', store_rejects = true, rejects_table = 'probe_load_rejects', "
+        "rejects_scan = 'probe_load_scans')",
+        [[str(path) for path, *_ in files]],
+    )
+    offset = utc_offset_hours()
+    con.execute(
+        f"create temp table probe_files ({FILE_COLUMN} varchar, sha256 varchar, landed_at varchar, "
+        "not_after timestamptz, rows bigint, good boolean)"
+    )
+    con.executemany(
+        "insert into temp.probe_files values (?, ?, ?, cast(? as timestamptz), 0, true)",
+        [
+            [str(path), sha256, landed_at, f"{landed_on + timedelta(days=1)} 00:00:00{offset:+03d}"]
+            for path, landed_on, sha256, landed_at in files
+        ],
+    )
+    key = ", ".join(PROBE_REQUIRED)
+    blanks = " or ".join(f"{c} is null" for c in PROBE_REQUIRED)
+    con.execute(
+        f"""update temp.probe_files as f set rows = c.stored, good = c.blank = 0 and c.distinct_keys = c.stored
+            from (select {FILE_COLUMN}, count(*) as stored, count(*) filter (where {blanks}) as blank,
+                         count(distinct ({key})) as distinct_keys
+                  from temp.probe_file group by all) as c
+            where f.{FILE_COLUMN} = c.{FILE_COLUMN}"""
+    )
+    con.execute(
+        f"""update temp.probe_files set good = false where {FILE_COLUMN} in (
+                select s.file_path from temp.probe_load_rejects as r
+                join temp.probe_load_scans as s using (scan_id, file_id))"""
+    )
+    checked = (
+        f"(select p.*, f.not_after from temp.probe_file as p join temp.probe_files as f using ({FILE_COLUMN}) "
+        "where f.good)"
+    )
+    bad = _implausible_files(con, checked, set(known))
+    if bad:
+        con.execute(f"update temp.probe_files set good = false where {FILE_COLUMN} in (select unnest(?))", [list(bad)])
+    good = dict(con.execute("select sha256, rows from temp.probe_files where good").fetchall())
+    inserted = con.execute(
+        "insert into raw.probes by name select f.sha256 as snapshot_sha256, "
+        f"cast(f.landed_at as timestamptz) as snapshot_landed_at, {', '.join('p.' + c for c in known)} "
+        f"from temp.probe_file as p join temp.probe_files as f using ({FILE_COLUMN}) where f.good"
+    ).fetchall()[0][0]
+    if inserted != sum(good.values()):
+        raise RuntimeError(f"{inserted} probe rows inserted, {sum(good.values())} expected")
+    return good
 
 
 # (column, condition on a row that makes it implausible, what was expected); a check whose columns a
@@ -334,29 +383,45 @@ def _applicable_rules(columns: set[str]) -> list[tuple[str, str, str]]:
 
 
 def _plausible(con, relation: str, columns: set[str], landed_on: date) -> bool:
-    """True when no probe of `relation` breaks a rule of `_implausible_probes`: every rule, the landing
-    day and the registry checked in one scan and one join, instead of a query per rule and a registry
-    look-up per portal and day. When it says False, `_implausible_probes` finds and names the problems."""
+    """True when no probe of `relation` (one file, which landed on `landed_on`) breaks a rule of
+    `_implausible_probes`. When it says False, `_implausible_probes` finds and names the problems."""
     after = landed_on + timedelta(days=1)
+    one_file = (
+        f"(select *, '' as {FILE_COLUMN}, timestamptz '{after} 00:00:00{utc_offset_hours():+03d}' as not_after "
+        f"from {relation})"
+    )
+    return not _implausible_files(con, one_file, columns)
+
+
+def _implausible_files(con, relation: str, columns: set[str]) -> set[str]:
+    """The files (column `load_file`) of `relation` with a probe that breaks a rule of
+    `_implausible_probes`, a probe at or after its file's `not_after` (the day after it landed)
+    included: every rule, the landing day and the registry checked in one scan and one join, instead
+    of a query per rule and a registry look-up per portal and day."""
     conditions = [f"({condition})" for _, condition, _ in _applicable_rules(columns)]
-    conditions.append(f"probed_at >= timestamptz '{after} 00:00:00{utc_offset_hours():+03d}'")
-    if con.execute(f"select count(*) from {relation} where {' or '.join(conditions)}").fetchall()[0][0]:
-        return False
+    conditions.append("probed_at >= not_after")
+    bad = {
+        row[0]
+        for row in con.execute(
+            f"select distinct {FILE_COLUMN} from {relation} where {' or '.join(conditions)}"
+        ).fetchall()
+    }
     spans = registry_spans()
     con.register("registry_spans", spans)
     try:
         unknown = con.execute(
-            f"""select count(*) from (
-                    select distinct portal_id, cast(probed_at + to_hours({utc_offset_hours()}) as date) as day
+            f"""select distinct {FILE_COLUMN} from (
+                    select distinct {FILE_COLUMN}, portal_id,
+                           cast(probed_at + to_hours({utc_offset_hours()}) as date) as day
                     from {relation}) as d
                 where not exists (
                     select 1 from registry_spans as s where s.portal_id = d.portal_id
                     and (s.valid_from is null or s.valid_from <= d.day)
                     and (s.valid_to is null or s.valid_to >= d.day))"""
-        ).fetchall()[0][0]
+        ).fetchall()
     finally:
         con.unregister("registry_spans")
-    return not unknown
+    return bad | {row[0] for row in unknown}
 
 
 def registry_spans() -> pa.Table:

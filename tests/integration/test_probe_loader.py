@@ -68,16 +68,69 @@ def test_a_probe_in_the_future_or_of_an_unknown_portal_is_not_loaded_directly(tm
         path = tmp_path / "p.csv"
         path.write_text(GOOD, encoding="utf-8")
         con.execute("begin")
-        assert fetch_results.load_probes_into(con, path, date(2026, 8, 31), "a" * 64, landed) is None
+        assert fetch_results.load_probes_into(con, [(path, date(2026, 8, 31), "a" * 64, landed)]) == {}
         con.execute("rollback")
         path.write_text(GOOD.replace("hanoi-info", "atlantis-info"), encoding="utf-8")
         con.execute("begin")
-        assert fetch_results.load_probes_into(con, path, date(2026, 9, 2), "a" * 64, landed) is None
+        assert fetch_results.load_probes_into(con, [(path, date(2026, 9, 2), "a" * 64, landed)]) == {}
         con.execute("rollback")
         path.write_text(GOOD, encoding="utf-8")
         con.execute("begin")
-        assert fetch_results.load_probes_into(con, path, date(2026, 9, 2), "a" * 64, landed) == 3
+        assert fetch_results.load_probes_into(con, [(path, date(2026, 9, 2), "a" * 64, landed)]) == {"a" * 64: 3}
         con.execute("rollback")
+
+
+def test_many_files_read_at_once_keep_only_the_files_without_a_problem(tmp_path):
+    """Each check is per file when many files are read by one statement: a file in the future, one
+    of an unknown portal, one with a missing value, one repeating a probe, one with a value of the
+    wrong type and one with another header sit beside good ones; only the good ones go in."""
+    home = Home(tmp_path).ensure()
+    landed = "2026-09-03T00:00:00+00:00"
+    later = GOOD.replace("2026-09-01", "2026-09-02")
+    lines = GOOD.splitlines(keepends=True)
+    texts = {
+        "good1": GOOD,
+        "good2": later,
+        "empty": lines[0],
+        "future": GOOD.replace("2026-09-01", "2026-09-05"),
+        "unknown": GOOD.replace("hanoi-info", "atlantis-info"),
+        "blank": GOOD + ",https://x/,2026-09-01T05:00:00Z,200,1,1,1,5,9,10,HTTP/2,true,,,\n",
+        "repeat": GOOD + lines[1],
+        "type": GOOD + "hanoi-info,https://x/,2026-09-01T06:00:00Z,two hundred,1,1,1,5,9,10,HTTP/2,true,,,\n",
+        "other_header": "portal_id,url,probed_at,status\nhanoi-info,https://x/,2026-09-01T07:00:00Z,200\n",
+    }
+    files = []
+    for name, text in texts.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_text(text, encoding="utf-8")
+        files.append((path, date(2026, 9, 3), name.ljust(64, "0"), landed))
+    with connect(home.warehouse) as con:
+        con.execute("begin")
+        loaded = fetch_results.load_probes_into(con, files)
+        by_file = dict(con.execute("select snapshot_sha256, count(*) from raw.probes group by all").fetchall())
+        con.execute("rollback")
+    assert {sha.rstrip("0"): rows for sha, rows in loaded.items()} == {
+        "good1": 3,
+        "good2": 3,
+        "empty": 0,
+        "other_header": 1,
+    }
+    assert by_file == {sha: rows for sha, rows in loaded.items() if rows}
+
+
+def test_one_bad_file_among_many_in_the_inbox_is_named_and_the_others_load(tmp_path):
+    home = Home(tmp_path).ensure()
+    for day in range(1, 9):
+        text = GOOD.replace("2026-09-01", f"2026-09-0{day}")
+        if day == 4:
+            text += "hanoi-info,https://x/,2026-09-04T03:00:00Z,200,1,1,1,-5,9,10,HTTP/2,true,,,\n"
+        (home.inbox("probes") / f"day{day}.csv").write_text(text, encoding="utf-8")
+    report = ingest_source(home, "probes")
+    assert [s.original_name for s, _ in report.rejected] == ["day4.csv"]
+    assert sorted(s.original_name for s, _ in report.accepted) == [f"day{d}.csv" for d in range(1, 9) if d != 4]
+    with duckdb.connect(str(home.warehouse)) as con:
+        assert con.execute("select count(*) from raw.probes").fetchall() == [(21,)]
+        assert con.execute("select count(*) from meta.snapshot_loads where status = 'accepted'").fetchall() == [(7,)]
 
 
 def test_a_fast_load_that_fails_mid_transaction_leaves_the_time_zone_and_no_rows(tmp_path):
@@ -85,7 +138,7 @@ def test_a_fast_load_that_fails_mid_transaction_leaves_the_time_zone_and_no_rows
 
     from portal_index.land.warehouse import _load_direct
 
-    def failing(con, path, landed_on, sha256, landed_at):
+    def failing(con, files):
         con.execute("set TimeZone = 'UTC'")
         con.execute("insert into raw.probes (snapshot_sha256, portal_id, url) values ('s', 'p', 'u')")
         con.execute("select cast('not a number' as integer)")  # fails inside the transaction
@@ -93,6 +146,6 @@ def test_a_fast_load_that_fails_mid_transaction_leaves_the_time_zone_and_no_rows
     snapshot = SimpleNamespace(landed_at="2026-11-27T09:00:00+00:00", sha256="s", path=tmp_path / "x.csv")
     with connect(tmp_path / "w.duckdb") as con:
         con.execute("set TimeZone = 'Asia/Ho_Chi_Minh'")
-        assert _load_direct(con, snapshot, failing) is None
+        assert _load_direct(con, [snapshot], failing) == {}
         assert con.execute("select current_setting('TimeZone')").fetchall()[0][0] == "Asia/Ho_Chi_Minh"
         assert con.execute("select count(*) from raw.probes").fetchall()[0][0] == 0
