@@ -32,10 +32,11 @@ units as (
     select
         p.portal_id,
         p.period,
-        case when s.by_day then cast(p.vietnam_day as varchar) else cast(p.probed_at as varchar) end as unit,
+        -- a number, not a string: millions of probes are grouped by it
+        case when s.by_day then date_diff('day', date '1970-01-01', p.vietnam_day) else epoch_us(p.probed_at) end as unit,
         avg(case when p.is_success then 1.0 else 0.0 end) as availability,
-        median(p.ttfb_ms) filter (where p.is_success) as ttfb_median_ms,
-        quantile_cont(p.total_ms, 0.95) filter (where p.is_success) as total_p95_ms
+        {{ quantile_of('p.ttfb_ms', 0.5, 'p.is_success') }} as ttfb_median_ms,
+        {{ quantile_of('p.total_ms', 0.95, 'p.is_success') }} as total_p95_ms
     from probes as p
     join spans as s using (portal_id, period)
     group by all

@@ -25,8 +25,8 @@ agg as materialized (
     select
         portal_id,
         period,
-        median(ttfb_ms) filter (where is_success) as ttfb_median_ms,
-        quantile_cont(total_ms, 0.95) filter (where is_success) as total_p95_ms,
+        {{ quantile_of('ttfb_ms', 0.5, 'is_success') }} as ttfb_median_ms,
+        {{ quantile_of('total_ms', 0.95, 'is_success') }} as total_p95_ms,
         -- the latest probe of the home page (the one whose http -> https redirect is checked) that the
         -- portal itself answered, not a bot wall: its fields, judged once per portal below (a string
         -- built for each of millions of probes cost more than the rest of the model)
