@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import stat
 from dataclasses import dataclass, field
@@ -18,6 +19,10 @@ from portal_index.parse.confined import confined
 from portal_index.parse.spreadsheets import SPREADSHEETS
 
 
+def _parse_crawl_file(path: Path, landed_on):
+    return _parse_crawl(path)
+
+
 def _parse_probes(path: Path, landed_on):
     return fetch_results.parse_probes(path, landed_on=landed_on)
 
@@ -25,11 +30,20 @@ def _parse_probes(path: Path, landed_on):
 # a probe file with no problem goes straight from the file into the warehouse (see load_snapshot)
 _parse_probes.load_into = fetch_results.load_probes_into
 
+
+def _parse_audits(path: Path, landed_on):
+    return fetch_results.parse_audits(path)
+
+
+# JSON Lines crawl and audit files with no problem go straight from the file into the warehouse too
+_parse_crawl_file.load_into = functools.partial(fetch_results.load_records_into, records=fetch_results.CRAWL_RECORDS)
+_parse_audits.load_into = functools.partial(fetch_results.load_records_into, records=fetch_results.AUDIT_RECORDS)
+
 # Each parser takes the file and the day it landed (what "in the future" means for its dates).
 PARSERS: dict[str, Parser] = {
-    "crawl": lambda path, landed_on: _parse_crawl(path),
+    "crawl": _parse_crawl_file,
     "probes": _parse_probes,
-    "audits": lambda path, landed_on: fetch_results.parse_audits(path),
+    "audits": _parse_audits,
     "surveys": lambda path, landed_on: surveys.parse(path, landed_on=landed_on),
     "papi": lambda path, landed_on: papi.parse(path, landed_on=landed_on),
 }

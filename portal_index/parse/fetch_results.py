@@ -144,6 +144,116 @@ def parse_records(path: Path, records: dict[str, str]) -> dict[str, list[dict]]:
     return out
 
 
+def load_records_into(con, files: list[tuple[Path, date, str, str]], records: dict[str, str]) -> dict[str, int]:
+    """JSON Lines files of `records` (crawl or audit rows; a WARC is not one) read by DuckDB into the
+    warehouse connection, inside the caller's open transaction, as `load_probes_into` does for probe
+    files: all of them by one `read_json`, checked file by file with the checks of `parse_records`
+    (a known record kind, the required values, times with their offset, portals of the registry on
+    the row's day), the good files' rows appended by one statement per table. Returns {sha256: rows}
+    of those files; the others go to `parse_records`, which names every problem. A value of a type
+    its column cannot hold fails the read, and the caller then tries the files one by one."""
+    import duckdb
+
+    files = [file for file in files if not is_warc(file[0])]
+    columns: dict[str, str] = {"record": "VARCHAR"}
+    for table in records.values():
+        for column, kind in RAW_TABLES[table].items():
+            kind = "VARCHAR" if kind == "TIMESTAMPTZ" else kind  # times are checked as written, then cast
+            if columns.setdefault(column, kind) != kind or column == FILE_COLUMN:
+                return {}  # one name, two types: the parser reads such files
+    if not files:
+        return {}
+    zone = con.execute("select current_setting('TimeZone')").fetchall()[0][0]
+    con.execute("set TimeZone = 'UTC'")
+    try:
+        return _load_record_group(con, files, records, columns)
+    finally:  # see load_probes_into
+        with contextlib.suppress(duckdb.Error):
+            for table in ("record_file", "record_files"):
+                con.execute(f"drop table if exists temp.{table}")
+            con.execute(f"set TimeZone = '{zone}'")
+
+
+_ISO_WITH_OFFSET = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d(:?\d\d)?|Z)"
+
+
+def _load_record_group(con, files, records: dict[str, str], columns: dict[str, str]) -> dict[str, int]:
+    spec = ", ".join(f"'{c}': '{t}'" for c, t in columns.items())
+    for table in ("record_file", "record_files"):
+        con.execute(f"drop table if exists temp.{table}")
+    con.execute(
+        f"create temp table record_file as select * from read_json(?, format = 'newline_delimited', "
+        f"columns = {{{spec}}}, filename = '{FILE_COLUMN}', maximum_object_size = {JSONL_LINE_CHARS})",
+        [[str(path) for path, *_ in files]],
+    )
+    con.execute(f"create temp table record_files ({FILE_COLUMN} varchar, sha256 varchar, landed_at varchar)")
+    con.executemany(
+        "insert into temp.record_files values (?, ?, ?)", [[str(path), sha, landed] for path, _, sha, landed in files]
+    )
+    kinds = ", ".join(f"'{k}'" for k in records)
+    problems = [f"record is null or record not in ({kinds})"]
+    offset = utc_offset_hours()
+    days = []
+    for kind, table in records.items():
+        required = " or ".join(f"{c} is null or cast({c} as varchar) = ''" for c in REQUIRED[table])
+        problems.append(f"record = '{kind}' and ({required})")
+        for column, type_ in RAW_TABLES[table].items():
+            if type_ == "TIMESTAMPTZ":
+                problems.append(
+                    f"record = '{kind}' and {column} is not null and (not regexp_full_match({column}, "
+                    f"'{_ISO_WITH_OFFSET}') or try_cast({column} as timestamptz) is null)"
+                )
+        moment = TIME_COLUMN[table]
+        days.append(
+            f"select {FILE_COLUMN}, portal_id, cast(try_cast({moment} as timestamptz) + to_hours({offset}) as date) "
+            f"as day from temp.record_file where record = '{kind}' and portal_id <> '' and {moment} <> ''"
+        )
+    bad = {
+        row[0]
+        for row in con.execute(
+            f"select distinct {FILE_COLUMN} from temp.record_file where {' or '.join(f'({p})' for p in problems)}"
+        ).fetchall()
+    }
+    con.register("registry_spans", registry_spans())
+    try:
+        bad |= {
+            row[0]
+            for row in con.execute(
+                f"""select distinct {FILE_COLUMN} from ({" union ".join(days)}) as d
+                    where day is not null and not exists (
+                        select 1 from registry_spans as s where s.portal_id = d.portal_id
+                        and (s.valid_from is null or s.valid_from <= d.day)
+                        and (s.valid_to is null or s.valid_to >= d.day))"""
+            ).fetchall()
+        }
+    finally:
+        con.unregister("registry_spans")
+    good = {str(path): sha for path, _, sha, _ in files if str(path) not in bad}
+    if not good:
+        return {}
+    con.execute(f"delete from temp.record_files where {FILE_COLUMN} not in (select unnest(?))", [list(good)])
+    loaded = dict.fromkeys(good.values(), 0)
+    for kind, table in records.items():
+        names = [
+            f"cast(r.{c} as timestamptz) as {c}" if t == "TIMESTAMPTZ" else f"r.{c}"
+            for c, t in RAW_TABLES[table].items()
+        ]
+        counts = con.execute(
+            f"select f.sha256, count(*) from temp.record_file as r join temp.record_files as f using ({FILE_COLUMN}) "
+            f"where r.record = '{kind}' group by all"
+        ).fetchall()
+        inserted = con.execute(
+            f"insert into raw.{table} by name select f.sha256 as snapshot_sha256, "
+            f"cast(f.landed_at as timestamptz) as snapshot_landed_at, {', '.join(names)} "
+            f"from temp.record_file as r join temp.record_files as f using ({FILE_COLUMN}) where r.record = '{kind}'"
+        ).fetchall()[0][0]
+        if inserted != sum(n for _, n in counts):
+            raise RuntimeError(f"{inserted} {table} rows inserted, {sum(n for _, n in counts)} expected")
+        for sha, n in counts:
+            loaded[sha] += n
+    return loaded
+
+
 def _validity_memo():
     """`validity_problem` remembered per (portal, day) for one file: a crawl file has hundreds of rows
     per portal and day, a probe file thousands of portals a day."""
