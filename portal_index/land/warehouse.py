@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from portal_index.config import SEEDS_DIR
+from portal_index.config import SEEDS_DIR, duckdb_memory_limit
 from portal_index.core.periods import vietnam_date
 from portal_index.core.problems import NOTES, InputRejected, Problem
 from portal_index.core.raw_tables import RAW_TABLES
@@ -44,6 +44,9 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     if not read_only:
+        # the loader reads many files at once (see _load_direct): it keeps to the pipeline's memory
+        # limit (a setting, not a connect option: another connection to the file may be open)
+        con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
         ensure_raw_tables(con)
     return con
 
