@@ -154,7 +154,13 @@ def load_records_into(con, files: list[tuple[Path, date, str, str]], records: di
     its column cannot hold fails the read, and the caller then tries the files one by one."""
     import duckdb
 
-    files = [file for file in files if not is_warc(file[0])]
+    files = list(
+        {
+            str(f[0]): f
+            for f in files
+            if not is_warc(f[0]) and not f[0].name.lower().endswith((".gz", ".zst", ".bz2", ".xz"))
+        }.values()
+    )  # a path once: the rows are joined to their file by its name
     columns: dict[str, str] = {"record": "VARCHAR"}
     for table in records.values():
         for column, kind in RAW_TABLES[table].items():
@@ -174,7 +180,12 @@ def load_records_into(con, files: list[tuple[Path, date, str, str]], records: di
             con.execute(f"set TimeZone = '{zone}'")
 
 
-_ISO_WITH_OFFSET = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d(:?\d\d)?|Z)"
+# an ISO 8601 time with its offset that `datetime.fromisoformat` reads too (DuckDB alone also takes
+# hour 24, offsets past a day and year 0)
+_ISO_WITH_OFFSET = (
+    r"(000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?([+-]([01]\d|2[0-3])(:?[0-5]\d)?|Z)"
+)
 
 
 def _load_record_group(con, files, records: dict[str, str], columns: dict[str, str]) -> dict[str, int]:
@@ -379,7 +390,7 @@ def load_probes_into(con, files: list[tuple[Path, date, str, str]]) -> dict[str,
     import duckdb
 
     by_header: dict[tuple[str, ...], list[tuple[Path, date, str, str]]] = {}
-    for file in files:
+    for file in {str(f[0]): f for f in files}.values():  # a path once: rows are joined to their file by name
         try:
             header = _probe_header(file[0])
         except InputRejected:

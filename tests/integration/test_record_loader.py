@@ -142,3 +142,46 @@ def test_bad_crawl_and_audit_files_among_good_ones_are_named_and_the_good_ones_l
     with duckdb.connect(str(home.warehouse)) as con:
         assert con.execute("select count(*) from raw.crawl_pages").fetchall() == [(3,)]
         assert con.execute("select count(*) from raw.a11y_audits").fetchall() == [(2,)]
+
+
+def test_only_our_own_json_lines_take_the_fast_path_another_tools_go_to_the_strict_parser(tmp_path):
+    """DuckDB's JSON reader takes a trailing comma that `json.loads` refuses: another tool's file
+    (from the inbox) must meet the parser; a file our fetchers landed takes the fast path."""
+    from portal_index.land.snapshots import land
+
+    home = Home(tmp_path).ensure()
+    lenient = _lines(PAGE).replace('"kept out"}', '"kept out",}')
+    assert '",}' in lenient
+    ours, theirs = tmp_path / "ours.jsonl", tmp_path / "theirs.jsonl"
+    ours.write_text(_lines(PAGE, SIGNAL), encoding="utf-8")
+    theirs.write_text(_lines({**PAGE, "crawl_id": "c2"}, {**SIGNAL, "crawl_id": "c2"}), encoding="utf-8")
+    landed = [
+        land(home.snapshots, "crawl", ours, origin="portal-index 1.0 crawl (test)")[0],
+        land(home.snapshots, "crawl", theirs, origin="inbox/crawl/theirs.jsonl")[0],
+    ]
+    files = [(s.path, date(2026, 9, 3), s.sha256, s.landed_at) for s in landed]
+    with connect(home.warehouse) as con:
+        con.execute("begin")
+        assert PARSERS["crawl"].load_into(con, files) == {landed[0].sha256: 2}
+        con.execute("rollback")
+    (home.inbox("crawl") / "lenient.jsonl").write_text(lenient, encoding="utf-8")
+    report = ingest_source(home, "crawl")
+    assert [s.original_name for s, _ in report.rejected] == ["lenient.jsonl"]
+    assert sorted(s.original_name for s, _ in report.accepted) == ["ours.jsonl", "theirs.jsonl"]
+
+
+def test_times_duckdb_reads_but_python_does_not_are_not_loaded_directly(tmp_path):
+    home = Home(tmp_path).ensure()
+    odd = ["2026-09-01T03:00:00+99:00", "2026-09-01T03:00:00+24:00", "2026-09-01T24:00:00Z", "0000-01-01T00:00:00Z"]
+    files = []
+    for n, moment in enumerate(odd):
+        path = tmp_path / f"odd{n}.jsonl"
+        path.write_text(_lines({**PAGE, "fetched_at": moment}), encoding="utf-8")
+        files.append((path, date(2026, 9, 3), str(n) * 64, "2026-09-03T00:00:00+00:00"))
+    good = tmp_path / "good.jsonl"
+    good.write_text(_lines({**PAGE, "fetched_at": "2026-09-01T03:00:00.123456+07:00"}), encoding="utf-8")
+    files.append((good, date(2026, 9, 3), "g" * 64, "2026-09-03T00:00:00+00:00"))
+    with connect(home.warehouse) as con:
+        con.execute("begin")
+        assert fetch_results.load_records_into(con, files, fetch_results.CRAWL_RECORDS) == {"g" * 64: 1}
+        con.execute("rollback")
