@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from portal_index.config import CLUSTER_VARIABLES, Home
 
@@ -43,11 +45,20 @@ def cli(*args: str, home: Path, check: bool = False, env: dict | None = None) ->
 
 
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory) -> tuple[Home, subprocess.CompletedProcess]:
-    """`portal-index run --demo` in a fresh working folder."""
-    home = tmp_path_factory.mktemp("demo-home")
-    result = cli("run", "--demo", home=home, check=True)
-    return Home(home), result
+def demo_run(tmp_path_factory, worker_id) -> tuple[Home, subprocess.CompletedProcess]:
+    """`portal-index run --demo` in a fresh working folder, once per session: with `pytest -n`
+    (`make test`) the first worker that needs it runs it, under a lock, and the others read it."""
+    if worker_id == "master":  # one process
+        home = tmp_path_factory.mktemp("demo-home")
+        return Home(home), cli("run", "--demo", home=home, check=True)
+    shared = tmp_path_factory.getbasetemp().parent  # the session's folder, above each worker's own
+    home, record = shared / "demo-home", shared / "demo-run.json"
+    with FileLock(shared / "demo-run.lock"):
+        if not record.exists():
+            done = cli("run", "--demo", home=home, check=True)
+            record.write_text(json.dumps({"args": done.args, "stdout": done.stdout, "stderr": done.stderr}))
+    kept = json.loads(record.read_text())
+    return Home(home), subprocess.CompletedProcess(kept["args"], 0, kept["stdout"], kept["stderr"])
 
 
 @pytest.fixture()
