@@ -54,10 +54,14 @@ def delayed():
 
 @pytest.mark.parametrize("delay_ms", [50, 250, pytest.param(1000, marks=pytest.mark.slow)])
 def test_ttfb_is_the_injected_delay_within_the_stated_tolerance(delayed, delay_ms):
+    """Never under the delay; the closest of three probes within the tolerance over it. A busy
+    machine (the suite runs in several processes) can only add to a probe's time, never take from
+    it, so the best of three says how exact the prober is and the others how loaded the machine was."""
     rows = [probe("p", f"{delayed}/delay/{delay_ms}", guard=OPEN) for _ in range(3)]
+    assert delay_ms <= min(r["ttfb_ms"] for r in rows) <= delay_ms + TTFB_TOLERANCE_MS, rows
     for r in rows:
         assert r["error"] is None and r["status"] == 200, r
-        assert delay_ms <= r["ttfb_ms"] <= delay_ms + TTFB_TOLERANCE_MS, r
+        assert r["ttfb_ms"] >= delay_ms, r
         assert r["ttfb_ms"] <= r["total_ms"] and r["dns_ms"] is not None and r["connect_ms"] >= 0
         assert r.get("tls_ms") is None and r["http_version"] == "HTTP/1.1" and r["bytes"] > 0
 
