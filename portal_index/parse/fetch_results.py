@@ -225,20 +225,7 @@ def _load_record_group(con, files, records: dict[str, str], columns: dict[str, s
             f"select distinct {FILE_COLUMN} from temp.record_file where {' or '.join(f'({p})' for p in problems)}"
         ).fetchall()
     }
-    con.register("registry_spans", registry_spans())
-    try:
-        bad |= {
-            row[0]
-            for row in con.execute(
-                f"""select distinct {FILE_COLUMN} from ({" union ".join(days)}) as d
-                    where day is not null and not exists (
-                        select 1 from registry_spans as s where s.portal_id = d.portal_id
-                        and (s.valid_from is null or s.valid_from <= d.day)
-                        and (s.valid_to is null or s.valid_to >= d.day))"""
-            ).fetchall()
-        }
-    finally:
-        con.unregister("registry_spans")
+    bad |= _outside_registry(con, " union ".join(days))
     good = {str(path): sha for path, _, sha, _ in files if str(path) not in bad}
     if not good:
         return {}
@@ -527,22 +514,30 @@ def _implausible_files(con, relation: str, columns: set[str]) -> set[str]:
             f"select distinct {FILE_COLUMN} from {relation} where {' or '.join(conditions)}"
         ).fetchall()
     }
-    spans = registry_spans()
-    con.register("registry_spans", spans)
+    return bad | _outside_registry(
+        con,
+        f"select distinct {FILE_COLUMN}, portal_id, cast(probed_at + to_hours({utc_offset_hours()}) as date) as day "
+        f"from {relation}",
+    )
+
+
+def _outside_registry(con, days: str) -> set[str]:
+    """The files of `days` (a query of load_file, portal_id, day) with a portal the registry does not
+    have on that day."""
+    con.register("registry_spans", registry_spans())
     try:
-        unknown = con.execute(
-            f"""select distinct {FILE_COLUMN} from (
-                    select distinct {FILE_COLUMN}, portal_id,
-                           cast(probed_at + to_hours({utc_offset_hours()}) as date) as day
-                    from {relation}) as d
-                where not exists (
-                    select 1 from registry_spans as s where s.portal_id = d.portal_id
-                    and (s.valid_from is null or s.valid_from <= d.day)
-                    and (s.valid_to is null or s.valid_to >= d.day))"""
-        ).fetchall()
+        return {
+            row[0]
+            for row in con.execute(
+                f"""select distinct {FILE_COLUMN} from ({days}) as d
+                    where day is not null and not exists (
+                        select 1 from registry_spans as s where s.portal_id = d.portal_id
+                        and (s.valid_from is null or s.valid_from <= d.day)
+                        and (s.valid_to is null or s.valid_to >= d.day))"""
+            ).fetchall()
+        }
     finally:
         con.unregister("registry_spans")
-    return bad | {row[0] for row in unknown}
 
 
 def registry_spans() -> pa.Table:
