@@ -19,12 +19,11 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP) chromium-if-possible
 	$(BIN)/portal-index run --demo
 
-## Run the test suite, in TEST_WORKERS processes (pytest-xdist), test by test, the tests sharing a module's
-## fixture in one process; the demo run the pipeline tests read is made once, by the first process that
-## needs it (tests/conftest.py).
+## Run the test suite, in TEST_WORKERS processes (pytest-xdist), each test file in one of them; the
+## demo run the pipeline tests read is made once, by the first worker that needs it (tests/conftest.py).
 TEST_WORKERS ?= 3
 test: $(STAMP)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## The demo on a cluster on loopback: PostgreSQL, Redis, the Dagster daemon and two Celery workers at two
 ## vantages, started and stopped by the test (docs/deploy.md). Installs Debian's postgresql and redis-server
@@ -38,7 +37,7 @@ bench-cluster: $(STAMP) cluster-servers chromium-if-possible
 
 ## The fast tests: unit tests and quick simulator tests, no pipeline run, browser or long timeout (under a minute).
 test-fast: $(STAMP)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup -m "not slow"
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist load -m "not slow"
 
 ## Lint and check the formatting (ruff, configured in pyproject.toml).
 lint: $(STAMP)

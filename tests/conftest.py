@@ -22,14 +22,7 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The cluster tests start servers and workers: only with --cluster (`make test-cluster`). With
-    `pytest -n` (`make test`) the tests are spread one by one over the processes, but those sharing a
-    module's or a class's fixture (a simulator, a synthetic load) stay in one process together, so
-    that the fixture is made once (`--dist loadgroup`)."""
-    for item in items:
-        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
-        if any(d.scope in ("module", "class", "package") for ds in defs.values() for d in ds):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    """The cluster tests start servers and workers: only with --cluster (`make test-cluster`)."""
     if config.getoption("--cluster"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL, Redis and workers: `make test-cluster`")
