@@ -154,13 +154,9 @@ def load_records_into(con, files: list[tuple[Path, date, str, str]], records: di
     its column cannot hold fails the read, and the caller then tries the files one by one."""
     import duckdb
 
-    files = list(
-        {
-            str(f[0]): f
-            for f in files
-            if not is_warc(f[0]) and not f[0].name.lower().endswith((".gz", ".zst", ".bz2", ".xz"))
-        }.values()
-    )  # a path once: the rows are joined to their file by its name
+    files = _once_per_path(
+        f for f in files if not is_warc(f[0]) and not f[0].name.lower().endswith((".gz", ".zst", ".bz2", ".xz"))
+    )
     columns: dict[str, str] = {"record": "VARCHAR"}
     for table in records.values():
         for column, kind in RAW_TABLES[table].items():
@@ -175,8 +171,7 @@ def load_records_into(con, files: list[tuple[Path, date, str, str]], records: di
         return _load_record_group(con, files, records, columns)
     finally:  # see load_probes_into
         with contextlib.suppress(duckdb.Error):
-            for table in ("record_file", "record_files"):
-                con.execute(f"drop table if exists temp.{table}")
+            _drop_temps(con, _RECORD_TEMPS)
             con.execute(f"set TimeZone = '{zone}'")
 
 
@@ -190,8 +185,7 @@ _ISO_WITH_OFFSET = (
 
 def _load_record_group(con, files, records: dict[str, str], columns: dict[str, str]) -> dict[str, int]:
     spec = ", ".join(f"'{c}': '{t}'" for c, t in columns.items())
-    for table in ("record_file", "record_files"):
-        con.execute(f"drop table if exists temp.{table}")
+    _drop_temps(con, _RECORD_TEMPS)
     con.execute(
         f"create temp table record_file as select * from read_json(?, format = 'newline_delimited', "
         f"columns = {{{spec}}}, filename = '{FILE_COLUMN}', maximum_object_size = {JSONL_LINE_CHARS})",
@@ -360,6 +354,18 @@ def _probe_header(path: Path) -> list[str]:
 
 
 FILE_COLUMN = "load_file"  # the column naming each row's file when several files are read at once
+_RECORD_TEMPS = ("record_file", "record_files")
+
+
+def _once_per_path(files) -> list[tuple[Path, date, str, str]]:
+    """Each path once: the fast paths join rows to their file by its name."""
+    return list({str(f[0]): f for f in files}.values())
+
+
+def _drop_temps(con, tables: tuple[str, ...]) -> None:
+    """The fast paths' temporary tables, gone before a read and after it."""
+    for table in tables:
+        con.execute(f"drop table if exists temp.{table}")
 
 
 def load_probes_into(con, files: list[tuple[Path, date, str, str]]) -> dict[str, int]:
@@ -377,7 +383,7 @@ def load_probes_into(con, files: list[tuple[Path, date, str, str]]) -> dict[str,
     import duckdb
 
     by_header: dict[tuple[str, ...], list[tuple[Path, date, str, str]]] = {}
-    for file in {str(f[0]): f for f in files}.values():  # a path once: rows are joined to their file by name
+    for file in _once_per_path(files):
         try:
             header = _probe_header(file[0])
         except InputRejected:
@@ -393,7 +399,7 @@ def load_probes_into(con, files: list[tuple[Path, date, str, str]]) -> dict[str,
     finally:  # in a transaction that failed these fail too: its rollback drops the tables, and
         # the caller (`warehouse._load_direct`) sets the zone back after it
         with contextlib.suppress(duckdb.Error):
-            _drop_probe_temps(con)
+            _drop_temps(con, _PROBE_TEMPS)
             con.execute(f"set TimeZone = '{zone}'")
     return loaded
 
@@ -401,17 +407,12 @@ def load_probes_into(con, files: list[tuple[Path, date, str, str]]) -> dict[str,
 _PROBE_TEMPS = ("probe_file", "probe_files", "probe_load_rejects", "probe_load_scans")
 
 
-def _drop_probe_temps(con) -> None:
-    for table in _PROBE_TEMPS:
-        con.execute(f"drop table if exists temp.{table}")
-
-
 def _load_probe_group(con, header: list[str], files: list[tuple[Path, date, str, str]]) -> dict[str, int]:
     """`load_probes_into` for files with one header."""
     contract = RAW_TABLES["probes"]
     types = ", ".join(f"'{c}': '{contract.get(c, 'VARCHAR')}'" for c in header)
     known = [c for c in header if c in contract]
-    _drop_probe_temps(con)
+    _drop_temps(con, _PROBE_TEMPS)
     con.execute(
         f"create temp table probe_file as select {', '.join(known)}, {FILE_COLUMN} "
         f"from read_csv(?, header = true, auto_detect = false, columns = {{{types}}}, nullstr = '', "
