@@ -18,8 +18,11 @@ The parent crawls the first shard itself and starts a process per other shard
 (`python -m portal_index.fetch.shards`): the job arrives pickled on its stdin, and progress, log
 lines and each portal's result as soon as its WARC file is closed come back on its stdout. A shard
 that dies costs only its unfinished portals: they are recorded as `crashed` with a WARC file that
-says so (`crawler.crashed_crawl`); the others' results stand. A child whose parent dies sees its
-stdin close and exits.
+says so (`crawler.crashed_crawl`); the others' results stand. So does a child that sends a message
+the parent cannot read (a frame over `MAX_FRAME`, bytes that do not unpickle) or stays silent for
+longer than a portal may take (`portal_seconds` + `SILENCE_SLACK`: every portal ends within its
+time limit and sends its result, so a silent child is stuck): the parent stops it and says why. A
+child whose parent dies sees its stdin close and exits.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ from portal_index.fetch.crawler import (
 )
 
 _FRAME = struct.Struct(">I")
+MAX_FRAME = 64 * 1024 * 1024  # a message larger than this is not one a shard sends: the process is stopped
+SILENCE_SLACK = 60.0  # seconds a shard may stay silent beyond a portal's time limit before it is stopped
+CHILD = [sys.executable, "-m", "portal_index.fetch.shards"]
 Progress = Callable[[str, int], None]
 Log = Callable[[str], None]
 
@@ -141,7 +147,7 @@ async def crawl_sharded(
         own: list[PortalCrawl] = []
         try:
             for job in jobs[1:]:
-                children.append(await _Child.start(job))
+                children.append(await _Child.start(job, limits.portal_seconds + SILENCE_SLACK))
             failure, *outcomes = await asyncio.gather(
                 _own_shard(jobs[0], progress, log, own), *(c.relay(progress, log) for c in children)
             )
@@ -202,29 +208,46 @@ def _crawl_job(job: dict, progress: Progress, log: Log, done: Callable[[PortalCr
 class _Child:
     """A shard's process, seen from the parent."""
 
-    def __init__(self, proc: asyncio.subprocess.Process):
-        self.proc = proc
+    def __init__(self, proc: asyncio.subprocess.Process, job: dict, silence: float):
+        self.proc, self.silence = proc, silence
+        self.shard, self.targets = job["shard"], job["targets"]
+        self.fault: str | None = None  # why the parent stopped it
 
     @classmethod
-    async def start(cls, job: dict) -> _Child:
+    async def start(cls, job: dict, silence: float) -> _Child:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "portal_index.fetch.shards",
+            *CHILD,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
         proc.stdin.write(pickle.dumps(job))
         await proc.stdin.drain()  # stdin stays open: the child exits when it closes
-        return cls(proc)
+        return cls(proc, job, silence)
+
+    async def _read(self, n: int) -> bytes:
+        try:
+            return await asyncio.wait_for(self.proc.stdout.readexactly(n), self.silence)
+        except TimeoutError:
+            raise _Fault(f"silent for {self.silence:.0f} s") from None
+
+    async def _message(self) -> tuple[str, object]:
+        (size,) = _FRAME.unpack(await self._read(_FRAME.size))
+        if size > MAX_FRAME:
+            raise _Fault(f"sent a message of {size} bytes (at most {MAX_FRAME})")
+        data = await self._read(size)
+        try:
+            kind, value = pickle.loads(data)
+        except Exception as e:
+            raise _Fault(f"sent a message that could not be read ({type(e).__name__})") from None
+        return kind, value
 
     async def relay(self, progress: Progress, log: Log) -> tuple[list[PortalCrawl], dict | None]:
-        """Pass on the child's progress and log lines; its results and CPU use, once it ends."""
+        """Pass on the child's progress and log lines; its results and CPU use, once it ends (or
+        once it is stopped for a message it should not send, or for its silence)."""
         results, usage = [], None
         try:
             while True:
-                (size,) = _FRAME.unpack(await self.proc.stdout.readexactly(_FRAME.size))
-                kind, value = pickle.loads(await self.proc.stdout.readexactly(size))
+                kind, value = await self._message()
                 if kind == "fetches":
                     for errors, n in enumerate(value):
                         for _ in range(n):
@@ -234,15 +257,24 @@ class _Child:
                 elif kind == "log":
                     log(value)
                 elif kind == "result":
+                    if not isinstance(value, PortalCrawl) or value.portal_id not in self.targets:
+                        raise _Fault("sent a result for a portal not in its shard")
                     results.append(value)
                 elif kind == "usage":
                     usage = value
         except asyncio.IncompleteReadError:  # the child closed its end: it is done, or dead
             pass
+        except Exception as e:  # a protocol fault, or a message that cannot be handled: stop it
+            self.fault = str(e) if isinstance(e, _Fault) else f"sent a message that failed ({type(e).__name__})"
+            log(f"crawl process {self.shard} stopped: it {self.fault}")
+            if self.proc.returncode is None:
+                self.proc.kill()
         await self.proc.wait()
         return results, usage
 
     def ended(self) -> str:
+        if self.fault:
+            return f"stopped: it {self.fault}"
         code = self.proc.returncode
         return f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
 
@@ -251,6 +283,10 @@ class _Child:
             self.proc.kill()
             await self.proc.wait()
         self.proc.stdin.close()
+
+
+class _Fault(Exception):
+    """A shard's process broke the protocol or went silent."""
 
 
 def _usage() -> dict:

@@ -4,7 +4,9 @@ crawled again at the end."""
 
 import asyncio
 import http.server
+import sys
 import threading
+import time
 from dataclasses import replace
 
 import pytest
@@ -78,8 +80,8 @@ def test_a_dead_process_costs_only_its_unfinished_portals(sim, tmp_path, monkeyp
     ids = pick(lambda p: p.readable, 6)
     started = shards._Child.start
 
-    async def start_then_kill(job):
-        child = await started(job)
+    async def start_then_kill(job, silence):
+        child = await started(job, silence)
         asyncio.get_running_loop().call_later(0.3, child.proc.kill)
         return child
 
@@ -99,6 +101,49 @@ def test_a_dead_process_costs_only_its_unfinished_portals(sim, tmp_path, monkeyp
     for pid in first:
         assert extract_warc(results[pid].warc)["crawl_signals"]
     assert any("lost with its process" in line for line in lines)
+
+
+# stand-ins for a shard's process: each reads its job, then breaks the protocol and hangs
+_FAULTY = {
+    "a frame longer than any message": "sys.stdout.buffer.write(struct.pack('>I', 2**31))",
+    "bytes that are no message": "sys.stdout.buffer.write(struct.pack('>I', 5) + b'hello')",
+    "a result for another shard's portal": "m = pickle.dumps(('result', PortalCrawl('elsewhere', Path('x'))));"
+    " sys.stdout.buffer.write(struct.pack('>I', len(m)) + m)",
+    "silence": "pass",
+}
+_FAULT_SAID = {
+    "a frame longer than any message": "sent a message of 2147483648 bytes",
+    "bytes that are no message": "sent a message that could not be read (UnpicklingError)",
+    "a result for another shard's portal": "sent a result for a portal not in its shard",
+    "silence": "silent for 4 s",
+}
+
+
+@pytest.mark.parametrize("fault", list(_FAULTY))
+def test_a_process_that_breaks_the_protocol_or_hangs_is_stopped_and_costs_only_its_portals(
+    sim, tmp_path, monkeypatch, fault
+):
+    script = (
+        "import pickle, struct, sys, time; from pathlib import Path;"
+        " from portal_index.fetch.crawler import PortalCrawl;"
+        f" pickle.load(sys.stdin.buffer); {_FAULTY[fault]}; sys.stdout.flush(); time.sleep(120)"
+    )
+    monkeypatch.setattr(shards, "CHILD", [sys.executable, "-c", script])
+    monkeypatch.setattr(shards, "SILENCE_SLACK", 1.0)
+    ids = pick(lambda p: p.readable, 4)
+    limits = demo_limits(CrawlLimits(max_pages=4, render=False, processes=2, portal_seconds=3.0), sim.guard())
+    lines = []
+    started = time.monotonic()
+    results = {r.portal_id: r for r in crawl({i: sim.url_for(i) for i in ids}, tmp_path, limits, log=lines.append)}
+    assert time.monotonic() - started < 60  # the hanging stand-in was stopped, not waited for
+    first, second = shards.plan({i: sim.url_for(i) for i in ids}, limits)
+    assert sorted(results) == sorted(ids)
+    assert all(not results[p].stopped.startswith("crashed") and results[p].fetches for p in first)
+    said = f"crashed: crawl process 1 ended (stopped: it {_FAULT_SAID[fault]}"
+    assert all(results[p].stopped.startswith(said) for p in second), [results[p].stopped for p in second]
+    assert any(line.startswith("crawl process 1 stopped: it ") for line in lines)
+    for pid in second:
+        assert extract_warc(results[pid].warc)["crawl_pages"] == []
 
 
 class _Hosts(http.server.BaseHTTPRequestHandler):
