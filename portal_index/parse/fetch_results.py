@@ -291,14 +291,11 @@ def parse_probes(path: Path, landed_on: date | None = None) -> dict[str, pa.Tabl
 
     header = _probe_header(path)
     contract = RAW_TABLES["probes"]
-    types = ", ".join(f"'{c}': '{contract.get(c, 'VARCHAR')}'" for c in header)
-    text = ", ".join(f"'{c}': 'VARCHAR'" for c in header)
     known = ", ".join(c for c in header if c in contract)
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")  # a time without an offset is UTC, as everywhere in the warehouse
         table = con.sql(
-            f"select {known} from read_csv(?, header = true, auto_detect = false, columns = {{{types}}}, "
-            "nullstr = '', store_rejects = true)",
+            f"select {known} from {_probe_csv(header, extra=', store_rejects = true')}",
             params=[str(path)],
         ).to_arrow_table()
         problems = [
@@ -318,7 +315,7 @@ def parse_probes(path: Path, landed_on: date | None = None) -> dict[str, pa.Tabl
             blanks = " or ".join(f"{c} is null" for c in PROBE_REQUIRED)
             for line, *values in con.execute(
                 f"select * from (select row_number() over () + 1 as line, {', '.join(PROBE_REQUIRED)} "
-                f"from read_csv(?, header = true, auto_detect = false, columns = {{{text}}}, nullstr = '')) "
+                f"from {_probe_csv(header, as_text=True)}) "
                 f"where {blanks} order by line",
                 [str(path)],
             ).fetchall():
@@ -328,7 +325,7 @@ def parse_probes(path: Path, landed_on: date | None = None) -> dict[str, pa.Tabl
                     if v is None
                 ]
         if not problems:
-            problems += _repeated_probes(con, path, table, text)
+            problems += _repeated_probes(con, path, table, header)
         if not problems:
             problems += _implausible_probes(con, path, table, landed_on or vietnam_today())
     if problems:
@@ -410,14 +407,16 @@ _PROBE_TEMPS = ("probe_file", "probe_files", "probe_load_rejects", "probe_load_s
 def _load_probe_group(con, header: list[str], files: list[tuple[Path, date, str, str]]) -> dict[str, int]:
     """`load_probes_into` for files with one header."""
     contract = RAW_TABLES["probes"]
-    types = ", ".join(f"'{c}': '{contract.get(c, 'VARCHAR')}'" for c in header)
     known = [c for c in header if c in contract]
     _drop_temps(con, _PROBE_TEMPS)
     con.execute(
         f"create temp table probe_file as select {', '.join(known)}, {FILE_COLUMN} "
-        f"from read_csv(?, header = true, auto_detect = false, columns = {{{types}}}, nullstr = '', "
-        f"filename = '{FILE_COLUMN}', store_rejects = true, rejects_table = 'probe_load_rejects', "
-        "rejects_scan = 'probe_load_scans')",
+        "from "
+        + _probe_csv(
+            header,
+            extra=f", filename = '{FILE_COLUMN}', store_rejects = true, rejects_table = 'probe_load_rejects', "
+            "rejects_scan = 'probe_load_scans'",
+        ),
         [[str(path) for path, *_ in files]],
     )
     offset = utc_offset_hours()
@@ -609,7 +608,15 @@ def _implausible_probes(con, path: Path, table: pa.Table, landed_on: date) -> li
     return found[:MAX_LISTED]
 
 
-def _repeated_probes(con, path: Path, table: pa.Table, text: str) -> list[Problem]:
+def _probe_csv(header: list[str], as_text: bool = False, extra: str = "") -> str:
+    """`read_csv(?, …)` of probe CSV files with this header: each column of the raw table's type (or
+    all as text), an empty cell null; `extra`: more options."""
+    contract = RAW_TABLES["probes"]
+    columns = ", ".join(f"'{c}': '{'VARCHAR' if as_text else contract.get(c, 'VARCHAR')}'" for c in header)
+    return f"read_csv(?, header = true, auto_detect = false, columns = {{{columns}}}, nullstr = ''{extra})"
+
+
+def _repeated_probes(con, path: Path, table: pa.Table, header: list[str]) -> list[Problem]:
     """A probe (portal, URL, time) given twice in one file: each repeat, with the row it repeats."""
     con.register("incoming", table)
     key = ", ".join(PROBE_REQUIRED)
@@ -617,8 +624,8 @@ def _repeated_probes(con, path: Path, table: pa.Table, text: str) -> list[Proble
         return []
     repeats = con.execute(
         f"select line, first_line, probed_at from (select *, min(line) over (partition by {key}) as first_line "
-        f"from (select row_number() over () + 1 as line, {key} from read_csv(?, header = true, auto_detect = false, "
-        f"columns = {{{text}}}, nullstr = ''))) where line > first_line order by line",
+        f"from (select row_number() over () + 1 as line, {key} from {_probe_csv(header, as_text=True)})) "
+        "where line > first_line order by line",
         [str(path)],
     ).fetchall()
     return [
