@@ -72,7 +72,7 @@ def _run_job(job_name: str, home: Home, mode: str, verbose: bool = False, partit
     path: the run's output here, or the Dagster instance whose run it is)."""
     from dagster import DagsterInstance
 
-    from orchestration.defs.sources.partitions import all_portals_tags, current_hour_tags
+    from orchestration.defs.sources.partitions import NoPortals, all_portals_tags, current_hour_tags
     from orchestration.submit import run_config
 
     log_path = home.work / f"{job_name}.log"
@@ -80,7 +80,10 @@ def _run_job(job_name: str, home: Home, mode: str, verbose: bool = False, partit
     if partition:
         tags = {"dagster/partition": partition}
     elif job_name == "crawl_job":  # every portal in one run
-        tags = all_portals_tags()
+        try:
+            tags = all_portals_tags()
+        except NoPortals as e:
+            raise SystemExit(f"{job_name}: {e}") from None
     elif job_name == "probe_job":  # this hour
         tags = current_hour_tags()
     config = run_config(home.root, mode, log_level="INFO" if verbose else "WARNING")

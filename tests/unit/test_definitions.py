@@ -102,3 +102,18 @@ def test_the_inbox_sensor_requests_the_loaders_and_what_depends_on_them_without_
     (home.inbox("surveys") / "khao-sat.xlsx").unlink()
     (home.inbox("probes") / "probes.csv").unlink()
     assert isinstance(next(iter(inbox_sensor(context))), dg.SkipReason)
+
+
+def test_the_weekly_crawl_skips_with_a_reason_when_the_registry_has_no_active_portal(monkeypatch):
+    import orchestration.defs.sources.partitions as partitions
+
+    crawls = defs.get_repository_def().get_schedule_def("crawls_weekly")
+    with dg.build_schedule_context() as context:
+        request = crawls.evaluate_tick(context).run_requests[0]
+    assert request.tags["dagster/asset_partition_range_start"] < request.tags["dagster/asset_partition_range_end"]
+    monkeypatch.setattr(partitions, "active_portals", lambda period: [])
+    with dg.build_schedule_context() as context:
+        tick = crawls.evaluate_tick(context)
+    assert not tick.run_requests and tick.skip_message == (
+        "the portal registry has no active portal today: nothing to crawl"
+    )

@@ -4,7 +4,7 @@ release each half-year."""
 import dagster as dg
 
 from orchestration.defs.automation.jobs import audit_job, crawl_job, probe_job, release_job
-from orchestration.defs.sources.partitions import all_portals_tags
+from orchestration.defs.sources.partitions import NoPortals, all_portals_tags
 from portal_index.core.periods import time_zone
 
 STOPPED = dg.DefaultScheduleStatus.STOPPED
@@ -18,7 +18,10 @@ def all_schedules() -> list:
     )
     def crawls_weekly(context: dg.ScheduleEvaluationContext):
         """Every portal, in one run (a failed portal is then crawled again alone from its partition)."""
-        return dg.RunRequest(run_key=None, tags=all_portals_tags())
+        try:
+            return dg.RunRequest(run_key=None, tags=all_portals_tags())
+        except NoPortals as e:
+            return dg.SkipReason(str(e))
 
     return [
         dg.build_schedule_from_partitioned_job(probe_job, name="probes_hourly", default_status=STOPPED),

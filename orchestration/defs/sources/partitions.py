@@ -16,9 +16,16 @@ def hour_partitions() -> dg.HourlyPartitionsDefinition:
     return dg.HourlyPartitionsDefinition(start_date="2025-01-01-00:00", timezone=time_zone(), end_offset=1)
 
 
+class NoPortals(LookupError):
+    pass
+
+
 def all_portals_tags(partitions: dg.PartitionsDefinition | None = None) -> dict[str, str]:
-    """Run tags for one run over every portal partition (the crawl asset's backfill policy is a single run)."""
+    """Run tags for one run over every portal partition (the crawl asset's backfill policy is a single run).
+    Raises `NoPortals` when the registry has no active portal: there is nothing to crawl."""
     keys = (partitions or portal_partitions()).get_partition_keys()
+    if not keys:
+        raise NoPortals("the portal registry has no active portal today: nothing to crawl")
     return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
 
 
