@@ -156,26 +156,45 @@ def verifying_context(guard: Guard) -> ssl.SSLContext:
 class _CollectorPause:
     """Holds Python's cyclic garbage collector off while any probe is between the start of its
     request and its last byte (probes run in threads, so the first in disables it and the last out
-    enables it again, if it was enabled): a collection in that window was added to the timings."""
+    enables it again, if it was enabled): a collection in that window was added to the timings.
 
-    def __init__(self):
-        self._lock = threading.Lock()
+    When the windows of many threads overlap without a gap for longer than `max_pause` seconds, the
+    next probe to start waits for those inside to finish, the young generations are collected
+    outside every window, and then the probes go on: the garbage of a long round stays bounded, and
+    no collection falls inside a timing."""
+
+    def __init__(self, max_pause: float = 2.0):
+        self.max_pause = max_pause
+        self._cond = threading.Condition()
         self._inside = 0
         self._disabled = False
+        self._since = 0.0  # when it was disabled
+        self._draining = False
 
     def __enter__(self):
-        with self._lock:
+        with self._cond:
+            while self._draining:
+                self._cond.wait()
+            if self._disabled and time.monotonic() - self._since > self.max_pause:
+                self._draining = True
+                while self._inside:
+                    self._cond.wait()
+                gc.collect(1)  # no window is open; the last one out enabled the collector again
+                self._draining = False
+                self._cond.notify_all()
             if self._inside == 0 and gc.isenabled():
                 gc.disable()
                 self._disabled = True
+                self._since = time.monotonic()
             self._inside += 1
 
     def __exit__(self, *exc):
-        with self._lock:
+        with self._cond:
             self._inside -= 1
             if self._inside == 0 and self._disabled:
                 self._disabled = False
                 gc.enable()
+                self._cond.notify_all()
 
 
 _collector_paused = _CollectorPause()

@@ -14,7 +14,7 @@ import trustme
 
 from portal_index.fetch import netguard, prober
 from portal_index.fetch.netguard import Guard
-from portal_index.fetch.prober import probe, verifying_context
+from portal_index.fetch.prober import _CollectorPause, probe, verifying_context
 
 OPEN = Guard.open()
 
@@ -150,6 +150,34 @@ def test_the_collector_is_held_off_while_timing_and_restored_after():
         assert row["error"] == "connection_refused" and gc.isenabled()
     finally:
         listener.close()
+
+
+def test_a_long_overlap_of_windows_is_broken_for_collections_outside_them():
+    """Threads whose timed windows overlap without a gap: the collector still runs every
+    `max_pause`, and never while a window is open."""
+    pause = _CollectorPause(max_pause=0.05)
+    inside_at_collection = []
+
+    def seen(phase, info):
+        if phase == "start":
+            inside_at_collection.append(pause._inside)
+
+    def probe_like():
+        end = time.monotonic() + 0.6
+        while time.monotonic() < end:
+            with pause:
+                loop = []
+                loop.append(loop)  # cyclic garbage, as a probe's exception tracebacks make
+                time.sleep(0.01)
+
+    gc.callbacks.append(seen)
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda _: probe_like(), range(4)))
+    finally:
+        gc.callbacks.remove(seen)
+    assert len(inside_at_collection) >= 3 and set(inside_at_collection) == {0}, inside_at_collection
+    assert gc.isenabled()
 
 
 class _Big(BaseHTTPRequestHandler):
