@@ -42,7 +42,7 @@ from portal_index.release import report
 from portal_index.release.catalog import MARTS_DIR, mart_docs, package_metadata, primary_keys, published_tables
 from portal_index.release.changelog import compare
 from portal_index.release.files import copy_build_docs, data_dictionary, export_tables
-from portal_index.release.workbook import write_workbook
+from portal_index.release.workbook import written_aside
 
 WORKBOOK = "portal-index.xlsx"
 REPORT = "report.html"
@@ -186,25 +186,26 @@ def build(
     descriptor["changes"] = changes.as_dict()
     for table in tables:
         docs[table]["_schema"] = schemas[table]
-    write_workbook(folder / WORKBOOK, folder / "data", tables, docs, methodology.version)
-    (folder / "DATA_DICTIONARY.md").write_text(data_dictionary(descriptor, docs), encoding="utf-8")
-    entry = changes.markdown(
-        descriptor["version"], descriptor["created"][:10], descriptor["period"], methodology.version
-    )
-    previous_period, period_changes = explained.load(folder / "data", methodology.version, descriptor["period"])
-    entry += "".join(
-        f"{line}\n" for line in explained.changelog_lines(previous_period, descriptor["period"], period_changes)
-    )
-    earlier = (
-        (previous / "CHANGELOG.md").read_text(encoding="utf-8").split("\n", 2)[2]
-        if previous and (previous / "CHANGELOG.md").exists()
-        else ""
-    )
-    (folder / "CHANGELOG.md").write_text(f"# Nhật ký thay đổi / Changelog\n\n{entry}\n{earlier}", encoding="utf-8")
-    if build_docs is not None and build_docs.is_dir():  # the build's dbt docs and GX data docs
-        copy_build_docs(build_docs, folder / "docs")
+    with written_aside(folder / WORKBOOK, folder / "data", tables, docs, methodology.version):
+        (folder / "DATA_DICTIONARY.md").write_text(data_dictionary(descriptor, docs), encoding="utf-8")
+        entry = changes.markdown(
+            descriptor["version"], descriptor["created"][:10], descriptor["period"], methodology.version
+        )
+        previous_period, period_changes = explained.load(folder / "data", methodology.version, descriptor["period"])
+        entry += "".join(
+            f"{line}\n" for line in explained.changelog_lines(previous_period, descriptor["period"], period_changes)
+        )
+        earlier = (
+            (previous / "CHANGELOG.md").read_text(encoding="utf-8").split("\n", 2)[2]
+            if previous and (previous / "CHANGELOG.md").exists()
+            else ""
+        )
+        (folder / "CHANGELOG.md").write_text(f"# Nhật ký thay đổi / Changelog\n\n{entry}\n{earlier}", encoding="utf-8")
+        if build_docs is not None and build_docs.is_dir():  # the build's dbt docs and GX data docs
+            copy_build_docs(build_docs, folder / "docs")
+        report_page = report.page(folder, descriptor, methodology)  # all but its list of the files
     descriptor["files"] = _files(folder)
-    (folder / REPORT).write_text(report.build(folder, descriptor, methodology), encoding="utf-8")
+    (folder / REPORT).write_text(report_page(descriptor["files"]), encoding="utf-8")
     descriptor["files"] = _files(folder)
     (folder / "README.md").write_text(_readme(con, descriptor), encoding="utf-8")
     (folder / "datapackage.json").write_text(

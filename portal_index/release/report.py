@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import html
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -91,6 +92,12 @@ def current_version_view(con: duckdb.DuckDBPyConnection, table: str, parquet: Pa
 
 
 def build(folder: Path, descriptor: dict, methodology: Methodology) -> str:
+    return page(folder, descriptor, methodology)(descriptor["files"])
+
+
+def page(folder: Path, descriptor: dict, methodology: Methodology) -> Callable[[list[dict]], str]:
+    """The report, but for its list of downloads: given the release's files (path, bytes), the
+    page. Publishing builds the rest while the workbook, one of those files, is still being written."""
     data = folder / "data"
     con = duckdb.connect()
     for table in ("portal_scores", "portals", "provinces", "indicators", "indicator_values"):
@@ -214,15 +221,12 @@ def build(folder: Path, descriptor: dict, methodology: Methodology) -> str:
         f"<tr><td>{i}</td><td>{t(pv, pe)}</td><td>{t(nv, ne)}</td><td class='num'>{w:g}</td></tr>"
         for i, _, pv, pe, w, nv, ne in indicators
     )
-    downloads = "".join(
-        f'<li><a href="{f["path"]}">{f["path"]}</a> ({f["bytes"]:,} bytes)</li>' for f in descriptor["files"]
-    )
     demo = (
         t(" (DỮ LIỆU MINH HỌA: cổng mô phỏng, số liệu tổng hợp)", " (DEMO: simulated portals, synthetic inputs)")
         if descriptor.get("demo")
         else ""
     )
-    return f"""<!doctype html>
+    before = f"""<!doctype html>
 <html lang="vi" data-lang="vi" data-period="{html.escape(period)}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Chỉ số chất lượng cổng thông tin điện tử {html.escape(descriptor["version"])}</title>
@@ -284,19 +288,29 @@ button#lang {{ float: right; }}
 <table><thead><tr><th>ID</th><th>{t("Trụ cột", "Pillar")}</th><th>{t("Chỉ số", "Indicator")}</th>
 <th>{t("Trọng số", "Weight")}</th></tr></thead><tbody>{method}</tbody></table>
 <h2>{t("Tải về", "Downloads")}</h2>
-<ul>{downloads}</ul>
+<ul>"""
+    after = """</ul>
 <script>
-(function () {{
+(function () {
   var root = document.documentElement;
-  function set(lang) {{ root.dataset.lang = lang; root.lang = lang; }}
+  function set(lang) { root.dataset.lang = lang; root.lang = lang; }
   set(location.hash === "#en" ? "en" : "vi");
-  document.getElementById("lang").addEventListener("click", function () {{
+  document.getElementById("lang").addEventListener("click", function () {
     set(root.dataset.lang === "vi" ? "en" : "vi");
-  }});
-}})();
+  });
+})();
 </script>
 </body></html>
 """
+
+    def with_downloads(files: list[dict]) -> str:
+        return (
+            before
+            + "".join(f'<li><a href="{f["path"]}">{f["path"]}</a> ({f["bytes"]:,} bytes)</li>' for f in files)
+            + after
+        )
+
+    return with_downloads
 
 
 def _grade_label(grade: str) -> str:

@@ -20,7 +20,13 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import pickle
+import subprocess
+import sys
 import tempfile
+import threading
+import traceback
 import zipfile
 from collections import defaultdict
 from contextlib import contextmanager
@@ -360,6 +366,62 @@ def _read_text_columns(path: Path, columns: list[str]):
 
 
 @contextmanager
+def written_aside(path: Path, data_dir: Path, tables: list[str], docs: dict[str, dict], methodology_version: str):
+    """`write_workbook` in a process of its own while the block runs; waits for it when the block
+    ends and raises `WorkbookFailed` if it failed. The workbook is CPU-bound Python (about as long
+    as the rest of publishing together at national scale; docs/performance.md), so on a machine of
+    two or more cores the rest of the release is written beside it. The process reads its
+    arguments, pickled, from its stdin, which stays open: it exits when its parent dies."""
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "portal_index.release.workbook"], stdin=subprocess.PIPE, stderr=stderr
+        )
+        try:
+            proc.stdin.write(pickle.dumps((path, data_dir, tables, docs, methodology_version)))
+            proc.stdin.flush()
+            yield
+            code = proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdin.close()
+        if code != 0:
+            stderr.seek(0)
+            said = [
+                line.removeprefix(_FAILED)
+                for line in stderr.read().decode("utf-8", "replace").splitlines()
+                if line.startswith(_FAILED)
+            ]
+            raise WorkbookFailed(f"the workbook {path.name} was not written: {(said or [f'exit status {code}'])[-1]}")
+
+
+class WorkbookFailed(RuntimeError):
+    pass
+
+
+_FAILED = "workbook failed: "  # the line that says why, last on the process's stderr
+
+
+def _exit_with_parent() -> None:
+    while os.read(0, 4096):  # unbuffered: returns b"" when the parent closes our stdin, or dies
+        pass
+    os._exit(1)
+
+
+def main() -> int:
+    args = pickle.load(sys.stdin.buffer)
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
+    try:
+        write_workbook(*args)
+    except Exception as e:
+        traceback.print_exc()
+        print(f"{_FAILED}{type(e).__name__}: {' '.join(str(e).split())[:1000]}", file=sys.stderr)
+        return 1
+    return 0
+
+
+@contextmanager
 def _stored_draft():
     """XlsxWriter's draft zipped without compression: `rezip_deterministic` compresses every part
     again anyway (the same bytes as from a compressed draft), so the draft's deflate was wasted work,
@@ -371,3 +433,7 @@ def _stored_draft():
         yield
     finally:
         xlsxwriter.workbook.ZIP_DEFLATED = zipfile.ZIP_DEFLATED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,6 +5,7 @@ import csv
 import json
 import shutil
 import subprocess
+from contextlib import contextmanager
 
 import duckdb
 import pytest
@@ -61,10 +62,12 @@ def test_an_interrupted_publish_leaves_no_partial_release_and_the_next_recovers(
     before = sorted(p.name for p in demo_copy.releases.iterdir())
     latest = (demo_copy.releases / "latest").resolve()
 
+    @contextmanager
     def crash(*args, **kwargs):
-        raise KeyboardInterrupt  # the operator pressed Ctrl-C half-way through
+        yield
+        raise KeyboardInterrupt  # the operator pressed Ctrl-C half-way through, the workbook being written
 
-    monkeypatch.setattr(publishing, "write_workbook", crash)
+    monkeypatch.setattr(publishing, "written_aside", crash)
     with pytest.raises(KeyboardInterrupt):
         republish(demo_copy, ["update marts.portals set name_vi = name_vi || '.' where portal_id = 'hanoi-info'"])
     assert sorted(p.name for p in demo_copy.releases.iterdir()) == before

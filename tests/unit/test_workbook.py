@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from portal_index.release.workbook import MAX_WIDTH, _Sheet, new_workbook
+from portal_index.release.workbook import MAX_WIDTH, WorkbookFailed, _Sheet, new_workbook, written_aside
 
 
 class _ReferenceSheet:
@@ -152,3 +152,13 @@ def test_a_string_that_looks_like_rich_text_is_written_as_text(tmp_path):
     ws = openpyxl.load_workbook(tmp_path / "x.xlsx", read_only=True)["s"]
     cells = [(c.coordinate, c.value) for row in ws.iter_rows() for c in row if c.value is not None]
     assert cells == [("A1", "evidence"), ("A2", attack), ("A3", "<r>rich-looking</r>")]
+
+
+def test_a_workbook_written_aside_that_fails_says_why_and_leaves_no_file(tmp_path):
+    """Publishing writes the workbook in a process of its own (`written_aside`): its failure
+    reaches the publisher with the error it ended on, and stops the release."""
+    target = tmp_path / "portal-index.xlsx"
+    with pytest.raises(WorkbookFailed, match=r"portal-index.xlsx was not written: .*IOException.*portal_scores.csv"):
+        with written_aside(target, tmp_path / "no-data", ["portals"], {}, "1"):
+            pass
+    assert not target.exists()
