@@ -37,7 +37,7 @@ from pathlib import Path
 
 import duckdb
 from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
-from xlsxwriter.worksheet import CellBooleanTuple, CellDatetimeTuple, CellStringTuple
+from xlsxwriter.worksheet import CellBooleanTuple, CellDatetimeTuple
 
 from portal_index.config import SEEDS_DIR
 from portal_index.release.files import rezip_deterministic
@@ -248,7 +248,7 @@ class _Sheet:
                 string = _utf16_truncate(string, self.ws.xls_strmax)
             if string.startswith("<r>") and string.endswith("</r>"):
                 return _literal_string_xml(self.ws, string)
-            cell = CellStringTuple(string, None)
+            return _inline_string_xml(self.ws, string)
         return _cell_xml(self.ws, cell)
 
     def close(self) -> None:
@@ -266,6 +266,15 @@ def _cell_xml(ws, cell) -> str:
         return ws.fh.getvalue()[len('<c r="A1"') :]
     finally:
         ws.fh = fh
+
+
+def _inline_string_xml(ws, string: str) -> str:
+    """What `_cell_xml` gives for a string cell without a format, without its writer's per-cell
+    detour (a scratch file, the cell's reference and attributes): XlsxWriter's own escapes, in its
+    order (control characters, then whitespace kept, then XML's three)."""
+    string = ws._escape_control_characters(string)
+    preserve = ' xml:space="preserve"' if _preserve_whitespace(string) else ""
+    return f' t="inlineStr"><is><t{preserve}>{ws._escape_data(string)}</t></is></c>'
 
 
 def _literal_string_xml(ws, string: str) -> str:
