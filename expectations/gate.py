@@ -2,11 +2,22 @@
 
 Each outcome is stored in `meta.validation_runs` with a fingerprint of the table's contents;
 publishing refuses a table whose current contents do not have a passing validation.
+
+A validation is a function of what it reads: the suites (their expectations, as built from the
+methodology seeds), the Great Expectations version, the table, and the other tables the suites'
+queries name (`intermediate.int_portal_periods`, `seeds.methodology_versions`). `inputs_key` is a
+hash of all of these. When every table asked for has a passing validation under the same key (and
+the data docs, when asked for, are those of that validation), the suites are not run again: the
+stored outcome stands, and says when it was made (`TableOutcome.validated_at`, `reused`). A rebuild
+that changes nothing (a second run in the same hour) so skips the checkpoint's 10-15 s; any change
+to a table, a seed the suites read or a suite runs it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,20 +36,73 @@ class TableOutcome:
     evaluated: int
     failures: list[dict] = field(default_factory=list)
     fingerprint: str = ""
+    validated_at: datetime | None = None
+    reused: bool = False  # the stored outcome of an earlier validation of the same inputs
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """A hash of a mart's contents, independent of row order."""
+    return digest(con, f"marts.{table}")
+
+
+def digest(con: duckdb.DuckDBPyConnection, relation: str) -> str:
+    """A hash of a table's or view's contents (`schema.name`), independent of row order."""
     return con.execute(
         f"select coalesce(md5(string_agg(md5(cast(t as varchar)), '' order by md5(cast(t as varchar)))), md5('')) "
-        f"from marts.{table} as t"
-    ).fetchone()[0]
+        f"from {relation} as t"
+    ).fetchall()[0][0]
+
+
+_NAMED = re.compile(r"\b(?:marts|seeds|intermediate|staging|raw|meta)\.[a-z_][a-z0-9_]*")
+
+
+def inputs_key(con: duckdb.DuckDBPyConnection, suites: dict[str, list], table: str, digests: dict) -> str:
+    """A hash of everything a validation of `table` reads: its suite, the GX version, the table and
+    every other table its suite's queries name (their digests kept in `digests` for the next table)."""
+    import great_expectations as gx
+
+    suite = json.dumps([e.configuration.to_json_dict() for e in suites[table]], sort_keys=True, default=str)
+    named = sorted(set(_NAMED.findall(suite)) | {f"marts.{table}"})
+    for relation in named:
+        if relation not in digests:
+            digests[relation] = digest(con, relation)
+    parts = [gx.__version__, suite] + [f"{relation}={digests[relation]}" for relation in named]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists meta")
     con.execute("""create table if not exists meta.validation_runs (
         table_name VARCHAR, fingerprint VARCHAR, success BOOLEAN, validated_at TIMESTAMPTZ, failures VARCHAR)""")
+    # added since: the key of the inputs validated and the number of expectations evaluated
+    con.execute("alter table meta.validation_runs add column if not exists inputs_key VARCHAR")
+    con.execute("alter table meta.validation_runs add column if not exists evaluated INTEGER")
+    # which validations the data docs in a folder show: {table: inputs key}
+    con.execute("create table if not exists meta.validation_docs (folder VARCHAR primary key, keys VARCHAR)")
+
+
+def _earlier(
+    con: duckdb.DuckDBPyConnection, keys: dict[str, str], docs_dir: Path | None
+) -> dict[str, TableOutcome] | None:
+    """The stored passing outcomes of these tables under these inputs, if every one has one (and
+    the data docs show them); else None."""
+    if docs_dir is not None:  # the data docs there must show these validations
+        shown = con.execute("select keys from meta.validation_docs where folder = ?", [str(docs_dir)]).fetchall()
+        if not (docs_dir / "index.html").is_file() or not shown or json.loads(shown[0][0]) != keys:
+            return None
+    outcomes = {}
+    for table, key in keys.items():
+        row = con.execute(
+            """select fingerprint, evaluated, validated_at from meta.validation_runs
+               where table_name = ? and inputs_key = ? and success and evaluated is not null
+               order by validated_at desc limit 1""",
+            [table, key],
+        ).fetchall()
+        if not row:
+            return None
+        fp, evaluated, at = row[0]
+        outcomes[table] = TableOutcome(table, True, evaluated, [], fp, at, reused=True)
+    return outcomes
 
 
 def _duckdb_datasource(context, warehouse: Path):
@@ -77,21 +141,28 @@ def validate(
     warehouse: Path, tables: tuple[str, ...] | None = None, docs_dir: Path | None = None
 ) -> dict[str, TableOutcome]:
     """Run each table's suite inside DuckDB; with `docs_dir`, write Great Expectations' data docs of
-    these runs there."""
+    these runs there. When every table's inputs were validated before and passed (and `docs_dir`
+    shows that validation), return those outcomes instead (see the module's docstring)."""
     no_usage_statistics()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     from expectations.suites import build_all
 
+    wanted = tables or published_tables()
     with duckdb.connect(str(warehouse)) as con:
         ensure_table(con)
         suites = build_all(con)
+        digests: dict[str, str] = {}
+        keys = {table: inputs_key(con, suites, table, digests) for table in wanted}
+        earlier = _earlier(con, keys, docs_dir)
+    if earlier is not None:
+        return earlier
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = _duckdb_datasource(context, warehouse)
     definitions = []
-    for table in tables or published_tables():
+    for table in wanted:
         batch = source.add_query_asset(
             name=table, query=f"select * from marts.{table}"
         ).add_batch_definition_whole_table("all")
@@ -137,18 +208,25 @@ def validate(
                 if not r.success
             ]
             failures = json.loads(json.dumps(failures, ensure_ascii=False, default=str))  # SQL gives Decimals and dates
-            outcome = TableOutcome(table, success, len(run), failures, fingerprint(con, table))
+            fp = digests[f"marts.{table}"]  # nothing wrote to the warehouse since: one command at a time
+            outcome = TableOutcome(table, success, len(run), failures, fp, datetime.now(UTC))
             con.execute(
-                "insert into meta.validation_runs values (?, ?, ?, ?, ?)",
+                """insert into meta.validation_runs
+                   (table_name, fingerprint, success, validated_at, failures, inputs_key, evaluated)
+                   values (?, ?, ?, ?, ?, ?, ?)""",
                 [
                     table,
                     outcome.fingerprint,
                     outcome.success,
-                    datetime.now(UTC),
+                    outcome.validated_at,
                     json.dumps(failures, ensure_ascii=False, default=str),
+                    keys[table],
+                    outcome.evaluated,
                 ],
             )
             outcomes[table] = outcome
+        if docs_dir is not None:
+            con.execute("insert or replace into meta.validation_docs values (?, ?)", [str(docs_dir), json.dumps(keys)])
     return outcomes
 
 

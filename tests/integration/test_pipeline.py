@@ -177,6 +177,30 @@ def test_changed_data_gives_a_new_release_and_latest_moves(demo_copy):
     }
 
 
+def test_a_validation_is_reused_only_for_the_same_inputs_and_only_when_it_passed(demo_copy, tmp_path):
+    from expectations.gate import unvalidated, validate
+
+    wh = demo_copy.warehouse
+    first = validate(wh)  # the demo run validated these very tables, with these suites
+    assert all(o.success and o.reused and o.evaluated > 0 for o in first.values())
+    with duckdb.connect(str(wh)) as con:  # a seed the suites read, not a published table
+        con.execute("update seeds.methodology_versions set summary_en = summary_en || '.'")
+    again = validate(wh)
+    assert all(o.success and not o.reused for o in again.values())
+    assert {t: o.evaluated for t, o in again.items()} == {t: o.evaluated for t, o in first.items()}
+    assert all(o.reused for o in validate(wh).values())
+    docs = tmp_path / "docs"  # data docs asked for where there are none: the suites run to write them
+    assert not any(o.reused for o in validate(wh, docs_dir=docs).values()) and (docs / "index.html").is_file()
+    assert all(o.reused for o in validate(wh, docs_dir=docs).values())
+    with duckdb.connect(str(wh)) as con:
+        con.execute("update marts.portal_scores set total = 12.00 where grade = 'A'")
+    for _ in range(2):  # a failure is never reused: each time the suite runs and fails again
+        bad = validate(wh, ("portal_scores",))["portal_scores"]
+        assert not bad.success and not bad.reused and bad.failures
+    with duckdb.connect(str(wh)) as con:
+        assert unvalidated(con, ("portal_scores",)) == {"portal_scores": "its current contents failed validation"}
+
+
 def test_ingest_command_accepts_rejects_and_ignores_repeats(demo_copy, tmp_path):
     good = tmp_path / "papi-2025.csv"
     good.write_text("province,year,dimension,score\nThái Nguyên,2025,8,4.01\n", encoding="utf-8")

@@ -34,6 +34,8 @@ def great_expectations_checks(marts: list[dg.AssetKey]) -> dg.AssetChecksDefinit
                     "expectations_evaluated": outcome.evaluated,
                     "expectations_failed": len(outcome.failures),
                     "fingerprint": outcome.fingerprint,
+                    "validated_at": str(outcome.validated_at),
+                    "reused": outcome.reused,  # an earlier passing validation of the same inputs
                     "failures": dg.MetadataValue.json(outcome.failures[:20]),
                 },
             )
