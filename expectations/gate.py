@@ -21,6 +21,7 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
@@ -56,18 +57,45 @@ def digest(con: duckdb.DuckDBPyConnection, relation: str) -> str:
 _NAMED = re.compile(r"\b(?:marts|seeds|intermediate|staging|raw|meta)\.[a-z_][a-z0-9_]*")
 
 
-def inputs_key(con: duckdb.DuckDBPyConnection, suites: dict[str, list], table: str, digests: dict) -> str:
-    """A hash of everything a validation of `table` reads: its suite, the GX version, the table and
+def inputs_key(con: duckdb.DuckDBPyConnection, suite: str, table: str, digests: dict) -> str:
+    """A hash of everything a validation of `table` reads: its suite (`suite_texts`), the table and
     every other table its suite's queries name (their digests kept in `digests` for the next table)."""
-    import great_expectations as gx
-
-    suite = json.dumps([e.configuration.to_json_dict() for e in suites[table]], sort_keys=True, default=str)
     named = sorted(set(_NAMED.findall(suite)) | {f"marts.{table}"})
     for relation in named:
         if relation not in digests:
             digests[relation] = digest(con, relation)
-    parts = [gx.__version__, suite] + [f"{relation}={digests[relation]}" for relation in named]
+    parts = [suite] + [f"{relation}={digests[relation]}" for relation in named]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def suite_texts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """{table: its suite as JSON}. The suites are built from their code (`expectations/`, the
+    methodology loader), the Great Expectations version and the seeds; the texts are kept in
+    `meta.validation_suites` under a hash of those, so that a validation found reusable does not
+    import Great Expectations (about 5 s) to build the suites again."""
+    from portal_index.core import methodology
+
+    seeds = con.execute(
+        "select table_name from information_schema.tables where table_schema = 'seeds' order by 1"
+    ).fetchall()
+    made_of = [version("great_expectations")]
+    made_of += [hashlib.sha256(path.read_bytes()).hexdigest() for path in (*_CODE, Path(methodology.__file__))]
+    made_of += [f"seeds.{name}={digest(con, f'seeds.{name}')}" for (name,) in seeds]
+    source = hashlib.sha256("\n".join(made_of).encode()).hexdigest()
+    kept = con.execute("select suites from meta.validation_suites where source_key = ?", [source]).fetchall()
+    if kept:
+        return json.loads(kept[0][0])
+    from expectations.suites import build_all
+
+    texts = {
+        table: json.dumps([e.configuration.to_json_dict() for e in expectations], sort_keys=True, default=str)
+        for table, expectations in build_all(con).items()
+    }
+    con.execute("insert or replace into meta.validation_suites values (?, ?)", [source, json.dumps(texts)])
+    return texts
+
+
+_CODE = sorted(Path(__file__).parent.glob("*.py"))  # the suites' code, and this gate's
 
 
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -77,6 +105,8 @@ def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     # added since: the key of the inputs validated and the number of expectations evaluated
     con.execute("alter table meta.validation_runs add column if not exists inputs_key VARCHAR")
     con.execute("alter table meta.validation_runs add column if not exists evaluated INTEGER")
+    # the suites' texts, by a hash of what they are built from (suite_texts)
+    con.execute("create table if not exists meta.validation_suites (source_key VARCHAR primary key, suites VARCHAR)")
     # which validations the data docs in a folder show: {table: inputs key}
     con.execute("create table if not exists meta.validation_docs (folder VARCHAR primary key, keys VARCHAR)")
 
@@ -143,21 +173,23 @@ def validate(
     """Run each table's suite inside DuckDB; with `docs_dir`, write Great Expectations' data docs of
     these runs there. When every table's inputs were validated before and passed (and `docs_dir`
     shows that validation), return those outcomes instead (see the module's docstring)."""
-    no_usage_statistics()
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    from expectations.suites import build_all
+    no_usage_statistics()  # before Great Expectations is imported, if it is
 
     wanted = tables or published_tables()
     with duckdb.connect(str(warehouse)) as con:
         ensure_table(con)
-        suites = build_all(con)
+        texts = suite_texts(con)
         digests: dict[str, str] = {}
-        keys = {table: inputs_key(con, suites, table, digests) for table in wanted}
+        keys = {table: inputs_key(con, texts[table], table, digests) for table in wanted}
         earlier = _earlier(con, keys, docs_dir)
-    if earlier is not None:
-        return earlier
+        if earlier is not None:
+            return earlier
+        from expectations.suites import build_all
+
+        suites = build_all(con)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = _duckdb_datasource(context, warehouse)
