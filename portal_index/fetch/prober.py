@@ -159,36 +159,55 @@ class _CollectorPause:
     enables it again, if it was enabled): a collection in that window was added to the timings.
 
     When the windows of many threads overlap without a gap for longer than `max_pause` seconds, the
-    next probe to start waits for those inside to finish, the young generations are collected
-    outside every window, and then the probes go on: the garbage of a long round stays bounded, and
-    no collection falls inside a timing."""
+    next probe to start waits, at most `max_wait` seconds, for those inside to finish; if they do,
+    the young generations are collected outside every window, and the probes go on. If they do not
+    (a slow connect, a body dripping in), the probes go on without a collection and the next try
+    comes after twice the pause, up to a minute: one slow portal never holds up the others for more
+    than `max_wait`, and the garbage of a long round stays bounded when windows do end. A thread
+    already inside (a nested window) never waits."""
 
-    def __init__(self, max_pause: float = 2.0):
-        self.max_pause = max_pause
+    def __init__(self, max_pause: float = 2.0, max_wait: float = 0.25):
+        self.max_pause, self.max_wait = max_pause, max_wait
         self._cond = threading.Condition()
         self._inside = 0
         self._disabled = False
-        self._since = 0.0  # when it was disabled
+        self._since = 0.0  # when it was disabled, or the last collection was tried
+        self._pause = max_pause  # the current interval between tries
         self._draining = False
+        self._mine = threading.local()  # this thread's depth of windows
 
     def __enter__(self):
+        depth = getattr(self._mine, "depth", 0)
+        self._mine.depth = depth + 1
         with self._cond:
-            while self._draining:
-                self._cond.wait()
-            if self._disabled and time.monotonic() - self._since > self.max_pause:
-                self._draining = True
-                while self._inside:
+            if not depth:
+                while self._draining:
                     self._cond.wait()
-                gc.collect(1)  # no window is open; the last one out enabled the collector again
-                self._draining = False
-                self._cond.notify_all()
+                if self._disabled and time.monotonic() - self._since > self._pause:
+                    self._collect_between_windows()
             if self._inside == 0 and gc.isenabled():
                 gc.disable()
                 self._disabled = True
                 self._since = time.monotonic()
             self._inside += 1
 
+    def _collect_between_windows(self) -> None:
+        """Wait (the lock held by the caller) for the open windows to end, then collect."""
+        self._draining = True
+        try:
+            ended = self._cond.wait_for(lambda: self._inside == 0, timeout=self.max_wait)
+            if ended:  # the last one out enabled the collector again
+                gc.collect(1)
+                self._pause = self.max_pause
+            else:
+                self._since = time.monotonic()
+                self._pause = min(60.0, self._pause * 2)
+        finally:
+            self._draining = False
+            self._cond.notify_all()
+
     def __exit__(self, *exc):
+        self._mine.depth -= 1
         with self._cond:
             self._inside -= 1
             if self._inside == 0 and self._disabled:

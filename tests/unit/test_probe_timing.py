@@ -180,6 +180,31 @@ def test_a_long_overlap_of_windows_is_broken_for_collections_outside_them():
     assert gc.isenabled()
 
 
+def test_one_long_window_holds_up_the_others_for_at_most_max_wait():
+    """A portal dripping its body keeps its window open: the others wait for a collection at most
+    `max_wait`, then go on without one."""
+    pause = _CollectorPause(max_pause=0.05, max_wait=0.05)
+    stop = time.monotonic() + 1.0
+    waits = []
+
+    def long():
+        with pause:
+            time.sleep(1.2)
+
+    def short():
+        while time.monotonic() < stop:
+            started = time.monotonic()
+            with pause:
+                waits.append(time.monotonic() - started)
+                time.sleep(0.005)
+
+    with ThreadPoolExecutor(4) as pool:
+        for f in [pool.submit(long)] + [pool.submit(short) for _ in range(3)]:
+            f.result()
+    assert len(waits) > 50 and max(waits) < 0.5, (len(waits), max(waits))
+    assert gc.isenabled()
+
+
 class _Big(BaseHTTPRequestHandler):
     """A 1 MB answer in many TLS records (a probe reads the records that have arrived at once)."""
 
