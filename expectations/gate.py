@@ -3,14 +3,16 @@
 Each outcome is stored in `meta.validation_runs` with a fingerprint of the table's contents;
 publishing refuses a table whose current contents do not have a passing validation.
 
-A validation is a function of what it reads: the suites (their expectations, as built from the
-methodology seeds), the Great Expectations version, the table, and the other tables the suites'
-queries name (`intermediate.int_portal_periods`, `seeds.methodology_versions`). `inputs_key` is a
-hash of all of these. When every table asked for has a passing validation under the same key (and
-the data docs, when asked for, are those of that validation), the suites are not run again: the
-stored outcome stands, and says when it was made (`TableOutcome.validated_at`, `reused`). A rebuild
-that changes nothing (a second run in the same hour) so skips the checkpoint's 10-15 s; any change
-to a table, a seed the suites read or a suite runs it.
+A validation is a function of what it reads and what runs it: the suites (their expectations, as
+built from the methodology seeds), the table's rows and column types, the other tables the suites'
+queries name (`intermediate.int_portal_periods`, `seeds.methodology_versions`), the versions of
+Great Expectations, DuckDB and the SQLAlchemy layer, and the code of the suites and of this gate.
+`inputs_key` is a hash of all of these. When every table asked for has a passing validation under
+the same key (and the data docs, when asked for, are those of that validation), the suites are not
+run again: the stored outcome stands, is recorded again as a run that reuses it (`reused_from`), and
+says when it was made (`TableOutcome.validated_at`, `reused`). A rebuild that changes nothing (a
+second run in the same hour) so skips the checkpoint's 10-15 s; any change to one of these runs it.
+A failure is never reused.
 """
 
 from __future__ import annotations
@@ -47,11 +49,19 @@ def fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> str:
 
 
 def digest(con: duckdb.DuckDBPyConnection, relation: str) -> str:
-    """A hash of a table's or view's contents (`schema.name`), independent of row order."""
-    return con.execute(
+    """A hash of a table's or view's contents (`schema.name`), independent of row order, and of its
+    columns' names and types (a value's text is the same as a number and as a string)."""
+    schema, name = relation.split(".")
+    columns = con.execute(
+        """select string_agg(column_name || ' ' || data_type, ', ' order by ordinal_position)
+           from information_schema.columns where table_schema = ? and table_name = ?""",
+        [schema, name],
+    ).fetchall()[0][0]
+    rows = con.execute(
         f"select coalesce(md5(string_agg(md5(cast(t as varchar)), '' order by md5(cast(t as varchar)))), md5('')) "
         f"from {relation} as t"
     ).fetchall()[0][0]
+    return hashlib.md5(f"{columns}\n{rows}".encode()).hexdigest()
 
 
 _NAMED = re.compile(r"\b(?:marts|seeds|intermediate|staging|raw|meta)\.[a-z_][a-z0-9_]*")
@@ -64,8 +74,17 @@ def inputs_key(con: duckdb.DuckDBPyConnection, suite: str, table: str, digests: 
     for relation in named:
         if relation not in digests:
             digests[relation] = digest(con, relation)
-    parts = [suite] + [f"{relation}={digests[relation]}" for relation in named]
+    parts = [*_made_with(), suite] + [f"{relation}={digests[relation]}" for relation in named]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _made_with() -> list[str]:
+    """The versions of what runs a validation (Great Expectations, DuckDB and the SQLAlchemy layer
+    between them) and the code of the suites and of this gate."""
+    from portal_index.core import methodology
+
+    made = [f"{p}=={version(p)}" for p in ("great_expectations", "duckdb", "duckdb_engine", "sqlalchemy")]
+    return made + [hashlib.sha256(path.read_bytes()).hexdigest() for path in (*_CODE, Path(methodology.__file__))]
 
 
 def suite_texts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -73,14 +92,10 @@ def suite_texts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     methodology loader), the Great Expectations version and the seeds; the texts are kept in
     `meta.validation_suites` under a hash of those, so that a validation found reusable does not
     import Great Expectations (about 5 s) to build the suites again."""
-    from portal_index.core import methodology
-
     seeds = con.execute(
         "select table_name from information_schema.tables where table_schema = 'seeds' order by 1"
     ).fetchall()
-    made_of = [version("great_expectations")]
-    made_of += [hashlib.sha256(path.read_bytes()).hexdigest() for path in (*_CODE, Path(methodology.__file__))]
-    made_of += [f"seeds.{name}={digest(con, f'seeds.{name}')}" for (name,) in seeds]
+    made_of = _made_with() + [f"seeds.{name}={digest(con, f'seeds.{name}')}" for (name,) in seeds]
     source = hashlib.sha256("\n".join(made_of).encode()).hexdigest()
     kept = con.execute("select suites from meta.validation_suites where source_key = ?", [source]).fetchall()
     if kept:
@@ -105,6 +120,8 @@ def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     # added since: the key of the inputs validated and the number of expectations evaluated
     con.execute("alter table meta.validation_runs add column if not exists inputs_key VARCHAR")
     con.execute("alter table meta.validation_runs add column if not exists evaluated INTEGER")
+    # a reuse is recorded as a run of its own (the publisher reads the latest run of a fingerprint)
+    con.execute("alter table meta.validation_runs add column if not exists reused_from TIMESTAMPTZ")
     # the suites' texts, by a hash of what they are built from (suite_texts)
     con.execute("create table if not exists meta.validation_suites (source_key VARCHAR primary key, suites VARCHAR)")
     # which validations the data docs in a folder show: {table: inputs key}
@@ -123,7 +140,7 @@ def _earlier(
     outcomes = {}
     for table, key in keys.items():
         row = con.execute(
-            """select fingerprint, evaluated, validated_at from meta.validation_runs
+            """select fingerprint, evaluated, coalesce(reused_from, validated_at) from meta.validation_runs
                where table_name = ? and inputs_key = ? and success and evaluated is not null
                order by validated_at desc limit 1""",
             [table, key],
@@ -183,6 +200,13 @@ def validate(
         keys = {table: inputs_key(con, texts[table], table, digests) for table in wanted}
         earlier = _earlier(con, keys, docs_dir)
         if earlier is not None:
+            now = datetime.now(UTC)
+            for table, outcome in earlier.items():
+                con.execute(
+                    """insert into meta.validation_runs (table_name, fingerprint, success, validated_at, failures,
+                       inputs_key, evaluated, reused_from) values (?, ?, true, ?, '[]', ?, ?, ?)""",
+                    [table, outcome.fingerprint, now, keys[table], outcome.evaluated, outcome.validated_at],
+                )
             return earlier
         from expectations.suites import build_all
 

@@ -189,6 +189,11 @@ def test_a_validation_is_reused_only_for_the_same_inputs_and_only_when_it_passed
     assert all(o.success and not o.reused for o in again.values())
     assert {t: o.evaluated for t, o in again.items()} == {t: o.evaluated for t, o in first.items()}
     assert all(o.reused for o in validate(wh).values())
+    with duckdb.connect(str(wh)) as con:  # the seed as it was: the first validation holds again
+        con.execute("update seeds.methodology_versions set summary_en = left(summary_en, length(summary_en) - 1)")
+    assert all(o.reused for o in validate(wh).values())
+    with duckdb.connect(str(wh)) as con:
+        assert unvalidated(con, tuple(first)) == {}  # the reuse is the latest run the publisher sees
     docs = tmp_path / "docs"  # data docs asked for where there are none: the suites run to write them
     assert not any(o.reused for o in validate(wh, docs_dir=docs).values()) and (docs / "index.html").is_file()
     assert all(o.reused for o in validate(wh, docs_dir=docs).values())
@@ -199,6 +204,8 @@ def test_a_validation_is_reused_only_for_the_same_inputs_and_only_when_it_passed
         assert not bad.success and not bad.reused and bad.failures
     with duckdb.connect(str(wh)) as con:
         assert unvalidated(con, ("portal_scores",)) == {"portal_scores": "its current contents failed validation"}
+        con.execute("alter table marts.indicators alter column weight type varchar")  # the same text, as a string
+    assert not validate(wh, ("indicators",))["indicators"].reused
 
 
 def test_ingest_command_accepts_rejects_and_ignores_repeats(demo_copy, tmp_path):
