@@ -52,7 +52,7 @@ from portal_index.fetch.crawler import (
 _FRAME = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024  # a message larger than this is not one a shard sends: the process is stopped
 SILENCE_SLACK = 60.0  # seconds a shard may stay silent beyond a portal's time limit before it is stopped
-CHILD = [sys.executable, "-m", "portal_index.fetch.shards"]
+CHILD = [sys.executable, "-P", "-m", "portal_index.fetch.shards"]  # -P: never modules in the current folder
 Progress = Callable[[str, int], None]
 Log = Callable[[str], None]
 
@@ -210,6 +210,9 @@ class _Child:
 
     def __init__(self, proc: asyncio.subprocess.Process, job: dict, silence: float):
         self.proc, self.silence = proc, silence
+        # every portal of a shard starts at once and ends within its time limit: the whole shard too
+        self.lifetime = silence + SILENCE_SLACK
+        self.deadline = asyncio.get_running_loop().time() + self.lifetime
         self.shard, self.targets = job["shard"], job["targets"]
         self.fault: str | None = None  # why the parent stopped it
 
@@ -225,9 +228,12 @@ class _Child:
         return cls(proc, job, silence)
 
     async def _read(self, n: int) -> bytes:
+        left = self.deadline - asyncio.get_running_loop().time()
         try:
-            return await asyncio.wait_for(self.proc.stdout.readexactly(n), self.silence)
+            return await asyncio.wait_for(self.proc.stdout.readexactly(n), max(0.0, min(self.silence, left)))
         except TimeoutError:
+            if left <= self.silence:
+                raise _Fault(f"was still running after {self.lifetime:.0f} s") from None
             raise _Fault(f"silent for {self.silence:.0f} s") from None
 
     async def _message(self) -> tuple[str, object]:
@@ -245,30 +251,30 @@ class _Child:
         """Pass on the child's progress and log lines; its results and CPU use, once it ends (or
         once it is stopped for a message it should not send, or for its silence)."""
         results, usage = [], None
-        try:
-            while True:
+        while True:
+            try:
                 kind, value = await self._message()
-                if kind == "fetches":
-                    for errors, n in enumerate(value):
-                        for _ in range(n):
-                            progress("fetch", errors)
-                elif kind == "portal":
-                    progress("portal", 0)
-                elif kind == "log":
-                    log(value)
-                elif kind == "result":
-                    if not isinstance(value, PortalCrawl) or value.portal_id not in self.targets:
-                        raise _Fault("sent a result for a portal not in its shard")
-                    results.append(value)
-                elif kind == "usage":
-                    usage = value
-        except asyncio.IncompleteReadError:  # the child closed its end: it is done, or dead
-            pass
-        except Exception as e:  # a protocol fault, or a message that cannot be handled: stop it
-            self.fault = str(e) if isinstance(e, _Fault) else f"sent a message that failed ({type(e).__name__})"
-            log(f"crawl process {self.shard} stopped: it {self.fault}")
-            if self.proc.returncode is None:
-                self.proc.kill()
+                _check(kind, value, self.targets)
+            except asyncio.IncompleteReadError:  # the child closed its end: it is done, or dead
+                break
+            except _Fault as e:
+                self.fault = str(e)
+                log(f"crawl process {self.shard} stopped: it {self.fault}")
+                if self.proc.returncode is None:
+                    self.proc.kill()
+                break
+            if kind == "fetches":  # checked: the parent's own callbacks raise as they would
+                for errors, n in enumerate(value):
+                    for _ in range(n):
+                        progress("fetch", errors)
+            elif kind == "portal":
+                progress("portal", 0)
+            elif kind == "log":
+                log(value)
+            elif kind == "result":
+                results.append(value)
+            elif kind == "usage":
+                usage = value
         await self.proc.wait()
         return results, usage
 
@@ -287,6 +293,26 @@ class _Child:
 
 class _Fault(Exception):
     """A shard's process broke the protocol or went silent."""
+
+
+def _check(kind: str, value, targets: dict[str, str]) -> None:
+    """A message as a shard sends it, or `_Fault`."""
+    if kind == "fetches":
+        ok = isinstance(value, list) and len(value) == 2 and all(type(n) is int and 0 <= n <= 100_000 for n in value)
+    elif kind == "portal":
+        ok = value is None
+    elif kind == "log":
+        ok = isinstance(value, str)
+    elif kind == "result":
+        ok = isinstance(value, PortalCrawl) and value.portal_id in targets and isinstance(value.stopped, str)
+        if not ok:
+            raise _Fault("sent a result for a portal not in its shard, or not a portal's result")
+    elif kind == "usage":
+        ok = isinstance(value, dict) and all(isinstance(value.get(k), int | float) for k in ("cpu_s", "peak_mb"))
+    else:
+        ok = False
+    if not ok:
+        raise _Fault(f"sent a {kind!r} message it does not send" if isinstance(kind, str) else "sent no message")
 
 
 def _usage() -> dict:

@@ -321,7 +321,8 @@ def write_workbook(
     every version's rows (see the module's docstring)."""
 
     labels = value_labels()
-    with tempfile.TemporaryDirectory() as scratch:
+    # scratch beside the workbook (in a release's staging folder, removed with it if publishing stops)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".workbook-") as scratch:
         draft = Path(scratch) / "draft.xlsx"
         wb, formats = new_workbook(draft, scratch)
         summary = _Sheet(wb, SUMMARY_SHEET, [t for t, _ in SUMMARY_COLUMNS], [k for _, k in SUMMARY_COLUMNS], formats)
@@ -383,11 +384,14 @@ def written_aside(path: Path, data_dir: Path, tables: list[str], docs: dict[str,
     arguments, pickled, from its stdin, which stays open: it exits when its parent dies."""
     with tempfile.TemporaryFile() as stderr:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "portal_index.release.workbook"], stdin=subprocess.PIPE, stderr=stderr
-        )
+            [sys.executable, "-P", "-m", "portal_index.release.workbook"], stdin=subprocess.PIPE, stderr=stderr
+        )  # -P: this installation's modules, never ones in the current folder
         try:
-            proc.stdin.write(pickle.dumps((path, data_dir, tables, docs, methodology_version)))
-            proc.stdin.flush()
+            try:
+                proc.stdin.write(pickle.dumps((path, data_dir, tables, docs, methodology_version)))
+                proc.stdin.flush()
+            except BrokenPipeError:  # it ended before reading them: its stderr says why, below
+                pass
             yield
             code = proc.wait()
         finally:

@@ -109,13 +109,23 @@ _FAULTY = {
     "bytes that are no message": "sys.stdout.buffer.write(struct.pack('>I', 5) + b'hello')",
     "a result for another shard's portal": "m = pickle.dumps(('result', PortalCrawl('elsewhere', Path('x'))));"
     " sys.stdout.buffer.write(struct.pack('>I', len(m)) + m)",
+    "a progress count no shard has": "m = pickle.dumps(('fetches', [10**12, 0]));"
+    " sys.stdout.buffer.write(struct.pack('>I', len(m)) + m)",
+    "a usage without its figures": "m = pickle.dumps(('usage', {}));"
+    " sys.stdout.buffer.write(struct.pack('>I', len(m)) + m)",
     "silence": "pass",
+    "chatter that never ends": "m = pickle.dumps(('log', 'still here'));"
+    " [(sys.stdout.buffer.write(struct.pack('>I', len(m)) + m), sys.stdout.flush(), time.sleep(0.2))"
+    " for _ in range(1000)]",
 }
 _FAULT_SAID = {
     "a frame longer than any message": "sent a message of 2147483648 bytes",
     "bytes that are no message": "sent a message that could not be read (UnpicklingError)",
     "a result for another shard's portal": "sent a result for a portal not in its shard",
+    "a progress count no shard has": "sent a 'fetches' message it does not send",
+    "a usage without its figures": "sent a 'usage' message it does not send",
     "silence": "silent for 4 s",
+    "chatter that never ends": "was still running after 5 s",
 }
 
 
