@@ -19,9 +19,11 @@ The parent crawls the first shard itself and starts a process per other shard
 lines and each portal's result as soon as its WARC file is closed come back on its stdout. A shard
 that dies costs only its unfinished portals: they are recorded as `crashed` with a WARC file that
 says so (`crawler.crashed_crawl`); the others' results stand. So does a child that sends a message
-the parent cannot read (a frame over `MAX_FRAME`, bytes that do not unpickle) or stays silent for
-longer than a portal may take (`portal_seconds` + `SILENCE_SLACK`: every portal ends within its
-time limit and sends its result, so a silent child is stuck): the parent stops it and says why. A
+the parent cannot read (a frame over `MAX_FRAME`, bytes that do not unpickle) or one no shard sends
+(`_check`), stays silent for longer than a portal may take (`portal_seconds` + `SILENCE_SLACK`), or
+is still running after `portal_seconds` + twice that slack (a shard's portals all start at once and
+each ends within its time limit and sends its result, so such a child is stuck): the parent stops
+it and says why. A
 child whose parent dies sees its stdin close and exits.
 """
 
