@@ -67,18 +67,19 @@ def digest(con: duckdb.DuckDBPyConnection, relation: str) -> str:
 _NAMED = re.compile(r"\b(?:marts|seeds|intermediate|staging|raw|meta)\.[a-z_][a-z0-9_]*")
 
 
-def inputs_key(con: duckdb.DuckDBPyConnection, suite: str, table: str, digests: dict) -> str:
-    """A hash of everything a validation of `table` reads: its suite (`suite_texts`), the table and
-    every other table its suite's queries name (their digests kept in `digests` for the next table)."""
+def inputs_key(con: duckdb.DuckDBPyConnection, made: list[str], suite: str, table: str, digests: dict) -> str:
+    """A hash of everything a validation of `table` reads and what runs it (`made`: `made_with`): its
+    suite (`suite_texts`), the table and every other table its suite's queries name (their digests
+    kept in `digests` for the next table)."""
     named = sorted(set(_NAMED.findall(suite)) | {f"marts.{table}"})
     for relation in named:
         if relation not in digests:
             digests[relation] = digest(con, relation)
-    parts = [*_made_with(), suite] + [f"{relation}={digests[relation]}" for relation in named]
+    parts = [*made, suite] + [f"{relation}={digests[relation]}" for relation in named]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _made_with() -> list[str]:
+def made_with() -> list[str]:
     """The versions of what runs a validation (Great Expectations, DuckDB and the SQLAlchemy layer
     between them) and the code of the suites and of this gate."""
     from portal_index.core import methodology
@@ -87,7 +88,7 @@ def _made_with() -> list[str]:
     return made + [hashlib.sha256(path.read_bytes()).hexdigest() for path in (*_CODE, Path(methodology.__file__))]
 
 
-def suite_texts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+def suite_texts(con: duckdb.DuckDBPyConnection, made: list[str]) -> dict[str, str]:
     """{table: its suite as JSON}. The suites are built from their code (`expectations/`, the
     methodology loader), the Great Expectations version and the seeds; the texts are kept in
     `meta.validation_suites` under a hash of those, so that a validation found reusable does not
@@ -95,7 +96,7 @@ def suite_texts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     seeds = con.execute(
         "select table_name from information_schema.tables where table_schema = 'seeds' order by 1"
     ).fetchall()
-    made_of = _made_with() + [f"seeds.{name}={digest(con, f'seeds.{name}')}" for (name,) in seeds]
+    made_of = made + [f"seeds.{name}={digest(con, f'seeds.{name}')}" for (name,) in seeds]
     source = hashlib.sha256("\n".join(made_of).encode()).hexdigest()
     kept = con.execute("select suites from meta.validation_suites where source_key = ?", [source]).fetchall()
     if kept:
@@ -195,9 +196,10 @@ def validate(
     wanted = tables or published_tables()
     with duckdb.connect(str(warehouse)) as con:
         ensure_table(con)
-        texts = suite_texts(con)
+        made = made_with()
+        texts = suite_texts(con, made)
         digests: dict[str, str] = {}
-        keys = {table: inputs_key(con, texts[table], table, digests) for table in wanted}
+        keys = {table: inputs_key(con, made, texts[table], table, digests) for table in wanted}
         earlier = _earlier(con, keys, docs_dir)
         if earlier is not None:
             now = datetime.now(UTC)

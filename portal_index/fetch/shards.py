@@ -42,6 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from portal_index.core.child import exit_with_parent
 from portal_index.fetch.crawler import (
     CrawlLimits,
     PortalCrawl,
@@ -360,12 +361,6 @@ class _Channel:
         self.send("result", result)
 
 
-def _exit_with_parent() -> None:
-    while os.read(0, 4096):  # unbuffered: returns b"" when the parent closes our stdin, or dies
-        pass
-    os._exit(0)
-
-
 def crawl(
     targets: dict[str, str],
     out_dir: Path,
@@ -387,7 +382,7 @@ def main() -> int:
     channel = _Channel(os.dup(1))
     os.dup2(2, 1)  # anything printed goes to stderr, never into the channel
     job = pickle.load(sys.stdin.buffer)
-    threading.Thread(target=_exit_with_parent, daemon=True).start()
+    exit_with_parent(0)
     run_loop(_crawl_job(job, channel.progress, lambda line: channel.send("log", line), channel.result))
     channel.flush()
     channel.send("usage", _usage())

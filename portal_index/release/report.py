@@ -91,10 +91,6 @@ def current_version_view(con: duckdb.DuckDBPyConnection, table: str, parquet: Pa
     con.execute(f"create view {table} as select * from read_parquet('{parquet}'){where}")
 
 
-def build(folder: Path, descriptor: dict, methodology: Methodology) -> str:
-    return page(folder, descriptor, methodology)(descriptor["files"])
-
-
 def page(folder: Path, descriptor: dict, methodology: Methodology) -> Callable[[list[dict]], str]:
     """The report, but for its list of downloads: given the release's files (path, bytes), the
     page. Publishing builds the rest while the workbook, one of those files, is still being written."""

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import pickle
 import subprocess
 import sys
 import tempfile
-import threading
 import traceback
 import zipfile
 from collections import defaultdict
@@ -40,6 +38,7 @@ from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate
 from xlsxwriter.worksheet import CellBooleanTuple, CellDatetimeTuple
 
 from portal_index.config import SEEDS_DIR
+from portal_index.core.child import exit_with_parent
 from portal_index.release.files import rezip_deterministic
 
 SUMMARY_SHEET = "Tổng hợp"
@@ -416,15 +415,9 @@ class WorkbookFailed(RuntimeError):
 _FAILED = "workbook failed: "  # the line that says why, last on the process's stderr
 
 
-def _exit_with_parent() -> None:
-    while os.read(0, 4096):  # unbuffered: returns b"" when the parent closes our stdin, or dies
-        pass
-    os._exit(1)
-
-
 def main() -> int:
     args = pickle.load(sys.stdin.buffer)
-    threading.Thread(target=_exit_with_parent, daemon=True).start()
+    exit_with_parent(1)
     try:
         write_workbook(*args)
     except Exception as e:
