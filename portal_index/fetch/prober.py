@@ -2,11 +2,12 @@
 
 Every probe opens a fresh connection, so that each phase is measured: the host name is resolved by
 our own network backend (timed, and checked by the private-address guard), and httpcore's trace
-hooks mark connect and TLS. TTFB and total are counted from the start of the request, DNS included,
-as curl's `time_starttransfer` and `time_total` are (the benchmark compares the two): the clock
-starts once the client and the request are built, TTFB stops when the first byte of the answer is
-read from the connection (not once the headers are parsed), and the cyclic garbage collector is held
-off in between (docs/probes.md, "Timing accuracy"). For an https
+hooks mark connect and TLS. TTFB and total are counted from the start of the connection, DNS
+included, as curl's `time_starttransfer` and `time_total` are (the benchmark compares the two): the
+clock starts when the name lookup does (the client's own Python before it is not the portal's time;
+curl's is microseconds of C), TTFB stops when the first byte of the answer is read from the
+connection (not once the headers are parsed), and the cyclic garbage collector is held off in
+between (docs/probes.md, "Timing accuracy"). For an https
 URL the probe also asks whether plain http redirects to https, and records the certificate's
 expiry, from a second, non-verifying handshake when verification failed.
 
@@ -52,6 +53,7 @@ class _TimedBackend(httpcore.NetworkBackend):
         self.guard = guard
         self.source_address = source_address  # the local address to connect from (a vantage's own)
         self.dns_ms: float | None = None
+        self.started_at: float | None = None  # perf_counter() when the probe's own connection began
         self.first_byte_at: float | None = None  # perf_counter() when the first answer bytes were read
         self._inner = httpcore.SyncBackend()
 
@@ -59,7 +61,7 @@ class _TimedBackend(httpcore.NetworkBackend):
         start = time.perf_counter()
         addresses, target_port = resolve_sync(self.guard, host, port)
         if self.dns_ms is None:  # the probe's own connection (not the http -> https check after it)
-            self.dns_ms = (time.perf_counter() - start) * 1000
+            self.started_at, self.dns_ms = start, (time.perf_counter() - start) * 1000
         stream = self._inner.connect_tcp(  # httpcore sets TCP_NODELAY, as curl does
             addresses[0],
             target_port,
@@ -261,8 +263,9 @@ def probe(
         ) as client:
             request = client.build_request("GET", url, extensions={"trace": trace})
             with _collector_paused:  # the timed window: from the request's start to its last byte
-                start = time.perf_counter()  # as curl's clock: the client and the request are built
+                start = time.perf_counter()  # until the connection starts (below)
                 r = client.send(request, stream=True)
+                start = backend.started_at or start  # as curl's clock: from the name lookup
                 try:
                     headers_at = time.perf_counter()
                     size, head = 0, bytearray()
@@ -302,7 +305,7 @@ def probe(
                 again = probe(portal_id, url, timeout, guard, context, url_kind, vantage, source_address)
                 return {**again, "tls_fault": INCOMPLETE_CHAIN}
         row["error"] = classify(exc)
-        row["total_ms"] = round((time.perf_counter() - start) * 1000, 2)
+        row["total_ms"] = round((time.perf_counter() - (backend.started_at or start)) * 1000, 2)
         if row["error"].startswith("tls_"):
             expires = certificate_expiry(parts.hostname, parts.port or 443, min(timeout, 10), guard)
             row["tls_expires_at"] = expires.isoformat() if expires else None

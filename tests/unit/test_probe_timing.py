@@ -1,5 +1,5 @@
-"""What a probe's timings measure: from the request's start (DNS included) to the first byte of the
-answer, as curl's time_starttransfer; the shared TLS context; the collector held off while timing."""
+"""What a probe's timings measure: from the start of the connection (DNS included) to the first byte
+of the answer, as curl's time_starttransfer; the shared TLS context; the collector held off while timing."""
 
 import gc
 import socket
@@ -9,6 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 import trustme
 
@@ -54,7 +55,7 @@ def test_ttfb_is_the_first_byte_of_the_answer_not_the_end_of_its_headers():
     assert row["total_ms"] >= 350, row
 
 
-def test_the_clock_runs_from_the_start_of_the_request_dns_included(monkeypatch):
+def test_the_clock_runs_from_the_start_of_the_connection_dns_included(monkeypatch):
     resolve = netguard.resolve_sync
 
     def slow_resolve(guard, host, port):
@@ -70,6 +71,25 @@ def test_the_clock_runs_from_the_start_of_the_request_dns_included(monkeypatch):
     assert row["dns_ms"] >= 80, row
     assert row["ttfb_ms"] >= row["dns_ms"] + row["connect_ms"], row
     assert row["total_ms"] >= row["ttfb_ms"], row
+
+
+def test_the_clients_own_work_before_the_connection_is_not_the_portals_time(monkeypatch):
+    handle = httpx.HTTPTransport.handle_request
+
+    def slow_client(self, request):  # the client's Python before it connects, made slow
+        time.sleep(0.08)
+        return handle(self, request)
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", slow_client)
+    listener = raw_server(lambda conn: conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+    try:
+        started = time.perf_counter()
+        row = probe("p", f"http://127.0.0.1:{listener.getsockname()[1]}/", guard=OPEN)
+        wall_ms = (time.perf_counter() - started) * 1000
+    finally:
+        listener.close()
+    assert row["status"] == 200 and wall_ms >= 80, row
+    assert row["ttfb_ms"] < 80 and row["total_ms"] < 80, row  # curl's clock starts with its name lookup
 
 
 class _Reused(BaseHTTPRequestHandler):
