@@ -35,9 +35,10 @@ test-cluster: $(STAMP) cluster-servers chromium-if-possible
 bench-cluster: $(STAMP) cluster-servers chromium-if-possible
 	$(BIN)/python -m benchmarks.bench_cluster
 
-## The fast tests: unit tests and quick simulator tests, no pipeline run, browser or long timeout (under a minute).
+## The fast tests: unit tests and quick simulator tests, no pipeline run, browser or long timeout; each test file
+## in one process, as `make test` does, so a file's module fixtures are made once.
 test-fast: $(STAMP)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist load -m "not slow"
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 ## Lint and check the formatting (ruff, configured in pyproject.toml).
 lint: $(STAMP)

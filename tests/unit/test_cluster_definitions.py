@@ -6,38 +6,54 @@ import json
 import subprocess
 import sys
 
-import dagster as dg
 import pytest
 
-from orchestration.defs.sources.fetchers import _vantage_here, shards
 from portal_index import config
 from portal_index.config import CLUSTER_VARIABLES, REPO_ROOT, child_env
 
+CONFIGURATIONS = {
+    "default": {},
+    "cluster": {
+        "PORTAL_INDEX_EXECUTOR": "celery",
+        "PORTAL_INDEX_CELERY_BROKER": "redis://127.0.0.1:1/0",  # never connected to while building
+        "PORTAL_INDEX_PROBE_VANTAGES": "vn-hanoi,abroad",
+    },
+}
 
-def _steps(env: dict[str, str]) -> dict:
-    """{job: {step: queue}} and the jobs' executor, from definitions built in a child process with `env`."""
+
+def _steps(configurations: dict[str, dict[str, str]]) -> dict:
+    """{configuration: {job: {step: queue}} and the jobs' executor}, from definitions built in one child
+    process (Dagster and dbt imported once), each with its configuration's variables and no other
+    cluster variable."""
     code = """
-import json
+import json, os, sys
 from orchestration.definitions import defs
-d = defs()
-out = {}
-for name in ("crawl_job", "probe_job", "audit_job", "release_job"):
-    job = d.resolve_job_def(name)
-    nodes = {}
-    def walk(graph, prefix=""):
-        for node in graph.nodes:
-            if hasattr(node.definition, "graph_def") or node.definition.__class__.__name__ == "GraphDefinition":
-                walk(node.definition, prefix + node.name + ".")
-            else:
-                nodes[prefix + node.name] = node.definition.tags.get("dagster-celery/queue", "(default)")
-    walk(job.graph)
-    out[name] = {"steps": nodes, "executor": job.executor_def.name, "tags": dict(job.tags)}
-print(json.dumps(out))
+configurations, cluster_variables = json.loads(sys.stdin.read())
+result = {}
+for label, env in configurations.items():
+    for name in cluster_variables:
+        os.environ.pop(name, None)
+    os.environ.update(env)
+    d = defs()
+    out = result[label] = {}
+    for name in ("crawl_job", "probe_job", "audit_job", "release_job"):
+        job = d.resolve_job_def(name)
+        nodes = {}
+        def walk(graph, prefix=""):
+            for node in graph.nodes:
+                if hasattr(node.definition, "graph_def") or node.definition.__class__.__name__ == "GraphDefinition":
+                    walk(node.definition, prefix + node.name + ".")
+                else:
+                    nodes[prefix + node.name] = node.definition.tags.get("dagster-celery/queue", "(default)")
+        walk(job.graph)
+        out[name] = {"steps": nodes, "executor": job.executor_def.name, "tags": dict(job.tags)}
+print(json.dumps(result))
 """
     done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=REPO_ROOT,
-        env=child_env(drop=CLUSTER_VARIABLES, **env),
+        env=child_env(drop=CLUSTER_VARIABLES),
+        input=json.dumps([configurations, list(CLUSTER_VARIABLES)]),
         capture_output=True,
         text=True,
         timeout=300,
@@ -47,14 +63,13 @@ print(json.dumps(out))
 
 
 @pytest.fixture(scope="module")
-def on_cluster():
-    return _steps(
-        {
-            "PORTAL_INDEX_EXECUTOR": "celery",
-            "PORTAL_INDEX_CELERY_BROKER": "redis://127.0.0.1:1/0",  # never connected to while building
-            "PORTAL_INDEX_PROBE_VANTAGES": "vn-hanoi,abroad",
-        }
-    )
+def built():
+    return _steps(CONFIGURATIONS)
+
+
+@pytest.fixture
+def on_cluster(built):
+    return built["cluster"]
 
 
 def test_each_step_goes_to_the_queue_of_its_kind_of_work(on_cluster):
@@ -80,8 +95,8 @@ def test_each_step_goes_to_the_queue_of_its_kind_of_work(on_cluster):
     assert on_cluster["release_job"]["tags"]["portal-index/warehouse"] == "write"
 
 
-def test_the_default_is_one_probe_step_and_dagsters_own_executor():
-    here = _steps({})
+def test_the_default_is_one_probe_step_and_dagsters_own_executor(built):
+    here = built["default"]
     assert here["probe_job"]["steps"]["portal_probes.probe_here"] == "fetch"
     assert not any("probe_from_" in step for step in here["probe_job"]["steps"])
     assert all(job["executor"] != "celery_executor" for job in here.values())
@@ -129,6 +144,8 @@ def test_executor_and_shard_settings_are_checked(monkeypatch):
 
 
 def test_shards_cover_every_portal_once_in_order():
+    from orchestration.defs.sources.fetchers import shards
+
     portals = [f"p{i:02d}" for i in range(10)]
     assert shards(portals, 4) == [portals[0:4], portals[4:8], portals[8:10]]
     assert shards(portals, 0) == [portals]
@@ -145,6 +162,10 @@ class _Targets:
 
 
 def test_a_probe_step_runs_only_where_its_vantage_is(monkeypatch):
+    import dagster as dg
+
+    from orchestration.defs.sources.fetchers import _vantage_here
+
     monkeypatch.setenv("PORTAL_INDEX_VANTAGE", "abroad")
     assert _vantage_here(_Resource("live"), _Targets(), "abroad") == ("abroad", None)
     assert _vantage_here(_Resource("demo"), _Targets(), "abroad") == ("abroad", "127.0.0.2")

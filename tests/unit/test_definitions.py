@@ -1,15 +1,23 @@
 """The Dagster code location loads, and its graph is one connected picture."""
 
-import dagster as dg
+import pytest
 
-from orchestration.definitions import defs as load_defs
-from orchestration.defs.automation.sensors import inbox_sensor
 from portal_index.config import Home
 
-defs = load_defs()
+
+@pytest.fixture(scope="module")
+def defs():
+    """Built when a test asks, by the test process that runs this file (`make test-fast` and `make
+    test` give a file to one process), not at collection by every process; Dagster is imported by
+    the tests, for the same reason."""
+    from orchestration.definitions import defs as load_defs
+
+    return load_defs()
 
 
-def test_definitions_load_with_jobs_schedules_and_sensor():
+def test_definitions_load_with_jobs_schedules_and_sensor(defs):
+    import dagster as dg
+
     repo = defs.get_repository_def()
     assert {"release_job", "publish_job", "crawl_job", "probe_job", "audit_job"} <= set(repo.job_names)
     schedules = {s.name: s for s in repo.schedule_defs}
@@ -23,7 +31,9 @@ def test_definitions_load_with_jobs_schedules_and_sensor():
     assert [s.name for s in repo.sensor_defs] == ["inbox_sensor"]
 
 
-def test_dbt_sources_are_tied_to_the_ingest_assets():
+def test_dbt_sources_are_tied_to_the_ingest_assets(defs):
+    import dagster as dg
+
     graph = defs.get_repository_def().asset_graph
     parents = lambda key: {k.to_user_string() for k in graph.get(dg.AssetKey(key)).parent_keys}  # noqa: E731
     assert "probe_results" in parents(["staging", "stg_probes__probes"])
@@ -54,7 +64,9 @@ def test_dbt_sources_are_tied_to_the_ingest_assets():
     }
 
 
-def _sensor_context(home: Home, mode: str = "demo"):
+def _sensor_context(defs, home: Home, mode: str = "demo"):
+    import dagster as dg
+
     from orchestration.defs.resources import PortalIndexResource
 
     return dg.build_sensor_context(
@@ -63,10 +75,14 @@ def _sensor_context(home: Home, mode: str = "demo"):
     )
 
 
-def test_the_inbox_sensor_requests_the_loaders_and_what_depends_on_them_without_fetching(tmp_path):
+def test_the_inbox_sensor_requests_the_loaders_and_what_depends_on_them_without_fetching(tmp_path, defs):
+    import dagster as dg
+
+    from orchestration.defs.automation.sensors import inbox_sensor
+
     home = Home(tmp_path).ensure()
     (home.inbox("surveys") / "khao-sat.xlsx").write_bytes(b"x")
-    context = _sensor_context(home)
+    context = _sensor_context(defs, home)
     [request] = list(inbox_sensor(context))
     selected = {k.to_user_string() for k in request.asset_selection}
     # a survey sheet re-scores the survey measures and everything after them
@@ -104,7 +120,9 @@ def test_the_inbox_sensor_requests_the_loaders_and_what_depends_on_them_without_
     assert isinstance(next(iter(inbox_sensor(context))), dg.SkipReason)
 
 
-def test_the_weekly_crawl_skips_with_a_reason_when_the_registry_has_no_active_portal(monkeypatch):
+def test_the_weekly_crawl_skips_with_a_reason_when_the_registry_has_no_active_portal(monkeypatch, defs):
+    import dagster as dg
+
     import orchestration.defs.sources.partitions as partitions
 
     crawls = defs.get_repository_def().get_schedule_def("crawls_weekly")
