@@ -13,7 +13,8 @@
         {%- set d = "cast(" ~ column ~ " as date)" -%}
     {%- endif -%}
     {%- set h2_month = half_years()['2'][0][1:3] | int %}
-    (cast(year({{ d }}) as varchar) || '-H' || case when month({{ d }}) < {{ h2_month }} then '1' else '2' end)
+    {#- one concatenation: the probe models make this string for each of tens of millions of probes #}
+    (cast(year({{ d }}) as varchar) || case when month({{ d }}) < {{ h2_month }} then '-H1' else '-H2' end)
 {%- endmacro %}
 
 {#- The half-years, stated once: (first day, last day) of H1 and H2 as month-day suffixes. The SQL

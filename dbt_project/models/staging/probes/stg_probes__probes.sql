@@ -4,9 +4,7 @@
 -- of hourly probes are not sorted to find the few that could repeat. Each probe says the vantage it
 -- was measured from (docs/probes.md, "Vantage points"), and whether that vantage is a scoring one.
 with spans as (
-    select snapshot_sha256, min(probed_at) as first_probe, max(probed_at) as last_probe
-    from {{ source('raw', 'probes') }}
-    group by all
+    select * from {{ ref('stg_probes__snapshot_spans') }}
 ),
 overlapping as (
     select distinct a.snapshot_sha256
