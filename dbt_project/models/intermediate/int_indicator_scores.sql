@@ -23,7 +23,7 @@ valued as (
         a.normalisation,
         a.best,
         a.worst,
-        avg(m.value) as raw_value,
+        {{ exact_avg('m.value') }} as raw_value,
         string_agg(distinct m.evidence, ' | ' order by m.evidence) filter (where m.evidence is not null) as evidence
     from applicable as a
     left join {{ ref('int_measures') }} as m

@@ -42,13 +42,13 @@ units as (
     group by all
 ),
 probe_errors as (
-    select portal_id, period, measure, count(*) as units, stddev_pop(value) / sqrt(count(*)) as standard_error
+    select portal_id, period, measure, count(*) as units, {{ exact_stddev_pop('value') }} / sqrt(count(*)) as standard_error
     from units
     unpivot (value for measure in (availability, ttfb_median_ms, total_p95_ms))
     group by all
 ),
 survey_spread as (
-    select period, measure, stddev_pop(value) as spread
+    select period, measure, {{ exact_stddev_pop('value') }} as spread
     from {{ ref('int_survey_answers') }}
     group by all
 ),

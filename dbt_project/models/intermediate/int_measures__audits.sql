@@ -12,7 +12,7 @@ agg as (
     select
         portal_id,
         period,
-        avg(rules_passed / (rules_passed + rules_violated)) as "a11y.audit",
+        {{ exact_avg('rules_passed / (rules_passed + rules_violated)') }} as "a11y.audit",
         median(lcp_ms) as lcp_ms,
         max(cls) as cls,
         count(*) as pages,

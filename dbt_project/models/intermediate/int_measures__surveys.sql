@@ -4,7 +4,7 @@ select
     portal_id,
     period,
     measure,
-    cast(avg(value) as double) as value,
+    {{ exact_avg('value') }} as value,
     'survey' as source,
     string_agg(cell, '; ' order by cell) as evidence
 from {{ ref('int_survey_answers') }}

@@ -15,7 +15,7 @@ select
     '34-' || cw.new_province_code as province_id,
     s.year,
     s.dimension,
-    avg(s.score) as score,
+    {{ exact_avg('s.score') }} as score,
     count(*) as provinces_averaged,
     'PAPI ' || s.year || ' D' || s.dimension || ': mean of ' || string_agg(s.province_code, ', ' order by s.province_code) as evidence
 from {{ ref('stg_papi__scores') }} as s

@@ -21,9 +21,9 @@ wide as (
         max(p.pillar_score) filter (where p.pillar = 'function') as function_score,
         max(p.pillar_score) filter (where p.pillar = 'performance') as performance_score,
         max(p.pillar_score) filter (where p.pillar = 'access') as access_score,
-        sum(pw.weight * p.pillar_score) filter (where p.pillar_score is not null)
-            / nullif(sum(pw.weight) filter (where p.pillar_score is not null), 0) as total_exact,
-        sum(p.weight_with_data) / sum(p.weight_applicable) as coverage
+        {{ exact_sum('pw.weight * p.pillar_score', 'p.pillar_score is not null') }}
+            / nullif({{ exact_sum('pw.weight', 'p.pillar_score is not null') }}, 0) as total_exact,
+        {{ exact_sum('p.weight_with_data') }} / {{ exact_sum('p.weight_applicable') }} as coverage
     from {{ ref('int_portal_scores__pillars') }} as p
     join {{ ref('pillars') }} as pw using (methodology_version, pillar)
     group by all
@@ -53,7 +53,7 @@ main_reason as (  -- the reason for the largest share of the applicable weight n
     where measurement_status = 'not_measurable'
     group by methodology_version, portal_id, period, status_reason
     qualify row_number() over (
-        partition by methodology_version, portal_id, period order by sum(weight) desc, status_reason
+        partition by methodology_version, portal_id, period order by {{ exact_sum('weight') }} desc, status_reason
     ) = 1
 )
 select

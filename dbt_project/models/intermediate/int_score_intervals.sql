@@ -59,7 +59,7 @@ shifts as (
         portal_id,
         period,
         replicate,
-        sum(coefficient * ({{ normalise('raw_draw', 'normalisation', 'best', 'worst') }} - score)) as shift
+        {{ exact_sum("coefficient * (" ~ normalise('raw_draw', 'normalisation', 'best', 'worst') ~ " - score)") }} as shift
     from draws
     group by all
 ),
