@@ -10,8 +10,10 @@
     standard deviation from the exact means of the values and of their squares: the same in any
     order (DuckDB's stddev_pop differed between two runs for 109,654 of 110,000 groups of a test
     table; ordering its input made it 30 times slower), 0 when the values are equal, and otherwise
-    off by at most about sqrt(2.2e-16 x the mean square): half a microsecond for times up to 30 s,
-    1.5e-8 for shares between 0 and 1. -#}
+    off by at most about sqrt(1e-12 + 2.2e-16 x the mean square), the squares being rounded to 12
+    decimals and the means' difference taken in floating point: 1e-6 for shares between 0 and 1,
+    half a microsecond for times up to 30 s. The inputs' numbers are bounded at ingest
+    (portal_index/core/raw_tables.py, MAX_MAGNITUDE and MAX_PROBE_MS), so the DECIMAL holds them. -#}
 {% macro exact_sum(x, where=none) -%}
     cast(sum(cast({{ x }} as decimal(38, 12))){% if where %} filter (where {{ where }}){% endif %} as double)
 {%- endmacro %}

@@ -4,6 +4,13 @@ loads (schema `raw`). One statement, read by the parsers (`portal_index.parse`),
 tables for the models (dbt_project/models/staging).
 """
 
+# The largest magnitude a number the inputs carry may have: no count, share, size, score or time in
+# milliseconds we record comes near it. A larger one (or nan, inf) rejects its file: it is not a
+# measurement, and the scoring models add values exactly, as DECIMAL(38, 12), which holds numbers
+# below 1e26 and their squares below that only up to 1e13 (dbt_project/macros/exact_aggregates.sql).
+MAX_MAGNITUDE = 1e9
+MAX_PROBE_MS = 3_600_000  # an hour: a probe's phase or total time beyond it is not a measurement
+
 RAW_TABLES: dict[str, dict[str, str]] = {
     "crawl_pages": {
         "crawl_id": "VARCHAR",

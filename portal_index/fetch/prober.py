@@ -53,7 +53,6 @@ class _TimedBackend(httpcore.NetworkBackend):
         self.guard = guard
         self.source_address = source_address  # the local address to connect from (a vantage's own)
         self.dns_ms: float | None = None
-        self.started_at: float | None = None  # perf_counter() when the probe's own connection began
         self.first_byte_at: float | None = None  # perf_counter() when the first answer bytes were read
         self._inner = httpcore.SyncBackend()
 
@@ -61,7 +60,7 @@ class _TimedBackend(httpcore.NetworkBackend):
         start = time.perf_counter()
         addresses, target_port = resolve_sync(self.guard, host, port)
         if self.dns_ms is None:  # the probe's own connection (not the http -> https check after it)
-            self.started_at, self.dns_ms = start, (time.perf_counter() - start) * 1000
+            self.dns_ms = (time.perf_counter() - start) * 1000
         stream = self._inner.connect_tcp(  # httpcore sets TCP_NODELAY, as curl does
             addresses[0],
             target_port,
@@ -265,7 +264,9 @@ def probe(
             with _collector_paused:  # the timed window: from the request's start to its last byte
                 start = time.perf_counter()  # until the connection starts (below)
                 r = client.send(request, stream=True)
-                start = backend.started_at or start  # as curl's clock: from the name lookup
+                # as curl's clock: from the connection's start (its name lookup), the same mark that
+                # DNS and connect are timed from, so TTFB is never less than their sum
+                start = marks.get("connection.connect_tcp.started", start)
                 try:
                     headers_at = time.perf_counter()
                     size, head = 0, bytearray()
@@ -305,7 +306,7 @@ def probe(
                 again = probe(portal_id, url, timeout, guard, context, url_kind, vantage, source_address)
                 return {**again, "tls_fault": INCOMPLETE_CHAIN}
         row["error"] = classify(exc)
-        row["total_ms"] = round((time.perf_counter() - (backend.started_at or start)) * 1000, 2)
+        row["total_ms"] = round((time.perf_counter() - marks.get("connection.connect_tcp.started", start)) * 1000, 2)
         if row["error"].startswith("tls_"):
             expires = certificate_expiry(parts.hostname, parts.port or 443, min(timeout, 10), guard)
             row["tls_expires_at"] = expires.isoformat() if expires else None

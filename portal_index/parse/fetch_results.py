@@ -22,7 +22,7 @@ import pyarrow as pa
 from portal_index.core.periods import today as vietnam_today
 from portal_index.core.periods import utc_offset_hours, vietnam_date
 from portal_index.core.problems import InputRejected, Problem
-from portal_index.core.raw_tables import RAW_TABLES
+from portal_index.core.raw_tables import MAX_MAGNITUDE, MAX_PROBE_MS, RAW_TABLES
 from portal_index.core.registry import portals as registry_portals
 from portal_index.core.registry import registry_file, validity_problem
 
@@ -135,6 +135,9 @@ def parse_records(path: Path, records: dict[str, str]) -> dict[str, list[dict]]:
             for col in REQUIRED[table]:
                 if obj.get(col) in (None, ""):
                     problems.append(Problem(path.name, None, n, col, obj.get(col), "a value"))
+            for col in _NUMBERS[table]:
+                if _out_of_range(obj.get(col)):
+                    problems.append(Problem(path.name, None, n, col, obj.get(col), NUMBER_EXPECTED))
             problems += _unknown_portal(path, n, obj, TIME_COLUMN[table], validity)
             out[table].append({k: v for k, v in obj.items() if k in RAW_TABLES[table]})
             if len(problems) > MAX_LISTED:
@@ -142,6 +145,17 @@ def parse_records(path: Path, records: dict[str, str]) -> dict[str, list[dict]]:
     if problems:
         raise InputRejected(problems)
     return out
+
+
+_NUMBERS = {t: [c for c, kind in columns.items() if kind == "DOUBLE"] for t, columns in RAW_TABLES.items()}
+NUMBER_EXPECTED = f"a finite number of at most {MAX_MAGNITUDE:,.0f} either side of 0"
+
+
+def _out_of_range(value) -> bool:
+    """A number that is no measurement: nan, inf, or beyond MAX_MAGNITUDE (json reads all three)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False  # a value of another type is its column's type problem
+    return not abs(value) <= MAX_MAGNITUDE  # nan compares false
 
 
 def load_records_into(con, files: list[tuple[Path, date, str, str]], records: dict[str, str]) -> dict[str, int]:
@@ -202,6 +216,11 @@ def _load_record_group(con, files, records: dict[str, str], columns: dict[str, s
     for kind, table in records.items():
         required = " or ".join(f"{c} is null or cast({c} as varchar) = ''" for c in REQUIRED[table])
         problems.append(f"record = '{kind}' and ({required})")
+        for column in _NUMBERS[table]:
+            problems.append(
+                f"record = '{kind}' and {column} is not null "
+                f"and (not isfinite({column}) or abs({column}) > {MAX_MAGNITUDE})"
+            )
         for column, type_ in RAW_TABLES[table].items():
             if type_ == "TIMESTAMPTZ":
                 problems.append(
@@ -468,6 +487,10 @@ def _load_probe_group(con, header: list[str], files: list[tuple[Path, date, str,
 PROBE_RULES = (
     *[(c, f"not isfinite({c})", "a finite number") for c in ("dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "total_ms")],
     *[(c, f"{c} < 0", "a time of 0 ms or more") for c in ("dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "total_ms")],
+    *[
+        (c, f"{c} > {MAX_PROBE_MS}", f"a time of at most an hour ({MAX_PROBE_MS:,} ms)")
+        for c in ("dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "total_ms")
+    ],
     ("bytes", "bytes < 0", "a size of 0 bytes or more"),
     (
         "ttfb_ms",

@@ -17,6 +17,7 @@ from portal_index.core.names import UnknownMinistry, UnknownProvince, resolve_mi
 from portal_index.core.periods import earliest_test_date
 from portal_index.core.periods import today as vietnam_today
 from portal_index.core.problems import InputRejected, Problem, column_letter
+from portal_index.core.raw_tables import MAX_MAGNITUDE
 from portal_index.core.registry import find_portal, portals, validity_problem
 from portal_index.core.text import fold, identity
 from portal_index.parse.spreadsheets import read_sheets
@@ -75,7 +76,7 @@ def _parse_number(value) -> float:
         number = float(value)
     else:
         number = float(str(value).strip().replace(",", "."))
-    if not math.isfinite(number) or abs(number) > 1e9:  # no survey count or duration is that large
+    if not math.isfinite(number) or abs(number) > MAX_MAGNITUDE:  # no survey count or duration is that large
         raise ValueError
     return number
 

@@ -45,20 +45,35 @@ def test_the_direct_load_keeps_the_rows_the_parser_gives(tmp_path):
     assert rows["plain"] == rows["direct"] and len(rows["direct"]) == 3
 
 
-def test_a_file_with_a_problem_is_rolled_back_and_named_by_the_parser(tmp_path):
-    home = Home(tmp_path).ensure()
-    bad = GOOD + "hanoi-info,https://x/,2026-09-01T03:00:00Z,200,1,1,1,-5,9,10,HTTP/2,true,,,\n"
-    (home.inbox("probes") / "bad.csv").write_text(bad, encoding="utf-8")
+def _bad_among_good(home: Home, bad_line: str) -> list:
+    """Loads a file of GOOD's rows and `bad_line` beside a good file: only the good file's rows load,
+    and the bad file's problems are returned."""
+    (home.inbox("probes") / "bad.csv").write_text(GOOD + bad_line, encoding="utf-8")
     (home.inbox("probes") / "good.csv").write_text(GOOD.replace("2026-09-01", "2026-09-02"), encoding="utf-8")
     report = ingest_source(home, "probes")
     assert report.rows == 3 and [s.original_name for s, _ in report.rejected] == ["bad.csv"]
     [(_, problems)] = report.rejected
+    return problems
+
+
+def test_a_file_with_a_problem_is_rolled_back_and_named_by_the_parser(tmp_path):
+    home = Home(tmp_path).ensure()
+    problems = _bad_among_good(home, "hanoi-info,https://x/,2026-09-01T03:00:00Z,200,1,1,1,-5,9,10,HTTP/2,true,,,\n")
     assert {(p.row, p.column, p.value) for p in problems} == {(5, "ttfb_ms", "-5.0")}  # two rules, one cell
     with duckdb.connect(str(home.warehouse)) as con:
         assert con.execute("select count(*) from raw.probes").fetchall() == [(3,)]  # the bad file left nothing
         assert not con.execute(
             "select table_name from duckdb_tables() where temporary and table_name like 'probe%'"
         ).fetchall()
+
+
+def test_a_time_beyond_an_hour_is_no_measurement_and_rejects_its_file(tmp_path):
+    problems = _bad_among_good(
+        Home(tmp_path).ensure(), "hanoi-info,https://x/,2026-09-01T03:00:00Z,200,1,1,1,5,2e13,10,HTTP/2,true,,,\n"
+    )
+    assert [(p.row, p.column, p.expected) for p in problems] == [
+        (5, "total_ms", "a time of at most an hour (3,600,000 ms)")
+    ]
 
 
 def test_a_probe_in_the_future_or_of_an_unknown_portal_is_not_loaded_directly(tmp_path):

@@ -185,3 +185,30 @@ def test_times_duckdb_reads_but_python_does_not_are_not_loaded_directly(tmp_path
         con.execute("begin")
         assert fetch_results.load_records_into(con, files, fetch_results.CRAWL_RECORDS) == {"g" * 64: 1}
         con.execute("rollback")
+
+
+def test_a_number_that_is_no_measurement_rejects_its_file_by_either_path(tmp_path):
+    """nan, inf and numbers beyond MAX_MAGNITUDE are read by json and by DuckDB alike, and the scoring
+    models add values exactly as DECIMAL(38, 12), which cannot hold them (docs/inputs.md)."""
+    for name in ("plain", "direct"):
+        home = Home(tmp_path / name).ensure()
+        (home.inbox("crawl") / "good.jsonl").write_text(_lines(PAGE, SIGNAL), encoding="utf-8")
+        for n, value in enumerate(("NaN", "Infinity", "-Infinity", "1e300", "2000000000")):
+            line = json.dumps({**SIGNAL, "crawl_id": f"c{n}"}).replace('"value": 1.0', f'"value": {value}')
+            (home.inbox("crawl") / f"bad{n}.jsonl").write_text(_lines(PAGE) + line + "\n", encoding="utf-8")
+        if name == "direct":  # many files read by DuckDB at once, as the loader asset does
+            report = ingest_source(home, "crawl")
+        else:
+            land_inbox(home, "crawl")
+            report = LoadReport("crawl")
+            with connect(home.warehouse) as con:
+                for snapshot in list_snapshots(home.snapshots, "crawl"):
+                    load_snapshot(con, snapshot, _plain_crawl, report)
+        rejected = {s.original_name: problems for s, problems in report.rejected}
+        assert sorted(rejected) == [f"bad{n}.jsonl" for n in range(5)], name
+        for problems in rejected.values():
+            assert [(p.row, p.column, p.expected) for p in problems] == [(2, "value", fetch_results.NUMBER_EXPECTED)], (
+                name
+            )
+        with duckdb.connect(str(home.warehouse)) as con:
+            assert con.execute("select count(*) from raw.crawl_signals").fetchall() == [(1,)], name

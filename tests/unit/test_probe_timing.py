@@ -73,6 +73,23 @@ def test_the_clock_runs_from_the_start_of_the_connection_dns_included(monkeypatc
     assert row["total_ms"] >= row["ttfb_ms"], row
 
 
+def test_ttfb_is_never_less_than_the_phases_before_it(monkeypatch):
+    connect = prober._TimedBackend.connect_tcp
+
+    def paused(self, *args, **kwargs):  # a thread switch between the connect mark and our own clock
+        time.sleep(0.05)
+        return connect(self, *args, **kwargs)
+
+    monkeypatch.setattr(prober._TimedBackend, "connect_tcp", paused)
+    listener = raw_server(lambda conn: conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+    try:
+        row = probe("p", f"http://127.0.0.1:{listener.getsockname()[1]}/", guard=OPEN)
+    finally:
+        listener.close()
+    assert row["connect_ms"] >= 50, row  # the pause is in the connect phase ...
+    assert row["ttfb_ms"] >= row["dns_ms"] + row["connect_ms"], row  # ... and so in TTFB (the loader checks it)
+
+
 def test_the_clients_own_work_before_the_connection_is_not_the_portals_time(monkeypatch):
     handle = httpx.HTTPTransport.handle_request
 

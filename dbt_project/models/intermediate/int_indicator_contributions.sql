@@ -12,8 +12,7 @@ with pillar_shares as (
         p.period,
         p.pillar,
         p.weight_with_data,
-        pw.weight / cast(sum(cast(pw.weight as decimal(38, 12))) over (  -- exact: the same in every build
-            partition by p.methodology_version, p.portal_id, p.period) as double) as pillar_share
+        pw.weight / sum(pw.weight) over (partition by p.methodology_version, p.portal_id, p.period) as pillar_share
     from {{ ref('int_portal_scores__pillars') }} as p
     join {{ ref('pillars') }} as pw using (methodology_version, pillar)
     where p.pillar_score is not null

@@ -3,8 +3,10 @@
 -- the rows of such snapshots are de-duplicated, the most recently landed winning: tens of millions
 -- of hourly probes are not sorted to find the few that could repeat. Each probe says the vantage it
 -- was measured from (docs/probes.md, "Vantage points"), and whether that vantage is a scoring one.
-with spans as (
-    select * from {{ ref('stg_probes__snapshot_spans') }}
+with spans as (  -- computed on each read: a table of spans built by dbt could be stale in a build of a subset
+    select snapshot_sha256, min(probed_at) as first_probe, max(probed_at) as last_probe
+    from {{ source('raw', 'probes') }}
+    group by all
 ),
 overlapping as (
     select distinct a.snapshot_sha256
