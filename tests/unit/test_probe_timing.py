@@ -106,7 +106,9 @@ def test_the_clients_own_work_before_the_connection_is_not_the_portals_time(monk
     finally:
         listener.close()
     assert row["status"] == 200 and wall_ms >= 80, row
-    assert row["ttfb_ms"] < 80 and row["total_ms"] < 80, row  # curl's clock starts with its name lookup
+    # curl's clock starts with its name lookup: none of the 80 ms is in the probe's times, however
+    # long a busy machine makes the rest (the whole probe took wall_ms)
+    assert row["ttfb_ms"] <= row["total_ms"] <= wall_ms - 80 + 0.01, (row, wall_ms)
 
 
 class _Reused(BaseHTTPRequestHandler):
