@@ -15,11 +15,15 @@
     half a microsecond for times up to 30 s. The inputs' numbers are bounded at ingest
     (portal_index/core/raw_tables.py, MAX_MAGNITUDE and MAX_PROBE_MS), so the DECIMAL holds them. -#}
 {% macro exact_sum(x, where=none) -%}
-    cast(sum(cast({{ x }} as decimal(38, 12))){% if where %} filter (where {{ where }}){% endif %} as double)
+    {{ exact_aggregate('sum', x, where) }}
 {%- endmacro %}
 
 {% macro exact_avg(x, where=none) -%}
-    cast(avg(cast({{ x }} as decimal(38, 12))){% if where %} filter (where {{ where }}){% endif %} as double)
+    {{ exact_aggregate('avg', x, where) }}
+{%- endmacro %}
+
+{% macro exact_aggregate(function, x, where=none) -%}
+    cast({{ function }}(cast({{ x }} as decimal(38, 12))){% if where %} filter (where {{ where }}){% endif %} as double)
 {%- endmacro %}
 
 {% macro exact_stddev_pop(x) -%}

@@ -251,6 +251,9 @@ def probe(
     def trace(name: str, info: dict) -> None:
         marks[name] = time.perf_counter()
 
+    def connection_start() -> float:  # the clock's start: the connect mark, or the request's when none
+        return marks.get("connection.connect_tcp.started", start)
+
     guard = guard or Guard()
     backend = _TimedBackend(guard, source_address)
     context = verifying_context(guard) if verify is True else verify
@@ -266,7 +269,7 @@ def probe(
                 r = client.send(request, stream=True)
                 # as curl's clock: from the connection's start (its name lookup), the same mark that
                 # DNS and connect are timed from, so TTFB is never less than their sum
-                start = marks.get("connection.connect_tcp.started", start)
+                start = connection_start()
                 try:
                     headers_at = time.perf_counter()
                     size, head = 0, bytearray()
@@ -306,7 +309,7 @@ def probe(
                 again = probe(portal_id, url, timeout, guard, context, url_kind, vantage, source_address)
                 return {**again, "tls_fault": INCOMPLETE_CHAIN}
         row["error"] = classify(exc)
-        row["total_ms"] = round((time.perf_counter() - marks.get("connection.connect_tcp.started", start)) * 1000, 2)
+        row["total_ms"] = round((time.perf_counter() - connection_start()) * 1000, 2)
         if row["error"].startswith("tls_"):
             expires = certificate_expiry(parts.hostname, parts.port or 443, min(timeout, 10), guard)
             row["tls_expires_at"] = expires.isoformat() if expires else None
