@@ -4,12 +4,13 @@ A local HTTPS server (its certificate from a CA made here with trustme, trusted 
 guard's `ca_file`) serves a single-page-application portal: an empty `#app` and a script that
 fetches `/api/page.json` and builds the menu, the search form and a list of procedures. The portals
 `portal-N.example.gov.vn` are all mapped to it by the guard (`connect_to`, `mapped_only`), at most
-`pages_per_portal` pages each. One `Renderer` renders `--pages` pages, `--concurrency` at a time,
-and we print pages per minute, CPU seconds per page (Chromium's processes, those that exited
-included, from /proc utime+stime before and after; the Playwright driver and this process apart)
-and the peak memory of the browser's processes (RSS and PSS summed over them, sampled every 0.1 s).
+`pages_per_portal` pages each. One `Renderer` renders `--pages` pages, `--concurrency` at a time
+(default: the crawl's, `CrawlLimits.render_concurrency`), and we print pages per minute, CPU
+seconds per page (Chromium's processes, those that exited included, from /proc utime+stime before
+and after; the Playwright driver and this process apart) and the peak memory of the browser's
+processes (RSS and PSS summed over them, sampled every 0.1 s).
 
-    python -m benchmarks.bench_render [--pages 60] [--concurrency 2] [--procedures 40]
+    python -m benchmarks.bench_render [--pages 60] [--concurrency 8] [--procedures 40]
 """
 
 from __future__ import annotations
@@ -204,9 +205,11 @@ async def run(args, chromium: str, work: Path) -> dict:
 
 
 def main() -> int:
+    from portal_index.fetch.crawler import CrawlLimits
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=60)
-    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=CrawlLimits().render_concurrency)
     parser.add_argument("--procedures", type=int, default=40, help="list items the app builds on each page")
     args = parser.parse_args()
 

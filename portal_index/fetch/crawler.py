@@ -62,7 +62,10 @@ class CrawlLimits:
     max_query_variants: int = 10  # URLs of one path that differ only in their query (calendars)
     throttle_by: str = "host"  # "portal" where many portals share one address (the simulator's loopback mode)
     render: bool = True  # render app-shell pages in headless Chromium when one is found
-    render_concurrency: int = 2  # pages rendered at once, in all (a page is browser-seconds of CPU)
+    # pages rendered at once, in all. A page mostly waits (for its data, then 500 ms of network quiet),
+    # about 0.25 CPU s in 1 s of wall: 8 at once keep two cores busy (`make bench-render`). One portal
+    # never has more than `per_site` of them, each of its workers rendering its own page.
+    render_concurrency: int = 8
     processes: int = 1  # crawl processes when rendering is off; 0: one per CPU (portal_index.fetch.shards)
     user_agent: str = USER_AGENT
     guard: Guard = field(default_factory=Guard)

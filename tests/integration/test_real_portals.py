@@ -4,6 +4,7 @@ Each test picks registry portals by their simulated profile and checks what a co
 prober must report for them."""
 
 import json
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from portal_index.demo.simulator import Simulator, pick, profile
 from portal_index.fetch.browser import find_chromium
 from portal_index.fetch.crawler import CrawlLimits, demo_limits
 from portal_index.fetch.prober import probe
+from portal_index.fetch.render import Renderer
 from portal_index.fetch.shards import crawl
 from portal_index.parse.portal_signals import extract_warc
 
@@ -186,6 +188,35 @@ SHELL = (
     "<body><div id='app'></div><script>{script}</script></body></html>"
 )
 OTHER = "<html lang='vi'><body><h1>Trang khác</h1><a href='/gop-y'>Góp ý, phản ánh kiến nghị</a></body></html>"
+
+
+@pytest.mark.slow  # a real browser renders the app shells
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium")
+def test_pages_render_several_at_once_but_never_more_than_per_site_of_one_portal(sim, tmp_path, monkeypatch):
+    """Rendering waits (for the app's data, then for the network to go quiet), so pages of several
+    portals render at once; a portal's own pages never more than its `per_site` requests."""
+    spas = pick(lambda p: p.app == "spa" and p.failure == "none" and p.wall == "none" and p.tls == "valid", 4)
+    now: Counter = Counter()
+    most: Counter = Counter()
+    real = Renderer.render
+
+    async def counted(self, url, portal_id):
+        now[portal_id] += 1
+        now["all"] += 1
+        most[portal_id] = max(most[portal_id], now[portal_id])
+        most["all"] = max(most["all"], now["all"])
+        try:
+            return await real(self, url, portal_id)
+        finally:
+            now[portal_id] -= 1
+            now["all"] -= 1
+
+    monkeypatch.setattr(Renderer, "render", counted)
+    limits = CrawlLimits(max_pages=8, retries=0, render=True, per_site=2, render_concurrency=6)
+    _, pages, _ = _crawl(sim, spas, tmp_path, limits)
+    assert {p["read_as"] for p in pages if p["role"] == "page" and p["error"] is None} == {"rendered"}
+    assert all(most[pid] <= 2 for pid in spas), most
+    assert 2 < most["all"] <= 6, most
 
 
 @pytest.mark.slow  # a real browser renders the shells
