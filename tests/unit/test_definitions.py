@@ -135,3 +135,24 @@ def test_the_weekly_crawl_skips_with_a_reason_when_the_registry_has_no_active_po
     assert not tick.run_requests and tick.skip_message == (
         "the portal registry has no active portal today: nothing to crawl"
     )
+
+
+def test_the_dbt_resource_knows_the_version_of_the_dbt_it_runs_without_running_it():
+    """`PortalIndexDbt` takes dbt's version from the installed package instead of running `dbt
+    --version` for every build (which also asks PyPI for the latest version, over the internet). The
+    version must be that of the dbt executable the builds run, or dagster-dbt would treat it as
+    another dbt (a Fusion engine from 2.0): asked here of the executable's own interpreter."""
+    import subprocess
+
+    from orchestration.defs.resources import dbt_resource
+    from portal_index.config import DBT_EXECUTABLE
+
+    interpreter = DBT_EXECUTABLE.read_text().splitlines()[0].removeprefix("#!").strip()
+    printed = subprocess.run(
+        [interpreter, "-c", "from dbt.version import __version__; print(__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert str(dbt_resource()._cli_version) == printed
+    assert dbt_resource()._initialize_dbt_core_adapter(["build"]) is None  # no adapter made in this process
