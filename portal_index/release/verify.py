@@ -77,7 +77,10 @@ def check(folder: Path, published: str | None = None) -> Verification:
         )
     from frictionless import validate
 
-    report = validate(str(descriptor_path))
+    from portal_index.release.parquet_cells import arrow_parquet
+
+    with arrow_parquet():
+        report = validate(str(descriptor_path))
     if not report.valid:
         for task in report.tasks:
             for error in task.errors[:5]:
