@@ -234,8 +234,8 @@ def main() -> int:
     print(f"  browser start: {r['start_wall']:.1f} s wall, {r['start_cpu']:.1f} CPU s")
     print(
         f"  {len(ok)} rendered, {n - len(ok)} failed{': ' + '; '.join(errors) if errors else ''}; "
-        f"{r['wall']:.1f} s = {n / r['wall'] * 60:.0f} pages/min; page time median {ms[len(ms) // 2]:.0f} ms, "
-        f"worst {ms[-1]:.0f} ms"
+        f"{r['wall']:.1f} s = {len(ok) / r['wall'] * 60:.0f} rendered pages/min; "
+        f"page time median {ms[len(ms) // 2]:.0f} ms, worst {ms[-1]:.0f} ms"
     )
     print(
         f"  CPU per page: {total / n:.2f} s (browser {r['browser_cpu'] / n:.2f} s, Playwright driver "

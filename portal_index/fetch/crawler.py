@@ -32,7 +32,7 @@ from httpx_retries import Retry, RetryTransport
 from protego import Protego
 
 from portal_index import __version__
-from portal_index.config import progress_on_tty, user_agent_override
+from portal_index.config import progress_on_tty, render_concurrency, user_agent_override
 from portal_index.fetch.chains import CompletingTransport
 from portal_index.fetch.netguard import Guard, check_scheme, classify
 from portal_index.fetch.render import Renderer, find_render_chromium
@@ -62,10 +62,9 @@ class CrawlLimits:
     max_query_variants: int = 10  # URLs of one path that differ only in their query (calendars)
     throttle_by: str = "host"  # "portal" where many portals share one address (the simulator's loopback mode)
     render: bool = True  # render app-shell pages in headless Chromium when one is found
-    # pages rendered at once, in all. A page mostly waits (for its data, then 500 ms of network quiet),
-    # about 0.25 CPU s in 1 s of wall: 8 at once keep two cores busy (`make bench-render`). One portal
-    # never has more than `per_site` of them, each of its workers rendering its own page.
-    render_concurrency: int = 8
+    # pages rendered at once, in all (portal_index.config.render_concurrency: two per CPU); a render
+    # is a request to its site, under the site's `per_site` and its rate limit like any fetch
+    render_concurrency: int = field(default_factory=render_concurrency)
     processes: int = 1  # crawl processes when rendering is off; 0: one per CPU (portal_index.fetch.shards)
     user_agent: str = USER_AGENT
     guard: Guard = field(default_factory=Guard)
@@ -437,7 +436,9 @@ class PortalCrawler:
             meta["error"], meta["detail"] = "render_failed", "render_failed: page_limit (one kept for the search page)"
             return None
         self.renders += 1
-        async with self.render_slots:
+        site = self.site(meta["final_url"])  # the browser loads the page again, with its scripts' requests:
+        async with self.sites.semaphore(site), self.render_slots:  # one of the site's requests, in its turn
+            await self.sites.wait_turn(site)
             result = await self.renderer.render(meta["final_url"], self.portal_id)
         error = result.error
         if error is None and urlsplit(result.final_url or "").netloc.lower() not in self.hosts:

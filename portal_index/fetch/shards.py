@@ -42,6 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from portal_index.config import usable_cpus
 from portal_index.core.child import exit_with_parent
 from portal_index.fetch.crawler import (
     CrawlLimits,
@@ -58,13 +59,6 @@ SILENCE_SLACK = 60.0  # seconds a shard may stay silent beyond a portal's time l
 CHILD = [sys.executable, "-P", "-m", "portal_index.fetch.shards"]  # -P: never modules in the current folder
 Progress = Callable[[str, int], None]
 Log = Callable[[str], None]
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def site_of(portal_id: str, base_url: str, limits: CrawlLimits) -> str:

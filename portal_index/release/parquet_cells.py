@@ -13,9 +13,10 @@ A remote file or one read with row filters is left to Frictionless's own parser.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
-from frictionless import Plugin, system
+from frictionless import FrictionlessException, Plugin, errors, system
 from frictionless.formats.parquet import ParquetControl, ParquetParser
 
 BATCH_ROWS = 10_000  # rows in memory at once, whatever the file's size
@@ -31,9 +32,43 @@ class ArrowParquetParser(ParquetParser):
         import pyarrow.parquet as pq
 
         with pq.ParquetFile(self.resource.normpath) as source:
+            declared = {f.name: f.type for f in self.resource.schema.fields} if self.resource.schema else {}
+            for column in source.schema_arrow:
+                problem = _type_problem(column.type, declared.get(column.name))
+                if problem:
+                    note = f'column "{column.name}" is stored as {column.type}, where the schema says '
+                    raise FrictionlessException(errors.SourceError(note=f"{note}{declared[column.name]}: {problem}"))
             yield list(control.columns or source.schema_arrow.names)
             for batch in source.iter_batches(batch_size=BATCH_ROWS, columns=control.columns):
                 yield from (list(row) for row in zip(*(column.to_pylist() for column in batch.columns), strict=True))
+
+
+def _type_problem(arrow_type, declared: str | None) -> str | None:
+    """Why a column stored as `arrow_type` cannot hold the schema's type `declared` (None: it can).
+    The cells of a column all have its stored type, so this is checked once, before the rows: a
+    number stored as text, say, would otherwise pass as each cell's text is read as a number."""
+    import pyarrow as pa
+
+    if declared is None or pa.types.is_null(arrow_type):  # a column the schema lacks, or nothing but nulls
+        return None
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    accepted = _ACCEPTED.get(declared)
+    if accepted is None or any(check(arrow_type) for check in accepted(pa.types)):
+        return None
+    return "expected " + ", ".join(f.__name__.removeprefix("is_") for f in accepted(pa.types))
+
+
+_ACCEPTED = {  # the schema's type: the Arrow types that hold it
+    "string": lambda t: (t.is_string, t.is_large_string, t.is_string_view),
+    "integer": lambda t: (t.is_integer,),
+    "year": lambda t: (t.is_integer,),
+    "number": lambda t: (t.is_integer, t.is_floating, t.is_decimal),
+    "boolean": lambda t: (t.is_boolean,),
+    "date": lambda t: (t.is_date,),
+    "datetime": lambda t: (t.is_timestamp,),
+    "time": lambda t: (t.is_time,),
+}
 
 
 class ArrowParquetPlugin(Plugin):
@@ -43,12 +78,25 @@ class ArrowParquetPlugin(Plugin):
         return None
 
 
+_users = 0
+_users_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def arrow_parquet() -> Iterator[None]:
-    """Frictionless reads Parquet with `ArrowParquetParser` inside this block (a plugin of the
-    process's Frictionless system, registered before the built-in ones, removed after)."""
-    system.register(_NAME, ArrowParquetPlugin())
+    """Frictionless reads Parquet with `ArrowParquetParser` inside this block: a plugin of the
+    process's Frictionless system, registered before the built-in ones while any such block is open
+    (blocks may nest, or run in several threads; the plugin then serves every Frictionless call of
+    the process, which only reads Parquet in linear time as well)."""
+    global _users
+    with _users_lock:
+        if _users == 0:
+            system.register(_NAME, ArrowParquetPlugin())
+        _users += 1
     try:
         yield
     finally:
-        system.deregister(_NAME)
+        with _users_lock:
+            _users -= 1
+            if _users == 0:
+                system.deregister(_NAME)

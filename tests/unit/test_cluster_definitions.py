@@ -143,6 +143,19 @@ def test_executor_and_shard_settings_are_checked(monkeypatch):
         config.browser_shard_portals()
 
 
+def test_pages_rendered_at_once_are_two_per_cpu_or_the_setting(monkeypatch):
+    from portal_index.fetch.crawler import CrawlLimits
+
+    monkeypatch.delenv("PORTAL_INDEX_RENDER_CONCURRENCY", raising=False)
+    assert CrawlLimits().render_concurrency == 2 * config.usable_cpus()
+    monkeypatch.setenv("PORTAL_INDEX_RENDER_CONCURRENCY", "3")
+    assert CrawlLimits().render_concurrency == 3
+    for raw in ("0", "-2", "eight"):
+        monkeypatch.setenv("PORTAL_INDEX_RENDER_CONCURRENCY", raw)
+        with pytest.raises(ValueError, match="PORTAL_INDEX_RENDER_CONCURRENCY"):
+            CrawlLimits()
+
+
 def test_shards_cover_every_portal_once_in_order():
     from orchestration.defs.sources.fetchers import shards
 
