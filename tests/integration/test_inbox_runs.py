@@ -12,28 +12,29 @@ from conftest import cli
 pytestmark = pytest.mark.slow  # runs the whole pipeline
 
 
-def test_a_corrected_survey_file_supersedes_the_earlier_test(demo_copy, tmp_path):
-    with duckdb.connect(str(demo_copy.warehouse), read_only=True) as con:
+def _the_first_service_test_answered_otherwise(home, target, notes: str | None = None) -> tuple:
+    """A survey sheet at `target` answering the first service test of the demo the other way;
+    returns that test's (portal, day, evaluator, its answer before)."""
+    from portal_index.parse.surveys import write_template
+
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
         portal, day, evaluator, done = con.execute(
             """select portal_id, test_date, evaluator, completed_online from staging.stg_surveys__responses
                where test_type = 'service' order by portal_id, test_date limit 1"""
         ).fetchone()
-    from portal_index.parse.surveys import write_template
+    answer = {
+        "portal_id": portal,
+        "test_date": day.strftime("%d/%m/%Y"),
+        "evaluator": evaluator,
+        "completed_online": "không" if done else "có",
+    }
+    write_template(target, {"service": [{**answer, **({"notes": notes} if notes else {})}]})
+    return portal, day, evaluator, done
 
-    corrected = write_template(
-        tmp_path / "dinh-chinh.xlsx",
-        {
-            "service": [
-                {
-                    "portal_id": portal,
-                    "test_date": day.strftime("%d/%m/%Y"),
-                    "evaluator": evaluator,
-                    "completed_online": "không" if done else "có",
-                    "notes": "đính chính",
-                }
-            ]
-        },
-    )
+
+def test_a_corrected_survey_file_supersedes_the_earlier_test(demo_copy, tmp_path):
+    corrected = tmp_path / "dinh-chinh.xlsx"
+    portal, day, evaluator, done = _the_first_service_test_answered_otherwise(demo_copy, corrected, "đính chính")
     assert cli("ingest", str(corrected), home=demo_copy.root, check=True).returncode == 0
     cli("run", "--mode", "inbox", home=demo_copy.root, check=True)
     with duckdb.connect(str(demo_copy.warehouse), read_only=True) as con:
@@ -68,25 +69,9 @@ def test_a_changed_survey_sheet_reruns_only_what_depends_on_it(demo_copy, tmp_pa
     from orchestration.definitions import defs as load_defs
     from orchestration.defs.automation.sensors import inbox_sensor
     from orchestration.defs.resources import PortalIndexResource
-    from portal_index.parse.surveys import write_template
 
-    with duckdb.connect(str(demo_copy.warehouse), read_only=True) as con:
-        portal, day, evaluator, done = con.execute(
-            """select portal_id, test_date, evaluator, completed_online from staging.stg_surveys__responses
-               where test_type = 'service' order by portal_id, test_date limit 1"""
-        ).fetchone()
-    write_template(
-        demo_copy.inbox("surveys") / "sua.xlsx",
-        {
-            "service": [
-                {
-                    "portal_id": portal,
-                    "test_date": day.strftime("%d/%m/%Y"),
-                    "evaluator": evaluator,
-                    "completed_online": "không" if done else "có",
-                }
-            ]
-        },
+    portal, day, evaluator, done = _the_first_service_test_answered_otherwise(
+        demo_copy, demo_copy.inbox("surveys") / "sua.xlsx"
     )
     defs = load_defs()
     resource = PortalIndexResource(home=str(demo_copy.root), mode="inbox")
