@@ -10,7 +10,7 @@ seconds per page (Chromium's processes, those that exited included, from /proc u
 and after; the Playwright driver and this process apart) and the peak memory of the browser's
 processes (RSS and PSS summed over them, sampled every 0.1 s).
 
-    python -m benchmarks.bench_render [--pages 60] [--concurrency 8] [--procedures 40]
+    python -m benchmarks.bench_render [--pages 60] [--concurrency N] [--procedures 40]
 """
 
 from __future__ import annotations

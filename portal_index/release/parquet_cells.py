@@ -1,13 +1,15 @@
-"""Frictionless reading a release's Parquet tables in linear time.
+"""Frictionless reading a release's Parquet tables in linear time, and checking their stored types.
 
 Frictionless 5 reads a Parquet file through pandas (`formats/parquet/parser.py`, then
 `formats/pandas/parser.py`): for every cell of every row it calls the row's `to_dict()`, so a row of
-n columns costs n dictionaries of n entries. On the demo's release that is 4.7 s of verify's 7.9 s,
-and it grows with columns squared times rows at a national release. `ArrowParquetParser` gives
-Frictionless the same cells from pyarrow, a record batch at a time (`to_pylist`: None for a null,
-`datetime` and `date` and `Decimal` as they are), and Frictionless checks them as before: types,
-constraints, keys. Only the reading changes, and only where `arrow_parquet()` is in force (verify).
-A remote file or one read with row filters is left to Frictionless's own parser.
+n columns costs n dictionaries of n entries (the demo release's whole validation: 3.8 s with it,
+1.0 s with ours), growing with columns squared times rows at a national release.
+`ArrowParquetParser` gives Frictionless the same cells from pyarrow, a record batch at a time
+(`to_pylist`: None for a null, `datetime` and `date` and `Decimal` as they are), and Frictionless
+checks them as before: types, constraints, keys. It adds one check neither parser made: each
+column's stored Arrow type must hold the schema's type (numbers stored as text passed, their text
+read as numbers). Only where `arrow_parquet()` is in force (verify); a remote file or one read
+with row filters is left to Frictionless's own parser.
 """
 
 from __future__ import annotations
@@ -53,21 +55,21 @@ def _type_problem(arrow_type, declared: str | None) -> str | None:
         return None
     if pa.types.is_dictionary(arrow_type):
         arrow_type = arrow_type.value_type
-    accepted = _ACCEPTED.get(declared)
-    if accepted is None or any(check(arrow_type) for check in accepted(pa.types)):
+    kinds = _HOLDS.get(declared, ())
+    if not kinds or any(getattr(pa.types, f"is_{kind}")(arrow_type) for kind in kinds):
         return None
-    return "expected " + ", ".join(f.__name__.removeprefix("is_") for f in accepted(pa.types))
+    return "expected " + ", ".join(kinds)
 
 
-_ACCEPTED = {  # the schema's type: the Arrow types that hold it
-    "string": lambda t: (t.is_string, t.is_large_string, t.is_string_view),
-    "integer": lambda t: (t.is_integer,),
-    "year": lambda t: (t.is_integer,),
-    "number": lambda t: (t.is_integer, t.is_floating, t.is_decimal),
-    "boolean": lambda t: (t.is_boolean,),
-    "date": lambda t: (t.is_date,),
-    "datetime": lambda t: (t.is_timestamp,),
-    "time": lambda t: (t.is_time,),
+_HOLDS = {  # the schema's type: the kinds of Arrow type that hold it (`pyarrow.types.is_<kind>`)
+    "string": ("string", "large_string", "string_view"),
+    "integer": ("integer",),
+    "year": ("integer",),
+    "number": ("integer", "floating", "decimal"),
+    "boolean": ("boolean",),
+    "date": ("date",),
+    "datetime": ("timestamp",),
+    "time": ("time",),
 }
 
 
