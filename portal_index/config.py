@@ -154,13 +154,20 @@ def celery_visibility_seconds() -> int:
     return int(os.environ.get("PORTAL_INDEX_CELERY_VISIBILITY_SECONDS") or 21600)
 
 
+def _count_setting(name: str, unset: int, minimum: int, expected: str) -> int:
+    """A whole number from the environment variable `name`, at least `minimum`; `unset` when empty."""
+    raw = os.environ.get(name) or ""
+    if not raw:
+        return unset
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ValueError(f"{name}={raw!r}: expected {expected}")
+    return int(raw)
+
+
 def browser_shard_portals() -> int:
     """Portals per browser step (the crawl's rendering pass, the audit), `PORTAL_INDEX_BROWSER_SHARD`;
     0 (unset): one step for all, as in one process nothing is gained by more."""
-    raw = os.environ.get("PORTAL_INDEX_BROWSER_SHARD") or "0"
-    if not raw.isdigit():
-        raise ValueError(f"PORTAL_INDEX_BROWSER_SHARD={raw!r}: expected a number of portals (0: one step)")
-    return int(raw)
+    return _count_setting("PORTAL_INDEX_BROWSER_SHARD", 0, 0, "a number of portals (0: one step)")
 
 
 def usable_cpus() -> int:
@@ -175,12 +182,7 @@ def render_concurrency() -> int:
     two per usable CPU. A page mostly waits (for its data, then for 500 ms of network quiet), so
     more pages than CPUs keep the CPUs busy; but its limits (15 s a page, 120 s a portal) are wall
     time, so each page keeps at least half a core: 7.5 CPU s within its 15 s."""
-    raw = os.environ.get("PORTAL_INDEX_RENDER_CONCURRENCY") or ""
-    if not raw:
-        return 2 * usable_cpus()
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"PORTAL_INDEX_RENDER_CONCURRENCY={raw!r}: expected a number of pages, at least 1")
-    return int(raw)
+    return _count_setting("PORTAL_INDEX_RENDER_CONCURRENCY", 2 * usable_cpus(), 1, "a number of pages, at least 1")
 
 
 def progress_on_tty() -> bool:

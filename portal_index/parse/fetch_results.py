@@ -484,13 +484,11 @@ def _load_probe_group(con, header: list[str], files: list[tuple[Path, date, str,
 
 # (column, condition on a row that makes it implausible, what was expected); a check whose columns a
 # file does not have is skipped. Timings are phases (DNS, connect, TLS) before the first byte.
+_PROBE_TIMES = ("dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "total_ms")
 PROBE_RULES = (
-    *[(c, f"not isfinite({c})", "a finite number") for c in ("dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "total_ms")],
-    *[(c, f"{c} < 0", "a time of 0 ms or more") for c in ("dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "total_ms")],
-    *[
-        (c, f"{c} > {MAX_PROBE_MS}", f"a time of at most an hour ({MAX_PROBE_MS:,} ms)")
-        for c in ("dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "total_ms")
-    ],
+    *[(c, f"not isfinite({c})", "a finite number") for c in _PROBE_TIMES],
+    *[(c, f"{c} < 0", "a time of 0 ms or more") for c in _PROBE_TIMES],
+    *[(c, f"{c} > {MAX_PROBE_MS}", f"a time of at most an hour ({MAX_PROBE_MS:,} ms)") for c in _PROBE_TIMES],
     ("bytes", "bytes < 0", "a size of 0 bytes or more"),
     (
         "ttfb_ms",
