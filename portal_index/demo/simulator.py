@@ -280,10 +280,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _failing(self, prof: Profile, sub: str, since: float | None = None) -> bool:
         """The profile's slowness, counted from `since` (a monotonic instant; now by default), and its
-        503 when it is down (or flaky, every third request)."""
+        503 when it is down, or flaky: every third request of the same URL, so that which requests
+        fail does not depend on the order in which several clients' requests arrive (a crawl in
+        shards, on a cluster or with pages rendered at once finds the same pages as one in order)."""
         if prof.ttfb_ms and sub in ("", "tim-kiem"):  # dynamic pages are the slow ones
             time.sleep(max(0.0, prof.ttfb_ms / 1000 - (time.monotonic() - since if since else 0.0)))
-        if prof.failure == "down" or (prof.failure == "flaky" and self.server.next_count(prof.portal_id) % 3 == 0):
+        flaky = prof.failure == "flaky" and self.server.next_count(f"{prof.portal_id} {self.path}") % 3 == 0
+        if prof.failure == "down" or flaky:
             self._send(503, b"<html><body>Service Unavailable</body></html>")
             return True
         return False

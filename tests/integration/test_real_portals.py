@@ -89,6 +89,25 @@ def test_certificate_faults_are_told_apart_and_an_incomplete_chain_is_still_read
     ]
 
 
+def test_a_flaky_portal_fails_the_same_requests_whatever_their_order():
+    """Every third request of the same URL answers 503: a crawl in shards, on a cluster or with
+    pages rendered at once meets the same failures as one crawling in order."""
+    pid = pick(lambda p: p.failure == "flaky" and p.wall == "none" and p.tls == "valid" and p.app == "static", 1)[0]
+    outcomes = []
+    for order in ("one URL after another", "in turn"):
+        with Simulator() as fresh:
+            urls = [fresh.url_for(pid) + path for path in ("", "lien-he", "tin-tuc")]
+            asked = [u for u in urls for _ in range(3)] if order == "one URL after another" else urls * 3
+            nth: Counter = Counter()
+            seen = {}
+            for url in asked:
+                nth[url] += 1
+                seen[(url.removeprefix(fresh.url_for(pid)), nth[url])] = probe(pid, url, guard=fresh.guard())["status"]
+        outcomes.append(seen)
+    assert outcomes[0] == outcomes[1]
+    assert {key for key, status in outcomes[0].items() if status == 503} == {(p, 3) for p in ("", "lien-he", "tin-tuc")}
+
+
 def test_an_http_only_portal_is_crawled_over_http_and_has_no_https(sim, tmp_path):
     pid = pick(lambda p: p.tls == "http_only" and p.readable, 1)[0]
     url = sim.url_for(pid)
