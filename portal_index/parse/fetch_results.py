@@ -168,7 +168,7 @@ def load_records_into(con, files: list[tuple[Path, date, str, str]], records: di
     its column cannot hold fails the read, and the caller then tries the files one by one."""
     import duckdb
 
-    files = _once_per_path(
+    files = _once_per_file(
         f for f in files if not is_warc(f[0]) and not f[0].name.lower().endswith((".gz", ".zst", ".bz2", ".xz"))
     )
     columns: dict[str, str] = {"record": "VARCHAR"}
@@ -373,9 +373,14 @@ FILE_COLUMN = "load_file"  # the column naming each row's file when several file
 _RECORD_TEMPS = ("record_file", "record_files")
 
 
-def _once_per_path(files) -> list[tuple[Path, date, str, str]]:
-    """Each path once: the fast paths join rows to their file by its name."""
-    return list({str(f[0]): f for f in files}.values())
+def _once_per_file(files) -> list[tuple[Path, date, str, str]]:
+    """Each path and each sha256 once: the fast paths join rows to their file by its name, and the
+    probes' checks find a file's rows by its sha256. A second file of the same bytes is left to the
+    parser."""
+    first: dict[str, tuple[Path, date, str, str]] = {}
+    for file in {str(f[0]): f for f in files}.values():
+        first.setdefault(file[2], file)
+    return list(first.values())
 
 
 def _drop_temps(con, tables: tuple[str, ...]) -> None:
@@ -386,20 +391,21 @@ def _drop_temps(con, tables: tuple[str, ...]) -> None:
 
 def load_probes_into(con, files: list[tuple[Path, date, str, str]]) -> dict[str, int]:
     """Probe CSVs read by DuckDB into the warehouse connection, inside the caller's open transaction:
-    `files` are (path, day it landed, sha256, landed_at). Files with the same header are read in one
-    `read_csv` into a temporary table (one read, no Arrow copy, no second connection) and checked
-    there, file by file, with the checks of `parse_probes` (values of the right types, no missing
-    value, no repeated probe, no implausible one); the files that pass are appended to `raw.probes`
-    in one statement. Returns {sha256: rows inserted} of those files. A file not in it has a problem
-    (or something failed): the caller loads it through `parse_probes`, which names every problem
-    (row, column, value, expected) exactly as it always has. One statement per check over many files
-    instead of a few per file, and one commit for them all, is what makes a national half-year load
-    in minutes. (Checking the rows once in `raw.probes`, filtered by snapshot, was tried: its zone
-    maps skip few row groups, so each file re-scanned most of the table.)"""
+    `files` are (path, day it landed, sha256, landed_at). Files with the same header are read by one
+    `read_csv` straight into `raw.probes`, then the rows this statement added (found by their row
+    ids, which DuckDB skips to) are checked there, file by file, with the checks of `parse_probes`
+    (values of the right types, no missing value, no repeated probe, no implausible one); the rows
+    of a file that fails one are deleted again. Returns {sha256: rows inserted} of the files kept. A
+    file not in it has a problem (or something failed): the caller loads it through `parse_probes`,
+    which names every problem (row, column, value, expected) exactly as it always has. One statement
+    per check over many files instead of a few per file, one commit for them all, and the rows
+    written once (not into a temporary table first) is what makes a national half-year load in
+    minutes. (Checking the rows in `raw.probes` filtered by snapshot was tried: its zone maps skip
+    few row groups, so each file re-scanned most of the table; the row ids do not have that flaw.)"""
     import duckdb
 
     by_header: dict[tuple[str, ...], list[tuple[Path, date, str, str]]] = {}
-    for file in _once_per_path(files):
+    for file in _once_per_file(files):
         try:
             header = _probe_header(file[0])
         except InputRejected:
@@ -420,7 +426,7 @@ def load_probes_into(con, files: list[tuple[Path, date, str, str]]) -> dict[str,
     return loaded
 
 
-_PROBE_TEMPS = ("probe_file", "probe_files", "probe_load_rejects", "probe_load_scans")
+_PROBE_TEMPS = ("probe_files", "probe_load_rejects", "probe_load_scans")
 
 
 def _load_probe_group(con, header: list[str], files: list[tuple[Path, date, str, str]]) -> dict[str, int]:
@@ -428,16 +434,6 @@ def _load_probe_group(con, header: list[str], files: list[tuple[Path, date, str,
     contract = RAW_TABLES["probes"]
     known = [c for c in header if c in contract]
     _drop_temps(con, _PROBE_TEMPS)
-    con.execute(
-        f"create temp table probe_file as select {', '.join(known)}, {FILE_COLUMN} "
-        "from "
-        + _probe_csv(
-            header,
-            extra=f", filename = '{FILE_COLUMN}', store_rejects = true, rejects_table = 'probe_load_rejects', "
-            "rejects_scan = 'probe_load_scans'",
-        ),
-        [[str(path) for path, *_ in files]],
-    )
     offset = utc_offset_hours()
     con.execute(
         f"create temp table probe_files ({FILE_COLUMN} varchar, sha256 varchar, landed_at varchar, "
@@ -450,14 +446,32 @@ def _load_probe_group(con, header: list[str], files: list[tuple[Path, date, str,
             for path, landed_on, sha256, landed_at in files
         ],
     )
-    key = ", ".join(PROBE_REQUIRED)
+    # every row this group adds has a larger row id than any row before it (committed rows, and
+    # rows added earlier in this transaction), and a scan filtered by row id reads only their row groups
+    before = con.execute("select coalesce(max(rowid), -1) from raw.probes").fetchall()[0][0]
+    con.execute(
+        "insert into raw.probes by name select f.sha256 as snapshot_sha256, "
+        f"cast(f.landed_at as timestamptz) as snapshot_landed_at, {', '.join('p.' + c for c in known)} "
+        "from "
+        + _probe_csv(
+            header,
+            extra=f", filename = '{FILE_COLUMN}', store_rejects = true, rejects_table = 'probe_load_rejects', "
+            "rejects_scan = 'probe_load_scans'",
+        )
+        + f" as p join temp.probe_files as f using ({FILE_COLUMN})",
+        [[str(path) for path, *_ in files]],
+    )
+    added = f"(select * from raw.probes where rowid > {int(before)})"
+    # a repeated probe has a repeated hash; a repeated hash of different probes (a collision) only
+    # sends its file to the parser, which finds no repeat and loads it
+    key_hash = f"hash({', '.join(PROBE_REQUIRED)})"
     blanks = " or ".join(f"{c} is null" for c in PROBE_REQUIRED)
     con.execute(
         f"""update temp.probe_files as f set rows = c.stored, good = c.blank = 0 and c.distinct_keys = c.stored
-            from (select {FILE_COLUMN}, count(*) as stored, count(*) filter (where {blanks}) as blank,
-                         count(distinct ({key})) as distinct_keys
-                  from temp.probe_file group by all) as c
-            where f.{FILE_COLUMN} = c.{FILE_COLUMN}"""
+            from (select snapshot_sha256, count(*) as stored, count(*) filter (where {blanks}) as blank,
+                         count(distinct {key_hash}) as distinct_keys
+                  from {added} group by all) as c
+            where f.sha256 = c.snapshot_sha256"""
     )
     con.execute(
         f"""update temp.probe_files set good = false where {FILE_COLUMN} in (
@@ -465,20 +479,22 @@ def _load_probe_group(con, header: list[str], files: list[tuple[Path, date, str,
                 join temp.probe_load_scans as s using (scan_id, file_id))"""
     )
     checked = (
-        f"(select p.*, f.not_after from temp.probe_file as p join temp.probe_files as f using ({FILE_COLUMN}) "
-        "where f.good)"
+        f"(select p.*, f.{FILE_COLUMN}, f.not_after from {added} as p "
+        "join temp.probe_files as f on p.snapshot_sha256 = f.sha256 where f.good)"
     )
     bad = _implausible_files(con, checked, set(known))
     if bad:
         con.execute(f"update temp.probe_files set good = false where {FILE_COLUMN} in (select unnest(?))", [list(bad)])
     good = dict(con.execute("select sha256, rows from temp.probe_files where good").fetchall())
-    inserted = con.execute(
-        "insert into raw.probes by name select f.sha256 as snapshot_sha256, "
-        f"cast(f.landed_at as timestamptz) as snapshot_landed_at, {', '.join('p.' + c for c in known)} "
-        f"from temp.probe_file as p join temp.probe_files as f using ({FILE_COLUMN}) where f.good"
-    ).fetchall()[0][0]
-    if inserted != sum(good.values()):
-        raise RuntimeError(f"{inserted} probe rows inserted, {sum(good.values())} expected")
+    dropped = list(con.execute("select sha256 from temp.probe_files where not good").fetchall())
+    if dropped:
+        con.execute(
+            f"delete from raw.probes where rowid > {int(before)} and snapshot_sha256 in (select unnest(?))",
+            [[sha for (sha,) in dropped]],
+        )
+    kept = con.execute(f"select count(*) from raw.probes where rowid > {int(before)}").fetchall()[0][0]
+    if kept != sum(good.values()):
+        raise RuntimeError(f"{kept} probe rows kept, {sum(good.values())} expected")
     return good
 
 

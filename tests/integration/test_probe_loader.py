@@ -133,6 +133,43 @@ def test_many_files_read_at_once_keep_only_the_files_without_a_problem(tmp_path)
     assert by_file == {sha: rows for sha, rows in loaded.items() if rows}
 
 
+def test_a_load_checks_and_removes_only_its_own_rows_beside_rows_loaded_before(tmp_path):
+    """The rows a load adds are checked where they land, in `raw.probes`: a file with a problem
+    loses its rows, while rows committed before (the same probes among them, from another day's
+    snapshot) and rows of an earlier header's group in the same transaction stay; a second file of
+    the same bytes is left to the parser."""
+    home = Home(tmp_path).ensure()
+    landed = "2026-09-03T00:00:00+00:00"
+
+    def files(**texts):
+        out = []
+        for name, text in texts.items():
+            path = tmp_path / f"{name}.csv"
+            path.write_text(text, encoding="utf-8")
+            out.append((path, date(2026, 9, 3), name.split("_")[0].ljust(64, "0"), landed))
+        return out
+
+    lines = GOOD.splitlines(keepends=True)
+    with connect(home.warehouse) as con:
+        con.execute("begin")
+        assert fetch_results.load_probes_into(con, files(old=GOOD)) == {"old".ljust(64, "0"): 3}
+        con.execute("commit")
+        con.execute("begin")
+        loaded = fetch_results.load_probes_into(
+            con,
+            files(
+                short="portal_id,url,probed_at,status\nhanoi-info,https://x/,2026-09-01T07:00:00Z,200\n",
+                good=GOOD,
+                repeat=GOOD + lines[1],
+                good_again=GOOD,
+            ),
+        )
+        by_file = dict(con.execute("select snapshot_sha256, count(*) from raw.probes group by all").fetchall())
+        con.execute("commit")
+    assert {sha.rstrip("0"): rows for sha, rows in loaded.items()} == {"short": 1, "good": 3}
+    assert {sha.rstrip("0"): rows for sha, rows in by_file.items()} == {"old": 3, "short": 1, "good": 3}
+
+
 def test_one_bad_file_among_many_in_the_inbox_is_named_and_the_others_load(tmp_path):
     home = Home(tmp_path).ensure()
     for day in range(1, 9):
