@@ -238,7 +238,7 @@ def _load_record_group(con, files, records: dict[str, str], columns: dict[str, s
             f"select distinct {FILE_COLUMN} from temp.record_file where {' or '.join(f'({p})' for p in problems)}"
         ).fetchall()
     }
-    bad |= _outside_registry(con, " union ".join(days))
+    bad |= _outside_registry(con, f"select *, day as first_day, day as last_day from ({' union '.join(days)})")
     good = {str(path): sha for path, _, sha, _ in files if str(path) not in bad}
     if not good:
         return {}
@@ -551,26 +551,30 @@ def _implausible_files(con, relation: str, columns: set[str]) -> set[str]:
             f"select distinct {FILE_COLUMN} from {relation} where {' or '.join(conditions)}"
         ).fetchall()
     }
+    # a portal's first and last day in a file, not each of its days: one span of the registry holding
+    # both holds the days between (a portal whose days fall in two spans sends its file to the parser,
+    # which looks day by day)
+    offset = utc_offset_hours()
     return bad | _outside_registry(
         con,
-        f"select distinct {FILE_COLUMN}, portal_id, cast(probed_at + to_hours({utc_offset_hours()}) as date) as day "
-        f"from {relation}",
+        f"select {FILE_COLUMN}, portal_id, cast(min(probed_at) + to_hours({offset}) as date) as first_day, "
+        f"cast(max(probed_at) + to_hours({offset}) as date) as last_day from {relation} group by all",
     )
 
 
 def _outside_registry(con, days: str) -> set[str]:
-    """The files of `days` (a query of load_file, portal_id, day) with a portal the registry does not
-    have on that day."""
+    """The files of `days` (a query of load_file, portal_id, first_day, last_day) with a portal that
+    no single validity span of the registry has from its first to its last day."""
     con.register("registry_spans", registry_spans())
     try:
         return {
             row[0]
             for row in con.execute(
                 f"""select distinct {FILE_COLUMN} from ({days}) as d
-                    where day is not null and not exists (
+                    where first_day is not null and not exists (
                         select 1 from registry_spans as s where s.portal_id = d.portal_id
-                        and (s.valid_from is null or s.valid_from <= d.day)
-                        and (s.valid_to is null or s.valid_to >= d.day))"""
+                        and (s.valid_from is null or s.valid_from <= d.first_day)
+                        and (s.valid_to is null or s.valid_to >= d.last_day))"""
             ).fetchall()
         }
     finally:

@@ -95,6 +95,35 @@ def test_a_probe_in_the_future_or_of_an_unknown_portal_is_not_loaded_directly(tm
         con.execute("rollback")
 
 
+def test_a_file_whose_portal_leaves_the_registry_between_its_first_and_last_probe_is_not_loaded_directly(tmp_path):
+    """The registry is checked on a portal's first and last day in a file: bacgiang-service ended on
+    30 June 2025 (the merger), so a file of 29 and 30 June loads, and one of 30 June and 1 July does
+    not, whichever day comes first in the file."""
+    home = Home(tmp_path).ensure()
+    header = GOOD.splitlines(keepends=True)[0]
+
+    def file_of(*days: str) -> str:
+        return header + "".join(
+            f"bacgiang-service,https://x/,{d}T01:00:00Z,200,1,1,1,5,9,10,HTTP/2,true,,,\n" for d in days
+        )
+
+    cases = {
+        "before": ("2025-06-29", "2025-06-30"),
+        "across": ("2025-06-30", "2025-07-01"),
+        "back": ("2025-07-01", "2025-06-30"),
+    }
+    files = []
+    for name, days in cases.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_text(file_of(*days), encoding="utf-8")
+        files.append((path, date(2025, 7, 2), name.ljust(64, "0"), "2025-07-02T00:00:00+00:00"))
+    with connect(home.warehouse) as con:
+        con.execute("begin")
+        loaded = fetch_results.load_probes_into(con, files)
+        con.execute("rollback")
+    assert {sha.rstrip("0"): rows for sha, rows in loaded.items()} == {"before": 2}
+
+
 def test_many_files_read_at_once_keep_only_the_files_without_a_problem(tmp_path):
     """Each check is per file when many files are read by one statement: a file in the future, one
     of an unknown portal, one with a missing value, one repeating a probe, one with a value of the
