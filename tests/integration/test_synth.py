@@ -36,6 +36,38 @@ def _stage(stage: str, home: Home) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+INCREMENTAL_PROBE_MODELS = (
+    "int_measures__probes",
+    "int_probe_outcomes",
+    "int_probe_vantages",
+    "int_measure_uncertainty__probes",
+)
+
+
+def _contents(home: Home, models) -> dict[str, list[tuple]]:
+    """Each model's rows, but its watermark (the load time it was built through), in order."""
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        return {
+            m: con.execute(f"select * exclude (probes_loaded_through) from intermediate.{m} order by all").fetchall()
+            for m in models
+        }
+
+
+def _full_refresh(home: Home, models) -> None:
+    from portal_index.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_env
+
+    done = subprocess.run(
+        [str(DBT_EXECUTABLE), "--quiet", "run", "--full-refresh", "--select", *models]
+        + ["--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(home.work / "dbt-refresh")],
+        cwd=DBT_PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        env={**dbt_env(), "PORTAL_INDEX_HOME": str(home.root), "PORTAL_INDEX_REGISTRY": str(home.registry)},
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
 def test_synth_writes_every_source_from_a_seed(tmp_path):
     a = synth(Home(tmp_path / "a"), 30, 2, log=lambda m: None)
     b = synth(Home(tmp_path / "b"), 30, 2, log=lambda m: None)
@@ -81,5 +113,9 @@ def test_the_floor_computes_the_pipelines_scores_and_incremental_builds_keep_the
             "where measure = 'availability'"
         ).fetchone()
     assert after > before and "2026-01-31" in last
+    # every model incremental by period holds what a build from scratch computes
+    kept = _contents(home, INCREMENTAL_PROBE_MODELS)
+    _full_refresh(home, INCREMENTAL_PROBE_MODELS)
+    assert _contents(home, INCREMENTAL_PROBE_MODELS) == kept
     floor = _stage("floor", home)
     assert floor["rows_identical_to_mart"] == 40 and floor["grades_differing"] == 0

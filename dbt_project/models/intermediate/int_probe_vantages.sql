@@ -5,8 +5,18 @@
 -- here while another vantage saw it up at least `geo_block_up_min` of the time in the same period
 -- (dbt_project.yml vars; docs/probes.md, "Vantage points"). A fault of the network between a
 -- vantage and the portal is then not read as a fault of the portal: only scoring vantages score.
-with probes as not materialized (  -- each use scans the view again: cheaper than keeping 44 million rows
+-- Incremental by period, like int_measures__probes: a build recomputes only the periods of the probe
+-- snapshots loaded since the last one (every vantage of such a period, so the flags compare them all).
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='period',
+          on_schema_change='append_new_columns') }}
+with loads as (
+    {{ accepted_snapshots('probes') }}
+),
+probes as not materialized (  -- each use scans the view again: cheaper than keeping 44 million rows
     select * from {{ ref('stg_probes__probes') }}
+    {%- if incremental_since('probes_loaded_through') %}
+    where {{ in_periods('probed_at', changed_periods('probes', 'probes', 'probed_at', 'probes_loaded_through')) }}
+    {%- endif %}
 ),
 {{ probe_attempts() }},
 availability as (
@@ -36,5 +46,6 @@ select
         select 1 from joined as o
         where o.portal_id = j.portal_id and o.period = j.period and o.vantage <> j.vantage
           and o.availability >= {{ var('geo_block_up_min') }}
-    ) as geo_block_suspected
+    ) as geo_block_suspected,
+    (select max(loaded_at) from loads) as probes_loaded_through
 from joined as j
