@@ -2,24 +2,33 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed-stamp
+# pip compiles each installed file in turn; compileall does it in one process per CPU afterwards (the same
+# .pyc files, 20 s sooner on two cores). A file that does not compile (none here) would compile on import.
+COMPILE := $(BIN)/python -m compileall -qq -j 0 $(VENV)/lib || echo "some installed files did not compile (they compile when imported)"
 
 .PHONY: chromium-if-possible cluster-servers test-cluster bench-cluster run test test-fast lint format dev release clean install bench bench-run bench-crawl bench-render bench-probe bench-hostile chromium libreoffice
 
 install: $(STAMP)
 
-# the cluster's packages (dagster-celery, dagster-postgres, redis) too: the tests check its definitions.
-# pip compiles each installed file in turn; compileall does it in one process per CPU afterwards (the same
-# .pyc files, 20 s sooner on two cores). A file that does not compile (none here) would compile on import.
-$(STAMP): pyproject.toml requirements.lock
+# what the pipeline itself needs: `make run` installs no more
+$(RUN_STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile -c requirements.lock -e .
+	$(COMPILE)
+	touch $(RUN_STAMP)
+
+# and the tools of the tests and benchmarks, and the cluster's packages (dagster-celery,
+# dagster-postgres, redis): the tests check its definitions
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile -c requirements.lock -e '.[dev,cluster]'
-	$(BIN)/python -m compileall -qq -j 0 $(VENV)/lib || echo "some installed files did not compile (they compile when imported)"
+	$(COMPILE)
 	touch $(STAMP)
 
 ## Run the whole pipeline on the built-in demo (portal simulator + demo inputs); prints the release path.
 ## Installs Debian's chromium first where it can (root or passwordless sudo), for rendering and the browser audit.
-run: $(STAMP) chromium-if-possible
+run: $(RUN_STAMP) chromium-if-possible
 	$(BIN)/portal-index run --demo
 
 ## Run the test suite, in TEST_WORKERS processes (pytest-xdist), each test file in one of them; the
@@ -82,7 +91,7 @@ bench-hostile: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_hostile
 
 ## The demo run cold, then three times warm in the same working folder: wall and CPU time, the longest steps.
-bench-run: $(STAMP) chromium-if-possible
+bench-run: $(RUN_STAMP) chromium-if-possible
 	$(BIN)/python -m benchmarks.bench_run $(BENCH_ARGS)
 
 ## Compare the prober's timings with curl's on the same URLs; prints differences and probes/s.
