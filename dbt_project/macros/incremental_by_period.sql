@@ -27,12 +27,14 @@
     {{ return(found.columns[0].values() | list | sort) }}
 {%- endmacro %}
 
-{#- A condition true for times in one of `periods` (Vietnam's half-years, in Vietnam time); false for none. -#}
+{#- A condition true for times in one of `periods` (Vietnam's half-years, in Vietnam time); false for none.
+    In parentheses: a model writes `where a and {{ in_periods(...) }}`, which must not become
+    `(a and period 1) or period 2`. -#}
 {% macro in_periods(time_column, periods) -%}
     {%- if not periods %}false{% endif -%}
     {%- for period in periods -%}
         {%- set first, after = period_days(period) -%}
-        {{ ' or ' if not loop.first }}({{ time_column }} >= timestamptz '{{ first }} 00:00:00{{ utc_offset() }}'
-            and {{ time_column }} < timestamptz '{{ after }} 00:00:00{{ utc_offset() }}')
+        {{ '(' if loop.first }}{{ ' or ' if not loop.first }}({{ time_column }} >= timestamptz '{{ first }} 00:00:00{{ utc_offset() }}'
+            and {{ time_column }} < timestamptz '{{ after }} 00:00:00{{ utc_offset() }}'){{ ')' if loop.last }}
     {%- endfor -%}
 {%- endmacro %}

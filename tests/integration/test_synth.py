@@ -119,3 +119,28 @@ def test_the_floor_computes_the_pipelines_scores_and_incremental_builds_keep_the
     assert _contents(home, INCREMENTAL_PROBE_MODELS) == kept
     floor = _stage("floor", home)
     assert floor["rows_identical_to_mart"] == 40 and floor["grades_differing"] == 0
+    # probes of two more periods at once (the last day of 2025-H2, the second of 2026-H2), and probes
+    # from a vantage that does not score and saw every portal down: the incremental build still equals
+    # a build from scratch (a filter of several periods once dropped the conditions written before it)
+    for day in (date(2025, 12, 31), date(2026, 7, 2)):
+        add_probe_day(home, day)
+    _abroad_and_down(home, "2026-07-02")
+    assert _stage("ingest", home)["rejected"] == []
+    _stage("dbt", home)
+    kept = _contents(home, INCREMENTAL_PROBE_MODELS)
+    assert {p for (_, p, *_) in kept["int_probe_vantages"]} == {"2025-H2", "2026-H1", "2026-H2"}
+    _full_refresh(home, INCREMENTAL_PROBE_MODELS)
+    assert _contents(home, INCREMENTAL_PROBE_MODELS) == kept
+
+
+def _abroad_and_down(home: Home, day: str) -> None:
+    """The synthetic probes of `day` again, as the vantage `abroad` (not scoring) saw them: every
+    first attempt timed out. Put in the inbox."""
+    (path,) = home.snapshots.glob(f"probes/*/probes-synth-{day}.csv")
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if not r["retry_of"]]
+    blank = ("status", "dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "total_ms", "bytes", "http_version")
+    with open(home.inbox("probes") / f"abroad-{day}.csv", "w", encoding="utf-8", newline="") as f:
+        out = csv.DictWriter(f, fieldnames=list(rows[0]))
+        out.writeheader()
+        out.writerows({**r, **dict.fromkeys(blank, ""), "vantage": "abroad", "error": "timeout"} for r in rows)
