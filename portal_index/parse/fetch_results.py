@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from portal_index.core.periods import earliest_test_date, utc_offset_hours, vietnam_date
 from portal_index.core.periods import today as vietnam_today
-from portal_index.core.periods import utc_offset_hours, vietnam_date
 from portal_index.core.problems import InputRejected, Problem
 from portal_index.core.raw_tables import MAX_MAGNITUDE, MAX_PROBE_MS, RAW_TABLES
 from portal_index.core.registry import portals as registry_portals
@@ -514,6 +514,13 @@ PROBE_RULES = (
     ("total_ms", "total_ms + 1 < ttfb_ms", "at least the time to first byte"),
     ("status", "status < 100 or status > 599", "an HTTP status from 100 to 599"),
     ("status", "status is null and error is null", "an HTTP status, or an error saying why there is none"),
+    # no probe belongs to an assessment before the decree it rests on: a year 0001 or -infinity is no
+    # time of a measurement (and has no period)
+    (
+        "probed_at",
+        f"probed_at < timestamptz '{earliest_test_date()} 00:00:00{utc_offset_hours():+03d}'",
+        f"a time on or after {earliest_test_date()} (Decree 42/2022/NĐ-CP in force)",
+    ),
 )
 MAX_LISTED = 200  # problems listed for one file (the count says how many more)
 

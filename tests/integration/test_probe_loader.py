@@ -4,6 +4,7 @@
 from datetime import date
 
 import duckdb
+import pytest
 
 from portal_index.config import Home
 from portal_index.land.ingest import PARSERS, ingest_source
@@ -73,6 +74,18 @@ def test_a_time_beyond_an_hour_is_no_measurement_and_rejects_its_file(tmp_path):
     )
     assert [(p.row, p.column, p.expected) for p in problems] == [
         (5, "total_ms", "a time of at most an hour (3,600,000 ms)")
+    ]
+
+
+@pytest.mark.parametrize("when", ["-infinity", "0001-01-01T00:00:00Z", "2022-08-14T16:59:59Z"])
+def test_a_probe_before_the_decree_has_no_period_and_rejects_its_file(tmp_path, when):
+    """-infinity, year 1 or the last second before Decree 42/2022 took effect (Vietnam time): no
+    assessment measures then, and -infinity would have no period for the incremental models."""
+    problems = _bad_among_good(
+        Home(tmp_path).ensure(), f"hanoi-info,https://x/,{when},200,1,1,1,5,9,10,HTTP/2,true,,,\n"
+    )
+    assert [(p.row, p.column, p.expected) for p in problems] == [
+        (5, "probed_at", "a time on or after 2022-08-15 (Decree 42/2022/NĐ-CP in force)")
     ]
 
 
