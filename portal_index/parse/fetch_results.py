@@ -665,27 +665,42 @@ def _probe_csv(header: list[str], as_text: bool = False, extra: str = "") -> str
 
 
 def _repeated_probes(con, path: Path, table: pa.Table, header: list[str]) -> list[Problem]:
-    """A probe (portal, URL, time) given twice in one file: each repeat, with the row it repeats."""
-    con.register("incoming", table)
+    """A probe (portal, URL, time) given twice in one file: each repeat, with the row it repeats.
+    Compared as read (the time as an instant: 00:00Z and 07:00+07:00 are one probe); `table` has a
+    row for each line of the file, in order (a file with an unreadable row is rejected before)."""
     key = ", ".join(PROBE_REQUIRED)
-    if not con.execute(f"select count(*) - count(distinct ({key})) from incoming").fetchall()[0][0]:
-        return []
-    repeats = con.execute(
-        f"select line, first_line, probed_at from (select *, min(line) over (partition by {key}) as first_line "
-        f"from (select row_number() over () + 1 as line, {key} from {_probe_csv(header, as_text=True)})) "
-        "where line > first_line order by line",
-        [str(path)],
-    ).fetchall()
+    con.register("incoming", table)
+    try:
+        if not con.execute(f"select count(*) - count(distinct ({key})) from incoming").fetchall()[0][0]:
+            return []
+    finally:
+        con.unregister("incoming")
+    lines = table.select(list(PROBE_REQUIRED)).append_column("line", pa.array(range(2, table.num_rows + 2), pa.int64()))
+    con.register("incoming", lines)
+    try:
+        repeats = con.execute(
+            f"select line, first_line from (select line, min(line) over (partition by {key}) as first_line "
+            "from incoming) where line > first_line order by line"
+        ).fetchall()
+    finally:
+        con.unregister("incoming")
+    texts = dict(  # each repeat's time as the file writes it
+        con.execute(
+            f"select line, probed_at from (select row_number() over () + 1 as line, probed_at "
+            f"from {_probe_csv(header, as_text=True)}) where line in (select unnest(?))",
+            [str(path), [line for line, _ in repeats[:MAX_LISTED]]],
+        ).fetchall()
+    )
     return [
         Problem(
             path.name,
             None,
             int(line),
             "probed_at",
-            value,
+            texts.get(line),
             f"one row per portal, URL and time (this probe repeats row {first})",
         )
-        for line, first, value in repeats
+        for line, first in repeats[:MAX_LISTED]
     ]
 
 

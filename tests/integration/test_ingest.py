@@ -61,6 +61,7 @@ def test_a_probe_file_names_every_bad_cell_and_every_repeated_probe(tmp_path):
         "hanoi-info,http://x/,2026-09-01T00:00:00Z,200\n"
         "hanoi-info,http://x/,2026-09-01T01:00:00Z,200\n"
         "hanoi-info,http://x/,2026-09-01T00:00:00Z,503\n"
+        "hanoi-info,http://x/,2026-09-01 08:00:00+07:00,200\n"  # 01:00 UTC, written otherwise
     )
     (home.inbox("probes") / "good.csv").write_text(
         "portal_id,url,probed_at,status,redirects_to_https,retry_of\n"
@@ -77,7 +78,9 @@ def test_a_probe_file_names_every_bad_cell_and_every_repeated_probe(tmp_path):
     ]
     assert problems["repeats.csv"] == [
         "repeats.csv, row 4, column 'probed_at': got '2026-09-01T00:00:00Z', "
-        "expected one row per portal, URL and time (this probe repeats row 2)"
+        "expected one row per portal, URL and time (this probe repeats row 2)",
+        "repeats.csv, row 5, column 'probed_at': got '2026-09-01 08:00:00+07:00', "
+        "expected one row per portal, URL and time (this probe repeats row 3)",
     ]
     from datetime import datetime, timedelta, timezone
 
