@@ -519,7 +519,7 @@ PROBE_RULES = (
     (
         "probed_at",
         f"probed_at < timestamptz '{earliest_test_date()} 00:00:00{utc_offset_hours():+03d}'",
-        f"a time on or after {earliest_test_date()} (Decree 42/2022/NĐ-CP in force)",
+        f"a time on or after {earliest_test_date()}, Vietnam time (Decree 42/2022/NĐ-CP in force)",
     ),
 )
 MAX_LISTED = 200  # problems listed for one file (the count says how many more)
@@ -680,7 +680,7 @@ def _repeated_probes(con, path: Path, table: pa.Table, header: list[str]) -> lis
     try:
         repeats = con.execute(
             f"select line, first_line from (select line, min(line) over (partition by {key}) as first_line "
-            "from incoming) where line > first_line order by line"
+            f"from incoming) where line > first_line order by line limit {MAX_LISTED}"
         ).fetchall()
     finally:
         con.unregister("incoming")
@@ -688,7 +688,7 @@ def _repeated_probes(con, path: Path, table: pa.Table, header: list[str]) -> lis
         con.execute(
             f"select line, probed_at from (select row_number() over () + 1 as line, probed_at "
             f"from {_probe_csv(header, as_text=True)}) where line in (select unnest(?))",
-            [str(path), [line for line, _ in repeats[:MAX_LISTED]]],
+            [str(path), [line for line, _ in repeats]],
         ).fetchall()
     )
     return [
@@ -700,7 +700,7 @@ def _repeated_probes(con, path: Path, table: pa.Table, header: list[str]) -> lis
             texts.get(line),
             f"one row per portal, URL and time (this probe repeats row {first})",
         )
-        for line, first in repeats[:MAX_LISTED]
+        for line, first in repeats
     ]
 
 

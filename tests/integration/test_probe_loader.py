@@ -85,7 +85,7 @@ def test_a_probe_before_the_decree_has_no_period_and_rejects_its_file(tmp_path, 
         Home(tmp_path).ensure(), f"hanoi-info,https://x/,{when},200,1,1,1,5,9,10,HTTP/2,true,,,\n"
     )
     assert [(p.row, p.column, p.expected) for p in problems] == [
-        (5, "probed_at", "a time on or after 2022-08-15 (Decree 42/2022/NĐ-CP in force)")
+        (5, "probed_at", "a time on or after 2022-08-15, Vietnam time (Decree 42/2022/NĐ-CP in force)")
     ]
 
 
