@@ -486,11 +486,10 @@ def _load_probe_group(con, header: list[str], files: list[tuple[Path, date, str,
     if bad:
         con.execute(f"update temp.probe_files set good = false where {FILE_COLUMN} in (select unnest(?))", [list(bad)])
     good = dict(con.execute("select sha256, rows from temp.probe_files where good").fetchall())
-    dropped = list(con.execute("select sha256 from temp.probe_files where not good").fetchall())
-    if dropped:
+    if len(good) < len(files):  # the rows of the files that failed a check go again
         con.execute(
-            f"delete from raw.probes where rowid > {int(before)} and snapshot_sha256 in (select unnest(?))",
-            [[sha for (sha,) in dropped]],
+            f"delete from raw.probes where rowid > {int(before)} and snapshot_sha256 in "
+            "(select sha256 from temp.probe_files where not good)"
         )
     kept = con.execute(f"select count(*) from raw.probes where rowid > {int(before)}").fetchall()[0][0]
     if kept != sum(good.values()):
@@ -669,15 +668,11 @@ def _repeated_probes(con, path: Path, table: pa.Table, header: list[str]) -> lis
     Compared as read (the time as an instant: 00:00Z and 07:00+07:00 are one probe); `table` has a
     row for each line of the file, in order (a file with an unreadable row is rejected before)."""
     key = ", ".join(PROBE_REQUIRED)
-    con.register("incoming", table)
-    try:
-        if not con.execute(f"select count(*) - count(distinct ({key})) from incoming").fetchall()[0][0]:
-            return []
-    finally:
-        con.unregister("incoming")
     lines = table.select(list(PROBE_REQUIRED)).append_column("line", pa.array(range(2, table.num_rows + 2), pa.int64()))
     con.register("incoming", lines)
     try:
+        if not con.execute(f"select count(*) - count(distinct ({key})) from incoming").fetchall()[0][0]:
+            return []
         repeats = con.execute(
             f"select line, first_line from (select line, min(line) over (partition by {key}) as first_line "
             f"from incoming) where line > first_line order by line limit {MAX_LISTED}"
