@@ -521,7 +521,7 @@ PROBE_RULES = (
         f"a time on or after {earliest_test_date()}, Vietnam time (Decree 42/2022/NĐ-CP in force)",
     ),
 )
-MAX_LISTED = 200  # problems listed for one file (the count says how many more)
+MAX_LISTED = 200  # problems listed for one file, at most: the file is rejected all the same, the rest unnamed
 
 
 def _applicable_rules(columns: set[str]) -> list[tuple[str, str, str]]:
