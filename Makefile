@@ -10,8 +10,12 @@ STAMP := $(VENV)/.installed-stamp
 # names), pip does it instead.
 UV_VERSION := 0.13.9
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check --no-compile
-INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python -c requirements.lock $(1) \
+# uv reads the system's certificates (--system-certs), as pip does here. $(call) splits its arguments at
+# commas, so the lists of extras are variables.
+INSTALL = { [ -x $(BIN)/uv ] && $(BIN)/uv pip install --quiet --system-certs --python $(BIN)/python -c requirements.lock $(1); } \
 	|| { echo "uv could not install $(1); pip installs it instead"; $(PIP) -c requirements.lock $(1); }
+TEST_PACKAGES := -e '.[dev,cluster]'
+BENCH_PACKAGES := -e '.[dev,cluster,bench]'
 # Neither compiles what it installs here; compileall does it in one process per CPU afterwards (pip
 # compiling each file in turn took 20 s longer on two cores). A file that does not compile (none here)
 # would compile on import.
@@ -32,7 +36,7 @@ $(RUN_STAMP): pyproject.toml requirements.lock
 # and the tools of the tests and benchmarks, and the cluster's packages (dagster-celery,
 # dagster-postgres, redis): the tests check its definitions
 $(STAMP): $(RUN_STAMP)
-	$(call INSTALL,-e '.[dev,cluster]')
+	$(call INSTALL,$(TEST_PACKAGES))
 	$(COMPILE)
 	touch $(STAMP)
 
@@ -82,7 +86,8 @@ release: $(STAMP)
 
 ## Benchmark the crawler against a plain Scrapy spider and a raw client on the simulator (prints figures).
 bench-crawl: $(STAMP)
-	$(call INSTALL,-e '.[dev,cluster,bench]')
+	$(call INSTALL,$(BENCH_PACKAGES))
+	$(COMPILE)
 	$(BIN)/python -m benchmarks.bench_crawl
 	$(BIN)/python -m benchmarks.bench_render
 
