@@ -34,6 +34,7 @@ DAGSTER_ALLOWED = {
     "orchestration.defs.cluster": ("portal_index.config",),
     "orchestration.defs.scoring": (
         "portal_index.config",
+        "portal_index.core.dbt_manifest",
         "portal_index.release.catalog",
         "orchestration.defs.resources",
         "orchestration.defs.scoring",

@@ -1,10 +1,8 @@
 """Scoring: the dbt project (seeds, staging, intermediate, marts) as assets, built with one
 `dbt build` per run. The manifest is prepared when the definitions are built (parsed again only
-when a project file is newer), never when a module is imported."""
+when a project file is newer: `portal_index.core.dbt_manifest`), never when a module is imported."""
 
-import fcntl
 import shutil
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.defs.resources import PortalIndexResource
 from orchestration.defs.scoring.project import dbt_project
-from portal_index.config import DBT_BUILD, DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_env
+from portal_index.config import DBT_BUILD
+from portal_index.core.dbt_manifest import prepare_manifest
 from portal_index.release.catalog import published_tables
 
 PARTIAL_PARSE = "partial_parse.msgpack"
@@ -23,50 +22,6 @@ PARTIAL_PARSE = "partial_parse.msgpack"
 def mart_keys() -> list[dg.AssetKey]:
     """The published marts' asset keys, in package order."""
     return [dg.AssetKey(["marts", name]) for name in published_tables()]
-
-
-def prepare_manifest() -> Path:
-    """Parse the dbt project when its manifest is missing or older than any project file. Several
-    processes load the definitions at once on a cluster (the daemon, each worker): one parses while
-    the others wait for it, under a lock in the checkout's target folder."""
-    manifest = dbt_project().manifest_path
-    sources = [
-        p
-        for p in DBT_PROJECT_DIR.rglob("*")
-        if p.is_file() and p.suffix in (".sql", ".yml", ".csv") and "target" not in p.relative_to(DBT_PROJECT_DIR).parts
-    ]
-
-    def fresh() -> bool:
-        return manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources)
-
-    if fresh():
-        return manifest
-    (DBT_PROJECT_DIR / "target").mkdir(exist_ok=True)
-    with open(DBT_PROJECT_DIR / "target" / ".parse.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not fresh():  # another process may have parsed while this one waited
-            _parse()
-    return manifest
-
-
-def _parse() -> None:
-    result = subprocess.run(
-        [
-            str(DBT_EXECUTABLE),
-            "--quiet",
-            "parse",
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(DBT_PROJECT_DIR / "target"),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env=dbt_env(),
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"dbt parse failed in {DBT_PROJECT_DIR}:\n{result.stdout}\n{result.stderr}")
 
 
 def keep_partial_parse(build_target: Path) -> None:
