@@ -32,9 +32,16 @@ telemetry:
 """
 
 
-def _prepare(home: Home) -> Home:
+def _prepare(home: Home, runs_jobs: bool = False) -> Home:
+    """The working folder, ready, its paths exported. For a command that runs jobs, dbt starts parsing
+    a stale project (a fresh checkout: 5-6 s, a process of its own) while this one imports Dagster and
+    builds the definitions, which wait for the manifest (`portal_index.core.dbt_manifest`)."""
     home.ensure()
     home.export(tty=sys.stderr.isatty())  # dbt's profile, Dagster and child processes read it
+    if runs_jobs:  # after the export: dbt's profile names the working folder's warehouse
+        from portal_index.core.dbt_manifest import prepare_manifest_in_background
+
+        prepare_manifest_in_background()
     config = home.dagster_home / "dagster.yaml"
     if executor() == "celery":  # runs go to the cluster's queue: its instance, never a private one
         text = config.read_text(encoding="utf-8") if config.exists() else ""
@@ -47,14 +54,6 @@ def _prepare(home: Home) -> Home:
     elif not config.exists():
         config.write_text(DAGSTER_YAML)
     return home
-
-
-def _parse_ahead() -> None:
-    """For a command that runs jobs: dbt parses a stale project (a fresh checkout: 5-6 s, a process of
-    its own) while this one imports Dagster and builds the definitions, which wait for the manifest."""
-    from portal_index.core.dbt_manifest import prepare_manifest_in_background
-
-    prepare_manifest_in_background()
 
 
 def _defs():
@@ -174,8 +173,7 @@ def _inputs_summary(home: Home, since: datetime, strict: bool) -> int:
 
 
 def cmd_run(args) -> int:
-    home = _prepare(Home.from_env(args.home))
-    _parse_ahead()  # after _prepare: dbt's profile reads the working folder it exports
+    home = _prepare(Home.from_env(args.home), runs_jobs=True)
     mode = "demo" if args.demo else args.mode
     started = datetime.now(UTC)
     status = 0 if mode == "inbox" or _fetch(home, mode, args.verbose, args.refetch) else 1
@@ -187,8 +185,7 @@ def cmd_run(args) -> int:
 
 def cmd_crawl(args) -> int:
     """Crawl every active portal (or one) through Dagster's crawl job, then load the WARC files."""
-    home = _prepare(Home.from_env(args.home))
-    _parse_ahead()  # after _prepare: dbt's profile reads the working folder it exports
+    home = _prepare(Home.from_env(args.home), runs_jobs=True)
     mode = "demo" if args.demo else "live"
     status = 0
     for partition in args.portal or [None]:
@@ -222,8 +219,7 @@ def cmd_extract(args) -> int:
 
 
 def cmd_release(args) -> int:
-    home = _prepare(Home.from_env(args.home))
-    _parse_ahead()  # after _prepare: dbt's profile reads the working folder it exports
+    home = _prepare(Home.from_env(args.home), runs_jobs=True)
     return _execute("publish_job", home, "inbox", args.verbose)
 
 

@@ -38,7 +38,7 @@ def prepare_manifest() -> Path:
     return MANIFEST
 
 
-def prepare_manifest_in_background() -> threading.Thread:
+def prepare_manifest_in_background() -> None:
     """`prepare_manifest()` in a thread. A failure there is not reported from the thread: the
     definitions call `prepare_manifest()` themselves, parse again under the lock and raise dbt's
     error where the command can say it."""
@@ -49,9 +49,7 @@ def prepare_manifest_in_background() -> threading.Thread:
         except Exception:  # reported by the definitions' own call (above)
             pass
 
-    thread = threading.Thread(target=prepare, name="dbt-parse", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=prepare, name="dbt-parse", daemon=True).start()
 
 
 def _parse() -> None:
