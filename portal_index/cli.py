@@ -38,10 +38,6 @@ def _prepare(home: Home, runs_jobs: bool = False) -> Home:
     builds the definitions, which wait for the manifest (`portal_index.core.dbt_manifest`)."""
     home.ensure()
     home.export(tty=sys.stderr.isatty())  # dbt's profile, Dagster and child processes read it
-    if runs_jobs:  # after the export: dbt's profile names the working folder's warehouse
-        from portal_index.core.dbt_manifest import prepare_manifest_in_background
-
-        prepare_manifest_in_background()
     config = home.dagster_home / "dagster.yaml"
     if executor() == "celery":  # runs go to the cluster's queue: its instance, never a private one
         text = config.read_text(encoding="utf-8") if config.exists() else ""
@@ -53,6 +49,10 @@ def _prepare(home: Home, runs_jobs: bool = False) -> Home:
             )
     elif not config.exists():
         config.write_text(DAGSTER_YAML)
+    if runs_jobs:  # after the export: dbt's profile names the working folder's warehouse
+        from portal_index.core.dbt_manifest import prepare_manifest_in_background
+
+        prepare_manifest_in_background()
     return home
 
 
