@@ -1,13 +1,24 @@
-"""Runs on a copy of the demo's working folder when files arrive in its inbox: a corrected survey
-sheet supersedes the earlier test, the inbox sensor's run rebuilds only what depends on the file,
-and a hostile file among good ones is reported while the good ones publish. Apart from
-`test_pipeline.py`, so that `make test` runs these beside its tests (a file per process)."""
+"""Runs on a copy of the demo's working folder when files arrive in its inbox. One day of the inbox
+(a module fixture: two runs shared by several tests, each pipeline run costing half a minute of CPU):
+a corrected survey sheet supersedes the earlier test; a hostile file among good ones is reported
+while the good ones publish, and blocks no later run; the surveys of 2025-H1, the last half-year of
+the 63 provinces, name the province each removed portal's province became part of. Apart from it,
+the inbox sensor's run rebuilds only what depends on the file. Apart from `test_pipeline.py`, so that
+`make test` runs these beside its tests (a file per process)."""
 
+import csv
+import json
 import re
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pytest
 from conftest import cli
+
+from portal_index.config import Home
 
 pytestmark = pytest.mark.slow  # runs the whole pipeline
 
@@ -32,23 +43,78 @@ def _the_first_service_test_answered_otherwise(home, target, notes: str | None =
     return portal, day, evaluator, done
 
 
-def test_a_corrected_survey_file_supersedes_the_earlier_test(demo_copy, tmp_path):
-    corrected = tmp_path / "dinh-chinh.xlsx"
-    portal, day, evaluator, done = _the_first_service_test_answered_otherwise(demo_copy, corrected, "đính chính")
-    assert cli("ingest", str(corrected), home=demo_copy.root, check=True).returncode == 0
-    cli("run", "--mode", "inbox", home=demo_copy.root, check=True)
-    with duckdb.connect(str(demo_copy.warehouse), read_only=True) as con:
+@dataclass
+class InboxDay:
+    home: Home
+    corrected: tuple  # the service test the corrected sheet answers otherwise: portal, day, evaluator, before
+    strict: object  # `run --mode inbox --strict` with the files below in the inbox
+    before: list[str]  # the releases after it
+    again: object  # `run --demo` after it: nothing new to fetch in the period, nor to load
+
+
+def _a_bomb_beside_a_good_sheet(home: Home) -> None:
+    """A good satisfaction sheet `tot.xlsx` and `bom.xlsx`, the same workbook claiming the whole grid."""
+    from portal_index.parse.surveys import write_template
+
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        portal, day = con.execute(
+            "select portal_id, max(test_date) from staging.stg_surveys__responses where test_type = 'satisfaction' "
+            "group by 1 order by 1 limit 1"
+        ).fetchall()[0]
+    good = home.inbox("surveys") / "tot.xlsx"
+    write_template(
+        good,
+        {
+            "satisfaction": [
+                {"portal_id": portal, "test_date": day.strftime("%d/%m/%Y"), "evaluator": "ĐGV-99", "satisfaction": 5}
+            ]
+        },
+    )
+    with zipfile.ZipFile(good) as src:
+        parts = {n: src.read(n) for n in src.namelist()}
+    sheet = next(n for n in parts if n.startswith("xl/worksheets/"))
+    parts[sheet] = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', parts[sheet])
+    with zipfile.ZipFile(home.inbox("surveys") / "bom.xlsx", "w") as dst:
+        for name, data in parts.items():
+            dst.writestr(name, data)
+
+
+@pytest.fixture(scope="module")
+def inbox_day(demo_run, tmp_path_factory) -> InboxDay:
+    """On a copy of the demo: a corrected survey sheet ingested by hand; then, in the inbox, a good
+    sheet, a workbook bomb and the demo's surveys of 2025-H1; `run --mode inbox --strict`; then the
+    demo's run again, in the same half-year."""
+    from portal_index.demo.inputs import write_demo_surveys
+
+    demo, _ = demo_run
+    home = Home(tmp_path_factory.mktemp("inbox-day") / "home")
+    shutil.copytree(demo.root, home.root, symlinks=True)
+    corrected = home.root.parent / "dinh-chinh.xlsx"
+    answered = _the_first_service_test_answered_otherwise(home, corrected, "đính chính")
+    cli("ingest", str(corrected), home=home.root, check=True)
+    _a_bomb_beside_a_good_sheet(home)
+    write_demo_surveys(home.inbox("surveys") / "khao-sat-2025-H1.xlsx", "2025-H1")
+    strict = cli("run", "--mode", "inbox", "--strict", home=home.root)
+    before = sorted(p.name for p in home.releases.iterdir())
+    again = cli("run", "--demo", home=home.root)
+    return InboxDay(home, answered, strict, before, again)
+
+
+def test_a_corrected_survey_file_supersedes_the_earlier_test(inbox_day):
+    home, (portal, day, evaluator, done) = inbox_day.home, inbox_day.corrected
+    period = f"{day.year}-H{1 if day.month <= 6 else 2}"
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
         rows = con.execute(
             """select file_name, completed_online, is_current, superseded_reason
                               from staging.stg_surveys__responses
                               where portal_id = ? and test_date = ? and evaluator = ? order by is_current""",
             [portal, day, evaluator],
         ).fetchall()
-        evidence = con.execute(
+        [(evidence,)] = con.execute(
             """select evidence from marts.indicator_values
-                                  where portal_id = ? and indicator_id = 'F09'""",
-            [portal],
-        ).fetchone()[0]
+                                  where portal_id = ? and period = ? and indicator_id = 'F09'""",
+            [portal, period],
+        ).fetchall()
     (old_file, old_value, old_current, reason), (new_file, new_value, new_current, no_reason) = rows
     assert (old_value, old_current, new_file, new_value, new_current) == (
         done,
@@ -59,6 +125,39 @@ def test_a_corrected_survey_file_supersedes_the_earlier_test(demo_copy, tmp_path
     )
     assert reason.startswith("superseded by dinh-chinh.xlsx") and no_reason is None
     assert "dinh-chinh.xlsx / Dịch vụ công / row 2" in evidence  # the published evidence cites the correction
+
+
+def test_a_hostile_file_dropped_with_good_ones_is_reported_and_the_good_ones_publish(inbox_day):
+    """A workbook claiming the whole grid, next to good survey sheets: the good ones load and a new
+    release is published, the hostile one is in the run's summary, and --strict says so by its status."""
+    result = inbox_day.strict
+    assert result.returncode == 3, result.stderr[-2000:]
+    assert "release: " in result.stdout and "unchanged" not in result.stdout  # the good sheets give a new release
+    assert "inputs: 2 file(s) loaded" in result.stderr and "1 rejected" in result.stderr
+    assert "REJECTED surveys/bom.xlsx" in result.stderr and "A1:XFD1048576" in result.stderr
+    assert "nanobind" not in result.stderr
+    again = inbox_day.again  # the rejected file does not block a later run
+    assert again.returncode == 0 and ", 0 rejected" in again.stderr, again.stderr[-2000:]
+
+
+def test_running_again_in_the_period_fetches_nothing_again_and_changes_nothing(inbox_day):
+    """A second `run --demo` in the half-year: the crawl and the audit are not done again (the probes
+    neither, within the hour), the data is rebuilt from what the warehouse holds, and no release is new."""
+    result, home = inbox_day.again, inbox_day.home
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "crawl_job: not run, all " in result.stderr and " portals were crawled in " in result.stderr
+    assert "audit_job: not run, all " in result.stderr and " portals the audit visits were audited in " in result.stderr
+    assert "release:" in result.stdout
+    if "probe_job: not run, the probes of hour " in result.stderr:  # within the hour: nothing new
+        assert "inputs: 0 file(s) loaded" in result.stderr and "unchanged since" in result.stdout
+        assert sorted(p.name for p in home.releases.iterdir()) == inbox_day.before
+    else:  # the hour turned since the demo's run: its probes are the only new input
+        assert "inputs: 1 file(s) loaded" in result.stderr
+
+
+def _rows(folder: Path, table: str, version: str) -> list[dict]:
+    with open(folder / "data" / f"{table}.csv", encoding="utf-8", newline="") as f:
+        return [r for r in csv.DictReader(f) if r["methodology_version"] == version]
 
 
 def test_a_changed_survey_sheet_reruns_only_what_depends_on_it(demo_copy, tmp_path):
@@ -109,39 +208,35 @@ def test_a_changed_survey_sheet_reruns_only_what_depends_on_it(demo_copy, tmp_pa
     assert (demo_copy.releases / "latest").resolve().name != "1.0.0"  # the correction was published
 
 
-def test_a_hostile_file_dropped_with_good_ones_is_reported_and_the_good_ones_publish(demo_copy, tmp_path):
-    """A workbook claiming the whole grid, next to a good survey sheet: the good one loads and a new
-    release is published, the hostile one is in the run's summary, and --strict says so by its status."""
-    import zipfile
+def test_portals_removed_at_the_province_merger_name_the_province_they_became_part_of(inbox_day):
+    """The demo's surveys of 2025-H1 (in the inbox day), the last half-year of the 63 provinces, land
+    beside its 2026-H2 data: the 63-era portals that ended on 2025-06-30 are removed, each with the 34-era
+    province its province was merged into; the portals created for the 34 provinces are new."""
+    folder = (inbox_day.home.releases / "latest").resolve()
+    d = json.loads((folder / "datapackage.json").read_text())
+    assert d["periods"][0] == "2025-H1" and d["period"] == "2026-H2"
+    changes = [c for c in _rows(folder, "portal_changes", d["methodology_version"]) if c["period"] == "2026-H2"]
+    assert {c["previous_period"] for c in changes} == {"2025-H1"}
+    with open(folder / "data" / "portals.csv", encoding="utf-8", newline="") as f:
+        portals = {p["portal_id"]: p for p in csv.DictReader(f)}
+    with open(folder / "data" / "provinces.csv", encoding="utf-8", newline="") as f:
+        successor = {p["province_id"]: p["successor_province_id"] for p in csv.DictReader(f)}
+    removed = {c["portal_id"]: c for c in changes if c["change_kind"] == "removed"}
+    ended = {pid for pid, p in portals.items() if "2025-01-01" <= p["valid_to"] < "2026-07-01"}
+    assert removed and set(removed) == ended
+    merged = {pid for pid in removed if portals[pid]["owner_type"] == "province"}
+    assert merged
+    for pid, c in removed.items():  # e.g. Bắc Giang's portals: Bắc Giang became part of Bắc Ninh
+        expected = successor[portals[pid]["province_id_63"]] if pid in merged else ""
+        assert c["merged_into_province_id"] == expected, pid
+    new = {c["portal_id"] for c in changes if c["change_kind"] == "new"}
+    assert new == {pid for pid, p in portals.items() if "2025-06-30" < p["valid_from"] <= "2026-12-31"}
+    # the report names the new province of each removed portal
+    from selectolax.lexbor import LexborHTMLParser
 
-    from portal_index.parse.surveys import write_template
-
-    with duckdb.connect(str(demo_copy.warehouse), read_only=True) as con:
-        portal, day = con.execute(
-            "select portal_id, max(test_date) from staging.stg_surveys__responses where test_type = 'satisfaction' "
-            "group by 1 order by 1 limit 1"
-        ).fetchall()[0]
-    write_template(
-        demo_copy.inbox("surveys") / "tot.xlsx",
-        {
-            "satisfaction": [
-                {"portal_id": portal, "test_date": day.strftime("%d/%m/%Y"), "evaluator": "ĐGV-99", "satisfaction": 5}
-            ]
-        },
-    )
-    good = demo_copy.inbox("surveys") / "tot.xlsx"
-    with zipfile.ZipFile(good) as src:
-        parts = {n: src.read(n) for n in src.namelist()}
-    sheet = next(n for n in parts if n.startswith("xl/worksheets/"))
-    parts[sheet] = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', parts[sheet])
-    with zipfile.ZipFile(demo_copy.inbox("surveys") / "bom.xlsx", "w") as dst:
-        for name, data in parts.items():
-            dst.writestr(name, data)
-    result = cli("run", "--mode", "inbox", "--strict", home=demo_copy.root)
-    assert result.returncode == 3, result.stderr[-2000:]
-    assert "release: " in result.stdout and "unchanged" not in result.stdout  # the good sheet gives a new release
-    assert "inputs: 1 file(s) loaded" in result.stderr and "1 rejected" in result.stderr
-    assert "REJECTED surveys/bom.xlsx" in result.stderr and "A1:XFD1048576" in result.stderr
-    assert "nanobind" not in result.stderr
-    again = cli("run", "--mode", "inbox", home=demo_copy.root)  # the rejected file does not block a later run
-    assert again.returncode == 0 and "inputs: 0 file(s) loaded" in again.stderr
+    section = LexborHTMLParser((folder / "report.html").read_text(encoding="utf-8")).css_first("#changes")
+    listed = {li.attributes["data-portal"]: li.text() for li in section.css("ul.removed li")}
+    assert set(listed) == set(removed)
+    with open(folder / "data" / "provinces.csv", encoding="utf-8", newline="") as f:
+        names = {p["province_id"]: p["name_vi"] for p in csv.DictReader(f)}
+    assert all(f"sáp nhập vào {names[removed[pid]['merged_into_province_id']]}" in listed[pid] for pid in merged)

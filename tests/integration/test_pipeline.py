@@ -114,21 +114,6 @@ def test_published_grades_agree_with_published_totals_and_bands(demo_run):
             assert int(r["rank"]) == 1 + sum(Decimal(p["total"]) > Decimal(r["total"]) for p in peers)
 
 
-def test_running_again_in_the_period_fetches_nothing_again_and_changes_nothing(demo_copy):
-    """A second `run --demo` in the half-year: the crawl and the audit are not done again (the probes
-    neither, within the hour), the data is rebuilt from what the warehouse holds, and no release is new."""
-    before = sorted(p.name for p in demo_copy.releases.iterdir())
-    result = cli("run", "--demo", home=demo_copy.root, check=True)
-    assert "crawl_job: not run, all " in result.stderr and " portals were crawled in " in result.stderr
-    assert "audit_job: not run, all " in result.stderr and " portals the audit visits were audited in " in result.stderr
-    assert "release:" in result.stdout
-    if "probe_job: not run, the probes of hour " in result.stderr:  # within the hour: nothing new
-        assert "inputs: 0 file(s) loaded" in result.stderr and "unchanged since" in result.stdout
-        assert sorted(p.name for p in demo_copy.releases.iterdir()) == before
-    else:  # the hour turned since the first run: its probes are the only new input
-        assert "inputs: 1 file(s) loaded" in result.stderr
-
-
 def test_a_corrupted_value_blocks_the_release(demo_copy):
     with duckdb.connect(str(demo_copy.warehouse)) as con:
         con.execute("update marts.portal_scores set total = 12.00 where grade = 'A'")  # letter no longer agrees
