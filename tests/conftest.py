@@ -21,10 +21,12 @@ def pytest_addoption(parser):
     parser.addoption("--cluster", action="store_true", help="run the cluster tests (what `make test-cluster` does)")
 
 
-# The file whose first test is the demo's run (`demo_run`, below), and the files whose own pipeline
-# runs need no demo; see `_order_files`.
+# The file whose first test is the demo's run (`demo_run`, below); the files whose own pipeline runs
+# need no demo, longest first; a file whose browser measurements must not share the machine with the
+# demo's browsers (its audit once ran out of its time limit beside them). See `_order_files`.
 DEMO_FIRST = "tests/integration/test_pipeline.py"
-BESIDE_THE_DEMO = ("tests/integration/test_synth.py", "tests/integration/test_changes.py")  # longest first
+BESIDE_THE_DEMO = ("tests/integration/test_synth.py", "tests/integration/test_changes.py")
+NOT_BESIDE_THE_DEMO = ("tests/integration/test_a11y_audit.py",)
 
 
 def _needs_the_demo(item) -> bool:
@@ -35,20 +37,23 @@ def _order_files(items) -> None:
     """Files in the order that keeps `make test`'s processes busy (it hands out whole files, in this
     order: `--dist loadfile --no-loadscope-reorder`): first the file whose first test runs the demo,
     which takes about two minutes; beside it, the files with pipeline runs of their own, then the
-    other files that do not need the demo; last the files that do, those whose every test is slow
+    other files that do not need the demo; then the files that do, those whose every test is slow
     first, the most tests first: they would otherwise wait for the demo, idle, and then queue behind
-    files that never needed it."""
+    files that never needed it; last `NOT_BESIDE_THE_DEMO`."""
     files: dict[str, list] = {}
     for item in items:
         files.setdefault(item.nodeid.split("::")[0], []).append(item)
 
     def order(path: str) -> tuple[int, int]:
+        needs_the_demo = any(_needs_the_demo(i) for i in files[path])
         if path == DEMO_FIRST:
             return 0, 0
+        if path in NOT_BESIDE_THE_DEMO:
+            return 5, 0
+        if needs_the_demo:
+            return (3 if all(i.get_closest_marker("slow") for i in files[path]) else 4), -len(files[path])
         if path in BESIDE_THE_DEMO:
             return 1, BESIDE_THE_DEMO.index(path)
-        if any(_needs_the_demo(i) for i in files[path]):
-            return (3 if all(i.get_closest_marker("slow") for i in files[path]) else 4), -len(files[path])
         return 2, 0
 
     items[:] = [i for path in sorted(files, key=order) for i in files[path]]  # sorted() keeps ties in order

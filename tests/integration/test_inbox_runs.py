@@ -4,7 +4,7 @@ a corrected survey sheet supersedes the earlier test; a hostile file among good 
 while the good ones publish, and blocks no later run; the surveys of 2025-H1, the last half-year of
 the 63 provinces, name the province each removed portal's province became part of. Apart from it,
 the inbox sensor's run rebuilds only what depends on the file. Apart from `test_pipeline.py`, so that
-`make test` runs these beside its tests (a file per process)."""
+`make test` runs these in another process than its tests (a file per process) once the demo is made."""
 
 import csv
 import json
@@ -95,6 +95,8 @@ def inbox_day(demo_run, tmp_path_factory) -> InboxDay:
     _a_bomb_beside_a_good_sheet(home)
     write_demo_surveys(home.inbox("surveys") / "khao-sat-2025-H1.xlsx", "2025-H1")
     strict = cli("run", "--mode", "inbox", "--strict", home=home.root)
+    # the tests below read this run's release: without one, each fails here with the run's own words
+    assert "release: " in strict.stdout, f"the inbox run published nothing:\n{strict.stdout}\n{strict.stderr[-3000:]}"
     before = sorted(p.name for p in home.releases.iterdir())
     again = cli("run", "--demo", home=home.root)
     return InboxDay(home, answered, strict, before, again)
@@ -136,6 +138,10 @@ def test_a_hostile_file_dropped_with_good_ones_is_reported_and_the_good_ones_pub
     assert "inputs: 2 file(s) loaded" in result.stderr and "1 rejected" in result.stderr
     assert "REJECTED surveys/bom.xlsx" in result.stderr and "A1:XFD1048576" in result.stderr
     assert "nanobind" not in result.stderr
+    with duckdb.connect(str(inbox_day.home.warehouse), read_only=True) as con:  # the good sheet's own row
+        assert con.execute(
+            "select file_name from staging.stg_surveys__responses where evaluator = 'ĐGV-99' and is_current"
+        ).fetchall() == [("tot.xlsx",)]
     again = inbox_day.again  # the rejected file does not block a later run
     assert again.returncode == 0 and ", 0 rejected" in again.stderr, again.stderr[-2000:]
 
@@ -151,8 +157,11 @@ def test_running_again_in_the_period_fetches_nothing_again_and_changes_nothing(i
     if "probe_job: not run, the probes of hour " in result.stderr:  # within the hour: nothing new
         assert "inputs: 0 file(s) loaded" in result.stderr and "unchanged since" in result.stdout
         assert sorted(p.name for p in home.releases.iterdir()) == inbox_day.before
-    else:  # the hour turned since the demo's run: its probes are the only new input
-        assert "inputs: 1 file(s) loaded" in result.stderr
+    else:  # the hour turned since the demo's run: its probes are the only new input, one new release
+        assert "probe_job: not run" not in result.stderr and "inputs: 1 file(s) loaded" in result.stderr
+        assert "unchanged since" not in result.stdout
+        after = sorted(p.name for p in home.releases.iterdir())
+        assert len(after) == len(inbox_day.before) + 1 and set(inbox_day.before) < set(after)
 
 
 def _rows(folder: Path, table: str, version: str) -> list[dict]:
