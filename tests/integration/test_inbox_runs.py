@@ -12,11 +12,11 @@ import re
 import shutil
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pytest
 from conftest import cli
+from test_changes import _rows
 
 from portal_index.config import Home
 
@@ -162,11 +162,6 @@ def test_running_again_in_the_period_fetches_nothing_again_and_changes_nothing(i
         assert "unchanged since" not in result.stdout
         after = sorted(p.name for p in home.releases.iterdir())
         assert len(after) == len(inbox_day.before) + 1 and set(inbox_day.before) < set(after)
-
-
-def _rows(folder: Path, table: str, version: str) -> list[dict]:
-    with open(folder / "data" / f"{table}.csv", encoding="utf-8", newline="") as f:
-        return [r for r in csv.DictReader(f) if r["methodology_version"] == version]
 
 
 def test_a_changed_survey_sheet_reruns_only_what_depends_on_it(demo_copy, tmp_path):
