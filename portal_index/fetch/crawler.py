@@ -1,8 +1,8 @@
 """The polite crawler: breadth-first within each portal's own hosts, archived as one WARC per portal.
 
 Built on httpx (async HTTP), protego (robots.txt, including Crawl-delay), httpx-retries (retries
-of timeouts and 5xx with exponential backoff and Retry-After), aiolimiter (request rate per site)
-and warcio (the archive); docs/crawler.md says why these and not Scrapy.
+of timeouts and 5xx with exponential backoff and Retry-After) and warcio (the archive);
+docs/crawler.md says why these and not Scrapy.
 
 What the crawler decides itself is only what a crawl of government portals needs: which URLs are
 the portal's (its hosts and path prefix), the limits (pages, depth, bytes, time per response and per
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import re
 import time
 import zlib
@@ -27,7 +28,6 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
-from aiolimiter import AsyncLimiter
 from httpx_retries import Retry, RetryTransport
 from protego import Protego
 
@@ -230,26 +230,38 @@ class BoundedDecoder:
 
 
 class _Sites:
-    """Per-site politeness: a concurrency cap and a request rate (aiolimiter)."""
+    """Per-site politeness: a concurrency cap, and turns: a request starts at least the site's delay
+    after the previous request to the site started. The time of the last turn outlives a change of
+    delay, so the first page after a robots.txt asking for a Crawl-delay waits it out after the
+    robots.txt request too. (A leaky bucket made anew for the new delay let the next request go at
+    once, 50 ms after robots.txt.)"""
 
     def __init__(self, limits: CrawlLimits):
         self.limits = limits
         self._sems: dict[str, asyncio.Semaphore] = {}
-        self._rates: dict[str, AsyncLimiter | None] = {}
+        self._delays: dict[str, float] = {}
+        self._turns: dict[str, asyncio.Lock] = {}  # FIFO: the site's requests take turns in order
+        self._last: dict[str, float] = {}  # the event loop's time of the site's last turn
 
     def slow_down(self, site: str, crawl_delay: float | None) -> None:
-        delay = max(self.limits.delay_seconds, min(crawl_delay or 0.0, self.limits.max_crawl_delay))
-        self._rates[site] = AsyncLimiter(1, delay) if delay > 0 else None
+        self._delays[site] = max(self.limits.delay_seconds, min(crawl_delay or 0.0, self.limits.max_crawl_delay))
 
     def semaphore(self, site: str) -> asyncio.Semaphore:
         return self._sems.setdefault(site, asyncio.Semaphore(self.limits.per_site))
 
-    async def wait_turn(self, site: str) -> None:
-        if site not in self._rates:
-            self.slow_down(site, None)
-        rate = self._rates[site]
-        if rate is not None:
-            await rate.acquire()
+    async def wait_turn(self, site: str) -> datetime:
+        """Wait for the site's turn; returns when it came (a request's `fetched_at`)."""
+        loop = asyncio.get_running_loop()
+        if self._delays.get(site, self.limits.delay_seconds) <= 0 and site not in self._turns:
+            self._last[site] = loop.time()  # a delay robots.txt asks for counts from its own request
+            return datetime.now(UTC)  # no delay asked for, and none ever was: no waiting, no lock
+        async with self._turns.setdefault(site, asyncio.Lock()):
+            delay = self._delays.get(site, self.limits.delay_seconds)  # as it is when this turn comes
+            wait = self._last.get(site, -math.inf) + delay - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last[site] = loop.time()
+            return datetime.now(UTC)
 
 
 class PortalCrawler:
@@ -365,9 +377,9 @@ class PortalCrawler:
                     if refusal:
                         meta["error"] = "blocked_scheme"
                         break
-                    await self.sites.wait_turn(site)
+                    turn = await self.sites.wait_turn(site)
                     if not hops:
-                        meta["fetched_at"] = datetime.now(UTC).isoformat()  # when it really started
+                        meta["fetched_at"] = turn.isoformat()  # when it really started
                     async with asyncio.timeout(self.limits.response_seconds):
                         ex, truncated, attempts, tls_fault = await self._exchange(current)
                     meta["attempts"] += attempts
