@@ -26,9 +26,16 @@ from portal_index.config import SOURCES, Home, executor
 EXIT_REJECTED = 3  # run --strict: the run published, but an input was rejected
 EXIT_BUSY = 75  # another command holds the working folder (EX_TEMPFAIL: try again later, or --wait)
 LOCKED = {"run", "crawl", "extract", "ingest", "release", "synth"}  # the commands that change a working folder
-DAGSTER_YAML = """# written by portal-index: local SQLite storage, no telemetry
+WRITTEN_BY_US = "# written by portal-index"
+DAGSTER_YAML = f"""{WRITTEN_BY_US}: local SQLite storage, no telemetry. Replaced when portal-index writes
+# another; remove this first line to keep your own edits.
 telemetry:
   enabled: false
+# Dagster's SQLite event log, each database's connection kept between writes (docs/architecture.md)
+event_log_storage:
+  module: orchestration.event_log
+  class: KeptConnectionsSqliteEventLogStorage
+  config: {{}}
 """
 
 
@@ -47,7 +54,9 @@ def _prepare(home: Home, runs_jobs: bool = False) -> Home:
                 "the run queue): copy deploy/dagster.yaml there, or use the cluster's working folder "
                 "(docs/deploy.md)"
             )
-    elif not config.exists():
+    elif not config.exists() or (
+        (text := config.read_text(encoding="utf-8")).startswith(WRITTEN_BY_US) and text != DAGSTER_YAML
+    ):  # ours, from an earlier version: replaced; one a user wrote is theirs
         config.write_text(DAGSTER_YAML)
     if runs_jobs:  # after the export: dbt's profile names the working folder's warehouse
         from portal_index.core.dbt_manifest import prepare_manifest_in_background
