@@ -18,6 +18,7 @@ import pytest
 from conftest import cli
 from test_changes import _rows
 
+from orchestration.defs.scoring.assets import KEPT_BUILDS
 from portal_index.config import Home
 
 pytestmark = pytest.mark.slow  # runs the whole pipeline
@@ -162,6 +163,8 @@ def test_running_again_in_the_period_fetches_nothing_again_and_changes_nothing(i
         assert "unchanged since" not in result.stdout
         after = sorted(p.name for p in home.releases.iterdir())
         assert len(after) == len(inbox_day.before) + 1 and set(inbox_day.before) < set(after)
+    builds = [p for p in (home.work / "dbt").iterdir() if p.is_dir()]  # the demo's, the inbox run's, this one's
+    assert 0 < len(builds) <= KEPT_BUILDS and all((b / "dbt.log").exists() for b in builds)
 
 
 def test_a_changed_survey_sheet_reruns_only_what_depends_on_it(demo_copy, tmp_path):

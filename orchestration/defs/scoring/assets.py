@@ -17,6 +17,7 @@ from portal_index.core.dbt_manifest import prepare_manifest
 from portal_index.release.catalog import published_tables
 
 PARTIAL_PARSE = "partial_parse.msgpack"
+KEPT_BUILDS = 3  # dbt's artifacts (dbt.log, run_results.json, compiled SQL) of the latest builds, about 16 MB each
 
 
 def mart_keys() -> list[dg.AssetKey]:
@@ -39,6 +40,20 @@ def keep_partial_parse(build_target: Path) -> None:
         staged.replace(kept)  # atomic: a build starting now reads the old parse or the new, never half
     except OSError:  # a full disk: the next build parses in full, the build itself succeeded
         staged.unlink(missing_ok=True)
+
+
+def prune_builds(build_target: Path, keep: int = KEPT_BUILDS) -> list[Path]:
+    """Remove the target folders of this working folder's older dbt builds, keeping the `keep` newest
+    (this one among them); returns what was removed. dagster-dbt gives every invocation a folder of its
+    own (`<op>-<run id>-<random>`) and never removes one: a working folder built every hour grew by
+    about 16 MB a run. A failed build's folder stays until `keep` builds have succeeded after it."""
+    prefix = build_target.name.split("-")[0] + "-"
+    builds = [p for p in build_target.parent.iterdir() if p.is_dir() and p.name.startswith(prefix)]
+    builds.sort(key=lambda p: (p == build_target, p.stat().st_mtime), reverse=True)
+    removed = builds[keep:]
+    for old in removed:
+        shutil.rmtree(old, ignore_errors=True)  # a file still held elsewhere stays; the next build tries again
+    return removed
 
 
 class PortalIndexTranslator(DagsterDbtTranslator):
@@ -68,5 +83,6 @@ def scoring_assets() -> dg.AssetsDefinition:
             shutil.copyfile(page, target)
         else:
             context.log.warning("dbt docs generate failed; the release will not bundle dbt docs")
+        prune_builds(build.target_path)
 
     return portal_index_dbt

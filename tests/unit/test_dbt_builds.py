@@ -1,0 +1,36 @@
+"""dbt's per-build target folders in a working folder (orchestration/defs/scoring/assets.py): the
+newest few are kept, the build just made always among them, and nothing else in the folder is touched."""
+
+import os
+
+from orchestration.defs.scoring.assets import KEPT_BUILDS, PARTIAL_PARSE, prune_builds
+
+
+def make_build(parent, name, mtime):
+    build = parent / name
+    (build / "compiled").mkdir(parents=True)
+    (build / "dbt.log").write_text("log\n")
+    (build / "compiled" / "model.sql").write_text("select 1\n")
+    os.utime(build, (mtime, mtime))
+    return build
+
+
+def test_older_builds_go_the_newest_stay_and_the_current_build_is_never_removed(tmp_path):
+    builds = [make_build(tmp_path, f"portal_index_dbt-run{i:04d}-abcdef{i}", 1_000_000 + i) for i in range(7)]
+    (tmp_path / PARTIAL_PARSE).write_bytes(b"parse")
+    (tmp_path / "notes").mkdir()  # not a build's folder
+    current = builds[2]  # its folder's time is older than others' (a clock set back, a copied folder)
+
+    removed = prune_builds(current)
+
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert current.exists() and (current / "dbt.log").exists()
+    assert sorted(removed) == sorted(b for b in builds if b not in (current, builds[6], builds[5]))
+    assert kept == sorted([PARTIAL_PARSE, "notes", current.name, builds[5].name, builds[6].name])
+    assert KEPT_BUILDS == 3
+
+
+def test_nothing_is_removed_while_there_are_no_more_builds_than_are_kept(tmp_path):
+    builds = [make_build(tmp_path, f"portal_index_dbt-run{i:04d}-abcdef{i}", 1_000_000 + i) for i in range(2)]
+    assert prune_builds(builds[-1]) == []
+    assert all(b.exists() for b in builds)
