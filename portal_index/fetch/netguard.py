@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import anyio
 import httpcore
 import httpx
+from httpcore._utils import is_socket_readable  # the check httpcore itself makes (httpcore 1.0, pinned)
 
 SCHEMES = ("http", "https")
 
@@ -133,10 +134,14 @@ def resolve_sync(guard: Guard, host: str, port: int) -> tuple[list[str], int]:
 
 
 class _HostStream(httpcore.AsyncNetworkStream):
-    """A connection that remembers its host name, so TLS can use that host's own context."""
+    """A connection that remembers its host name, so TLS can use that host's own context. It also
+    answers the pool's "is this idle connection readable" (asked of every pooled connection for every
+    request) from the socket it looked up once: anyio builds a dictionary of all the stream's
+    attributes for each lookup, about 4 % of a crawl's CPU."""
 
     def __init__(self, inner, host: str, backend: GuardedBackend):
         self._inner, self._host, self._backend = inner, host, backend
+        self._socket = None
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return await self._inner.read(max_bytes, timeout)
@@ -149,9 +154,14 @@ class _HostStream(httpcore.AsyncNetworkStream):
 
     async def start_tls(self, ssl_context, server_hostname=None, timeout=None):
         context = self._backend.tls_for.get(self._host.lower(), ssl_context)
-        return await self._inner.start_tls(context, server_hostname=server_hostname, timeout=timeout)
+        tls = await self._inner.start_tls(context, server_hostname=server_hostname, timeout=timeout)
+        return _HostStream(tls, self._host, self._backend)
 
     def get_extra_info(self, info: str):
+        if info == "is_readable":
+            if self._socket is None:
+                self._socket = self._inner.get_extra_info("socket")
+            return is_socket_readable(self._socket)
         return self._inner.get_extra_info(info)
 
 

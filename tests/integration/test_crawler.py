@@ -339,3 +339,50 @@ def test_crawl_files_in_the_inbox_a_warc_rows_from_another_crawler_and_a_broken_
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         counts = dict(con.execute("select portal_id, count(*) from raw.crawl_signals group by 1").fetchall())
     assert counts == {pid: len(signals), "hue-info": len(signals)}
+
+
+def test_an_idle_connection_the_server_closed_is_seen_as_readable_and_not_reused():
+    """The pool asks each idle keep-alive connection whether it is readable before reusing it (a
+    server that closed it makes it readable: the next read returns b""); the guarded stream answers
+    from its socket, for plain and TLS streams alike. Here over plain HTTP: two requests, the server
+    closing after each answer; the second goes on a new connection."""
+    import socket
+
+    import anyio
+    import httpx
+
+    from portal_index.fetch.netguard import GuardedBackend, with_backend
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    connections = []
+
+    def serve():
+        for _ in range(2):
+            conn, _ = listener.accept()
+            connections.append(conn)
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
+            conn.close()  # while the client keeps the connection for the next request
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    guard = Guard(allow=("127.0.0.1/32",), allow_ports=(port,))
+
+    async def two_requests():
+        transport = with_backend(httpx.AsyncHTTPTransport(), GuardedBackend(guard))
+        async with httpx.AsyncClient(transport=transport) as client:
+            first = await client.get(f"http://127.0.0.1:{port}/a")
+            [idle] = transport._pool.connections
+            stream = idle._connection._network_stream
+            with anyio.fail_after(5):
+                while not stream.get_extra_info("is_readable"):  # the server's close has arrived
+                    await anyio.sleep(0.01)
+            second = await client.get(f"http://127.0.0.1:{port}/b")
+            return first, second
+
+    first, second = anyio.run(two_requests)
+    server.join(timeout=5)
+    listener.close()
+    assert (first.status_code, first.text, second.status_code, second.text) == (200, "ok", 200, "ok")
+    assert len(connections) == 2
