@@ -6,59 +6,71 @@ Dagster's `SqliteEventLogStorage` makes a new SQLAlchemy engine for every read a
 disposes it after: each of a run's events (about 800 in a release run, most of them dbt's tests as
 asset checks) opens the run's database file, compiles its SQL statement again (SQLAlchemy caches
 compiled statements per engine) and closes the file, often twice (the run's database and the index).
-On this project's release run that was 5 to 5.3 s of CPU in 811 writes, 7 to 7.4 s of wall time; with
-one engine kept per database, 1.9 to 2.1 s (docs/performance.md, "The event log's connections").
+Storing a warm demo run's 811 events took 4.4 s of CPU that way, 1.3 s with one engine kept per
+database (docs/performance.md, "A cheaper event log").
 
 What is kept is only the engines: every write is still its own transaction, committed at once, with
 Dagster's journal (WAL) and its durability settings; several processes can still write one run's
 database (Dagster's multiprocess executor), as SQLite serialises them. A long-lived process reading
 many runs (`dagster dev`) keeps at most `KEEP` databases open, the least recently used closed first.
 
-The cluster's instance (deploy/dagster.yaml) stores its events in PostgreSQL and does not use this.
+Watching a run (the Dagster UI's live run log) polls the run's events, as Dagster's PostgreSQL
+storage does: Dagster's SQLite watcher waits for the database file to change, and with connections
+kept open the events stay in the write-ahead log (`-wal`) until the last connection closes.
+
+The folder is the instance's own: `register_instance` refuses a configuration naming another
+folder's event log (a working folder copied with its `dagster.yaml`, opened before `portal-index`
+wrote the file again). The cluster's instance (deploy/dagster.yaml) stores its events in PostgreSQL
+and does not use this.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import sqlalchemy as db
-from dagster import Field, StringSource
+from dagster._core.storage.event_log.polling_event_watcher import SqlPollingEventWatcher
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 
-from portal_index.config import dagster_home
+EVENT_LOGS = ("history", "runs")  # Dagster's place for them in an instance's folder
+
+
+class ForeignEventLog(RuntimeError):
+    """The instance's configuration names another folder's event log."""
 
 
 class KeptConnectionsSqliteEventLogStorage(SqliteEventLogStorage):
     """`SqliteEventLogStorage` whose databases' engines (and their one connection each) outlive a
-    single read or write. Configured in the working folder's `dagster.yaml` (written by
-    `portal-index`); `base_dir` defaults to Dagster's own place, `$DAGSTER_HOME/history/runs`."""
+    single read or write. Configured in the working folder's `dagster.yaml` (written by `portal-index`,
+    with `base_dir` its `dagster/history/runs`)."""
 
     KEEP = 8  # databases kept open: the index, the run being written, and a few a reader moves between
 
     def __init__(self, base_dir: str, inst_data=None):
         self._engines: OrderedDict[str, db.Engine] = OrderedDict()
         self._tables: set[str] = set()
+        self._watcher: SqlPollingEventWatcher | None = None
+        self._watcher_lock = threading.Lock()
         super().__init__(base_dir, inst_data)
 
     @classmethod
-    def config_type(cls):
-        return {"base_dir": Field(StringSource, is_required=False)}
-
-    @classmethod
     def from_config_value(cls, inst_data, config_value):
-        base_dir = config_value.get("base_dir")
-        if not base_dir:  # Dagster's own place in the instance's folder, which DAGSTER_HOME names
-            home = dagster_home()
-            if home is None:
-                raise ValueError(
-                    f"{cls.__name__} without a base_dir stores under $DAGSTER_HOME/history/runs, and DAGSTER_HOME "
-                    "is not set: set it to the instance's folder (portal-index does, for its working folder)"
-                )
-            base_dir = str(home / "history" / "runs")
-        return cls(base_dir=base_dir, inst_data=inst_data)
+        return cls(inst_data=inst_data, **config_value)  # Dagster's names its own class
+
+    def register_instance(self, instance) -> None:
+        super().register_instance(instance)
+        own = Path(instance.root_directory, *EVENT_LOGS).resolve()
+        if Path(self._base_dir).resolve() != own:
+            raise ForeignEventLog(
+                f"{Path(instance.root_directory) / 'dagster.yaml'} stores this instance's events in "
+                f"{self._base_dir}, not in its own folder {own}: was the working folder copied? Any "
+                "portal-index command on it writes the file again"
+            )
 
     def _engine(self, shard: str) -> db.Engine:
         """The shard's engine, made (and its database created) on first use; called under `_db_lock`."""
@@ -71,7 +83,11 @@ class KeptConnectionsSqliteEventLogStorage(SqliteEventLogStorage):
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
             )
             if shard not in self._initialized_dbs:
-                self._initdb(engine)  # as Dagster's own `_connect` does
+                try:
+                    self._initdb(engine)  # as Dagster's own `_connect` does
+                except BaseException:
+                    engine.dispose()
+                    raise
                 self._initialized_dbs.add(shard)
         self._engines[shard] = engine  # the most recently used last
         while len(self._engines) > self.KEEP:
@@ -90,16 +106,34 @@ class KeptConnectionsSqliteEventLogStorage(SqliteEventLogStorage):
             self._tables.add(table_name)
         return table_name in self._tables
 
+    def watch(self, run_id: str, cursor: str | None, callback) -> None:
+        with self._watcher_lock:
+            if self._watcher is None:
+                self._watcher = SqlPollingEventWatcher(self)
+        self._watcher.watch_run(run_id, cursor, callback)
+
+    def end_watch(self, run_id: str, handler) -> None:
+        if self._watcher is not None:
+            self._watcher.unwatch_run(run_id, handler)
+
     def _close_all(self) -> None:
-        with self._db_lock:
-            while self._engines:
-                self._engines.popitem()[1].dispose()
+        """Called under `_db_lock`."""
+        while self._engines:
+            self._engines.popitem()[1].dispose()
 
     def wipe(self) -> None:
-        self._close_all()  # before the run databases' files are deleted
-        self._tables.clear()
-        super().wipe()
+        with self._db_lock:
+            self._close_all()
+            self._tables.clear()
+        super().wipe()  # deletes the run databases' files
+        with self._db_lock:
+            self._close_all()  # any reopened meanwhile by another thread: its file is gone
 
     def dispose(self) -> None:
-        self._close_all()
+        with self._watcher_lock:
+            watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.close()  # its threads read through `_connect`: stopped before the engines close
         super().dispose()
+        with self._db_lock:
+            self._close_all()

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,16 +29,43 @@ EXIT_REJECTED = 3  # run --strict: the run published, but an input was rejected
 EXIT_BUSY = 75  # another command holds the working folder (EX_TEMPFAIL: try again later, or --wait)
 LOCKED = {"run", "crawl", "extract", "ingest", "release", "synth"}  # the commands that change a working folder
 WRITTEN_BY_US = "# written by portal-index"
-DAGSTER_YAML = f"""{WRITTEN_BY_US}: local SQLite storage, no telemetry. Replaced when portal-index writes
-# another; remove this first line to keep your own edits.
+DAGSTER_YAML = f"""{WRITTEN_BY_US} for this working folder: local SQLite storage, no telemetry. Written
+# again while it is this text (after a copy or an upgrade); edit it, and it is yours.
 telemetry:
   enabled: false
 # Dagster's SQLite event log, each database's connection kept between writes (docs/architecture.md)
 event_log_storage:
   module: orchestration.event_log
   class: KeptConnectionsSqliteEventLogStorage
-  config: {{}}
+  config:
+    base_dir: {{base_dir}}
 """
+EARLIER_DAGSTER_YAML = (  # what earlier versions wrote, replaced as they are
+    f"{WRITTEN_BY_US}: local SQLite storage, no telemetry\ntelemetry:\n  enabled: false\n",
+    f"{WRITTEN_BY_US}: local SQLite storage, no telemetry. Replaced when portal-index writes\n# another; remove "
+    "this first line to keep your own edits.\ntelemetry:\n  enabled: false\n# Dagster's SQLite event log, each "
+    "database's connection kept between writes (docs/architecture.md)\nevent_log_storage:\n  module: "
+    "orchestration.event_log\n  class: KeptConnectionsSqliteEventLogStorage\n  config: {}\n",
+)
+_OURS = re.compile(re.escape(DAGSTER_YAML).replace(re.escape("{base_dir}"), r'"(?:[^"\\\n]|\\.)*"'))  # a JSON string
+
+
+def dagster_yaml(home: Home) -> str:
+    """The working folder's Dagster instance: its event log in its own `dagster/history/runs`."""
+    return DAGSTER_YAML.replace("{base_dir}", json.dumps(str(home.dagster_home / "history" / "runs")))
+
+
+def _write_dagster_yaml(home: Home) -> None:
+    """Written where absent, or where it is a text portal-index wrote (an earlier version's, or this
+    one's for another folder: a copied working folder); a file anyone edited is left as it is."""
+    config, text = home.dagster_home / "dagster.yaml", dagster_yaml(home)
+    if config.exists():
+        old = config.read_text(encoding="utf-8")
+        if old == text or not (old in EARLIER_DAGSTER_YAML or _OURS.fullmatch(old)):
+            return
+    staged = config.with_name(f".dagster.yaml.{os.getpid()}")
+    staged.write_text(text, encoding="utf-8")
+    staged.replace(config)  # a reader meanwhile sees the old file or the new one, whole
 
 
 def _prepare(home: Home, runs_jobs: bool = False) -> Home:
@@ -54,10 +83,8 @@ def _prepare(home: Home, runs_jobs: bool = False) -> Home:
                 "the run queue): copy deploy/dagster.yaml there, or use the cluster's working folder "
                 "(docs/deploy.md)"
             )
-    elif not config.exists() or (
-        (text := config.read_text(encoding="utf-8")).startswith(WRITTEN_BY_US) and text != DAGSTER_YAML
-    ):  # ours, from an earlier version: replaced; one a user wrote is theirs
-        config.write_text(DAGSTER_YAML)
+    else:
+        _write_dagster_yaml(home)
     if runs_jobs:  # after the export: dbt's profile names the working folder's warehouse
         from portal_index.core.dbt_manifest import prepare_manifest_in_background
 

@@ -71,12 +71,6 @@ def no_usage_statistics() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
-def dagster_home() -> Path | None:
-    """The Dagster instance's folder (`DAGSTER_HOME`: set by `Home.export` for a working folder)."""
-    raw = os.environ.get("DAGSTER_HOME")
-    return Path(raw) if raw else None
-
-
 def registry_override() -> Path | None:
     raw = os.environ.get("PORTAL_INDEX_REGISTRY")
     return Path(raw) if raw else None

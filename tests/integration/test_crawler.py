@@ -281,8 +281,7 @@ def test_one_portal_is_crawled_alone_as_its_partition_then_re_extracted(tmp_path
     pid = pick(lambda p: p.readable and p.has("feedback"), 1)[0]
     result = cli("crawl", "--demo", "--portal", pid, home=tmp_path, check=True)
     assert "crawled 1 portal(s)" in result.stdout
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))  # the folder's instance, as the CLI opens it
-    with DagsterInstance.get() as instance:
+    with DagsterInstance.from_config(str(tmp_path / "dagster")) as instance:
         assert instance.get_materialized_partitions(AssetKey("portal_crawls")) == {pid}
     warcs = list((tmp_path / "snapshots" / "crawl").rglob("*.warc.gz"))
     assert len(warcs) == 1 and pid in warcs[0].name

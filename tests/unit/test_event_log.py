@@ -1,17 +1,20 @@
 """The working folder's Dagster instance (orchestration/event_log.py, `portal_index.cli`): its event
 log keeps each database's connection between writes, writes what Dagster's own SQLite storage reads,
-keeps a bounded number of databases open, and the CLI's `dagster.yaml` is replaced only when it is
-the CLI's own."""
+keeps a bounded number of databases open, delivers a run's events to a watcher while the run goes on,
+refuses another folder's event log, and the CLI's `dagster.yaml` is replaced only when it is a text
+the CLI wrote."""
 
 import os
+import shutil
+import threading
 from pathlib import Path
 
 import dagster as dg
 import pytest
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
-from orchestration.event_log import KeptConnectionsSqliteEventLogStorage
-from portal_index.cli import DAGSTER_YAML, WRITTEN_BY_US, _prepare
+from orchestration.event_log import ForeignEventLog, KeptConnectionsSqliteEventLogStorage
+from portal_index.cli import EARLIER_DAGSTER_YAML, _prepare, dagster_yaml
 from portal_index.config import Home
 
 
@@ -52,7 +55,7 @@ def open_databases(folder: Path) -> set[str]:
 def test_runs_are_stored_with_kept_connections_and_read_by_dagsters_own_storage(home):
     runs = home.dagster_home / "history" / "runs"
     count = KeptConnectionsSqliteEventLogStorage.KEEP + 3
-    with dg.DagsterInstance.get() as instance:  # DAGSTER_HOME: the working folder's, as the CLI exports it
+    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
         assert type(instance.event_log_storage) is KeptConnectionsSqliteEventLogStorage
         run_ids = []
         for _ in range(count):
@@ -81,24 +84,68 @@ def test_runs_are_stored_with_kept_connections_and_read_by_dagsters_own_storage(
         plain.dispose()
 
 
-def test_the_clis_own_instance_file_is_brought_up_to_date_and_a_users_is_left_alone(home, tmp_path):
+STARTED = threading.Event()  # set by the watcher when it sees the run's step start
+
+
+@dg.asset
+def waits_to_be_watched() -> int:
+    assert STARTED.wait(20), "the watcher saw no event of the run while it ran"
+    return 1
+
+
+def test_a_watcher_sees_the_runs_events_while_it_runs(home):
+    """What the Dagster UI's live run log does: a second instance watches the run; the run's step
+    waits until the watcher has seen it start."""
+    from dagster._core.utils import make_new_run_id
+
+    run_id, seen = make_new_run_id(), []
+
+    def on_event(event, cursor):
+        seen.append(event.dagster_event_type)
+        if event.dagster_event_type == dg.DagsterEventType.STEP_START:
+            STARTED.set()
+
+    job = dg.Definitions(assets=[waits_to_be_watched]).get_implicit_global_asset_job_def()
+    with (
+        dg.DagsterInstance.from_config(str(home.dagster_home)) as watching,
+        dg.DagsterInstance.from_config(str(home.dagster_home)) as running,
+    ):
+        watching.event_log_storage.watch(run_id, None, on_event)
+        try:
+            assert job.execute_in_process(instance=running, run_id=run_id).success
+        finally:
+            watching.event_log_storage.end_watch(run_id, on_event)
+    assert dg.DagsterEventType.STEP_START in seen
+
+
+def test_a_copied_working_folder_is_refused_until_its_instance_file_names_its_own_event_log(home, tmp_path):
+    copy = Home(tmp_path / "copy")
+    shutil.copytree(home.root, copy.root, symlinks=True)
+    with pytest.raises(ForeignEventLog, match=r"not in its own folder .*copy/dagster/history/runs: was the"):
+        dg.DagsterInstance.from_config(str(copy.dagster_home))
+
+    _prepare(copy)  # what any portal-index command on it does
+    with dg.DagsterInstance.from_config(str(copy.dagster_home)) as instance:
+        run_id = dg.materialize([table], instance=instance).run_id
+    assert (copy.dagster_home / "history" / "runs" / f"{run_id}.db").exists()
+    assert not (home.dagster_home / "history" / "runs" / f"{run_id}.db").exists()
+
+
+def test_the_clis_instance_file_is_brought_up_to_date_and_one_anyone_edited_is_left_alone(home, tmp_path):
     config = home.dagster_home / "dagster.yaml"
-    assert config.read_text(encoding="utf-8") == DAGSTER_YAML
+    assert config.read_text(encoding="utf-8") == dagster_yaml(home)
 
-    older = f"{WRITTEN_BY_US}: local SQLite storage, no telemetry\ntelemetry:\n  enabled: false\n"
-    config.write_text(older, encoding="utf-8")
-    _prepare(home)
-    assert config.read_text(encoding="utf-8") == DAGSTER_YAML
+    for earlier in EARLIER_DAGSTER_YAML:
+        config.write_text(earlier, encoding="utf-8")
+        _prepare(home)
+        assert config.read_text(encoding="utf-8") == dagster_yaml(home)
 
-    users = "# my instance\ntelemetry:\n  enabled: false\n"
-    config.write_text(users, encoding="utf-8")
-    _prepare(home)
-    assert config.read_text(encoding="utf-8") == users
-
-
-def test_without_dagster_home_or_a_base_dir_it_says_what_to_set(tmp_path, monkeypatch):
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    (tmp_path / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
-    with pytest.raises(ValueError, match=r"DAGSTER_HOME is not set: set it to the instance's folder"):
-        dg.DagsterInstance.from_config(str(tmp_path))
-    assert not (tmp_path / "history" / "runs").exists()
+    edited = [
+        dagster_yaml(home) + "run_monitoring:\n  enabled: true\n",  # ours, with a setting added
+        EARLIER_DAGSTER_YAML[0].replace("false", "true"),  # an earlier one of ours, edited
+        "# my instance\ntelemetry:\n  enabled: false\n",
+    ]
+    for text in edited:
+        config.write_text(text, encoding="utf-8")
+        _prepare(home)
+        assert config.read_text(encoding="utf-8") == text
