@@ -259,7 +259,7 @@ def test_signals_are_re_derived_from_the_warc_without_network(sim, tmp_path, mon
 
 
 @pytest.mark.slow  # Dagster runs through the command line
-def test_one_portal_is_crawled_alone_as_its_partition_then_re_extracted(tmp_path, monkeypatch):
+def test_one_portal_is_crawled_alone_as_its_partition_then_re_extracted(tmp_path):
     import duckdb
     from conftest import cli
     from dagster import AssetKey, DagsterInstance
@@ -341,10 +341,9 @@ def test_crawl_files_in_the_inbox_a_warc_rows_from_another_crawler_and_a_broken_
 
 
 def test_an_idle_connection_the_server_closed_is_seen_as_readable_and_not_reused():
-    """The pool asks each idle keep-alive connection whether it is readable before reusing it (a
-    server that closed it makes it readable: the next read returns b""); the guarded stream answers
-    from its socket, for plain and TLS streams alike. Here over plain HTTP: two requests, the server
-    closing after each answer; the second goes on a new connection."""
+    """The pool asks each idle keep-alive connection whether it is readable before reusing it: an open
+    one is not (it is reused), one the server closed is (the next read would return b""), and the next
+    request goes on a new connection. The guarded stream answers from its socket (plain HTTP here)."""
     import socket
 
     import anyio
@@ -354,34 +353,46 @@ def test_an_idle_connection_the_server_closed_is_seen_as_readable_and_not_reused
 
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    connections = []
+    connections, close_now = [], threading.Event()
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
 
     def serve():
-        for _ in range(2):
-            conn, _ = listener.accept()
-            connections.append(conn)
-            conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
-            conn.close()  # while the client keeps the connection for the next request
+        conn, _ = listener.accept()
+        connections.append(conn)
+        conn.recv(65536)
+        conn.sendall(answer)
+        conn.recv(65536)  # the second request, on the same connection
+        conn.sendall(answer)
+        close_now.wait(10)
+        conn.close()  # while the client keeps the connection for the next request
+        conn, _ = listener.accept()
+        connections.append(conn)
+        conn.recv(65536)
+        conn.sendall(answer)
+        conn.close()
 
     server = threading.Thread(target=serve, daemon=True)
     server.start()
     guard = Guard(allow=("127.0.0.1/32",), allow_ports=(port,))
 
-    async def two_requests():
+    async def requests():
         transport = with_backend(httpx.AsyncHTTPTransport(), GuardedBackend(guard))
         async with httpx.AsyncClient(transport=transport) as client:
-            first = await client.get(f"http://127.0.0.1:{port}/a")
+            answers = [await client.get(f"http://127.0.0.1:{port}/a")]
             [idle] = transport._pool.connections
             stream = idle._connection._network_stream
+            assert stream.get_extra_info("is_readable") is False  # open and idle
+            answers.append(await client.get(f"http://127.0.0.1:{port}/b"))  # reused
+            assert len(connections) == 1
+            close_now.set()
             with anyio.fail_after(5):
                 while not stream.get_extra_info("is_readable"):  # the server's close has arrived
                     await anyio.sleep(0.01)
-            second = await client.get(f"http://127.0.0.1:{port}/b")
-            return first, second
+            answers.append(await client.get(f"http://127.0.0.1:{port}/c"))
+            return answers
 
-    first, second = anyio.run(two_requests)
+    answers = anyio.run(requests)
     server.join(timeout=5)
     listener.close()
-    assert (first.status_code, first.text, second.status_code, second.text) == (200, "ok", 200, "ok")
+    assert [(a.status_code, a.text) for a in answers] == [(200, "ok")] * 3
     assert len(connections) == 2
