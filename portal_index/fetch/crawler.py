@@ -241,7 +241,7 @@ class _Sites:
         self._sems: dict[str, asyncio.Semaphore] = {}
         self._delays: dict[str, float] = {}
         self._turns: dict[str, asyncio.Lock] = {}  # FIFO: the site's requests take turns in order
-        self._last: dict[str, float] = {}  # the event loop's time of the site's last turn
+        self._last: dict[str, float] = {}  # `time.monotonic()` of the site's last turn
 
     def slow_down(self, site: str, crawl_delay: float | None) -> None:
         self._delays[site] = max(self.limits.delay_seconds, min(crawl_delay or 0.0, self.limits.max_crawl_delay))
@@ -250,17 +250,20 @@ class _Sites:
         return self._sems.setdefault(site, asyncio.Semaphore(self.limits.per_site))
 
     async def wait_turn(self, site: str) -> datetime:
-        """Wait for the site's turn; returns when it came (a request's `fetched_at`)."""
-        loop = asyncio.get_running_loop()
+        """Wait for the site's turn; returns when it came (a request's `fetched_at`). Timed with
+        `time.monotonic`, not the event loop's clock, which uvloop keeps in whole milliseconds (its
+        timers can fire up to a millisecond early)."""
         if self._delays.get(site, self.limits.delay_seconds) <= 0 and site not in self._turns:
-            self._last[site] = loop.time()  # a delay robots.txt asks for counts from its own request
+            self._last[site] = time.monotonic()  # a delay robots.txt asks for counts from its own request
             return datetime.now(UTC)  # no delay asked for, and none ever was: no waiting, no lock
         async with self._turns.setdefault(site, asyncio.Lock()):
-            delay = self._delays.get(site, self.limits.delay_seconds)  # as it is when this turn comes
-            wait = self._last.get(site, -math.inf) + delay - loop.time()
-            if wait > 0:
+            while (
+                wait := self._last.get(site, -math.inf)
+                + self._delays.get(site, self.limits.delay_seconds)
+                - time.monotonic()
+            ) > 0:  # the delay as it is when this turn comes
                 await asyncio.sleep(wait)
-            self._last[site] = loop.time()
+            self._last[site] = time.monotonic()
             return datetime.now(UTC)
 
 
