@@ -16,9 +16,11 @@ def make_build(parent, name, mtime):
 
 
 def test_older_builds_go_the_newest_stay_and_the_current_build_is_never_removed(tmp_path):
-    builds = [make_build(tmp_path, f"portal_index_dbt-run{i:04d}-abcdef{i}", 1_000_000 + i) for i in range(7)]
+    builds = [make_build(tmp_path, f"portal_index_dbt-{i:07x}-abcdef{i}", 1_000_000 + i) for i in range(7)]
     (tmp_path / PARTIAL_PARSE).write_bytes(b"parse")
     (tmp_path / "notes").mkdir()  # not a build's folder
+    other = make_build(tmp_path, "portal_index_dbt-keepme", 1)  # not named as dagster-dbt names them
+    other_op = make_build(tmp_path, "another_op-0000001-abcdef0", 1)  # another op's build
     current = builds[2]  # its folder's time is older than others' (a clock set back, a copied folder)
 
     removed = prune_builds(current)
@@ -26,11 +28,13 @@ def test_older_builds_go_the_newest_stay_and_the_current_build_is_never_removed(
     kept = sorted(p.name for p in tmp_path.iterdir())
     assert current.exists() and (current / "dbt.log").exists()
     assert sorted(removed) == sorted(b for b in builds if b not in (current, builds[6], builds[5]))
-    assert kept == sorted([PARTIAL_PARSE, "notes", current.name, builds[5].name, builds[6].name])
+    assert kept == sorted(
+        [PARTIAL_PARSE, "notes", other.name, other_op.name, current.name, builds[5].name, builds[6].name]
+    )
     assert KEPT_BUILDS == 3
 
 
 def test_nothing_is_removed_while_there_are_no_more_builds_than_are_kept(tmp_path):
-    builds = [make_build(tmp_path, f"portal_index_dbt-run{i:04d}-abcdef{i}", 1_000_000 + i) for i in range(2)]
+    builds = [make_build(tmp_path, f"portal_index_dbt-{i:07x}-abcdef{i}", 1_000_000 + i) for i in range(2)]
     assert prune_builds(builds[-1]) == []
     assert all(b.exists() for b in builds)

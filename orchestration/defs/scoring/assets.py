@@ -2,6 +2,8 @@
 `dbt build` per run. The manifest is prepared when the definitions are built (parsed again only
 when a project file is newer: `portal_index.core.dbt_manifest`), never when a module is imported."""
 
+import contextlib
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,12 +47,16 @@ def keep_partial_parse(build_target: Path) -> None:
 def prune_builds(build_target: Path, keep: int = KEPT_BUILDS) -> list[Path]:
     """Remove the target folders of this working folder's older dbt builds, keeping the `keep` newest
     (this one among them); returns what was removed. dagster-dbt gives every invocation a folder of its
-    own (`<op>-<run id>-<random>`) and never removes one: a working folder built every hour grew by
-    about 16 MB a run. A failed build's folder stays until `keep` builds have succeeded after it."""
-    prefix = build_target.name.split("-")[0] + "-"
-    builds = [p for p in build_target.parent.iterdir() if p.is_dir() and p.name.startswith(prefix)]
-    builds.sort(key=lambda p: (p == build_target, p.stat().st_mtime), reverse=True)
-    removed = builds[keep:]
+    own (`<op>-<first 7 of the run id>-<random 7>`) and never removes one: a working folder built every
+    hour grew by about 16 MB a run. Only folders named so for the same op are touched."""
+    op = build_target.name.rsplit("-", 2)[0]
+    pattern = re.compile(re.escape(op) + r"-[0-9a-f]{7}-[0-9a-f]{7}")
+    builds = []
+    for path in build_target.parent.iterdir():
+        if path != build_target and pattern.fullmatch(path.name) and path.is_dir() and not path.is_symlink():
+            with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                builds.append((path.stat().st_mtime, path))
+    removed = [path for _, path in sorted(builds, reverse=True)[keep - 1 :]]
     for old in removed:
         shutil.rmtree(old, ignore_errors=True)  # a file still held elsewhere stays; the next build tries again
     return removed
@@ -68,7 +74,10 @@ def scoring_assets() -> dg.AssetsDefinition:
     def portal_index_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, portal_index: PortalIndexResource):
         """Seeds, staging, intermediate and mart models with their data tests (`DBT_BUILD`)."""
         build = dbt.cli(list(DBT_BUILD), context=context)
-        yield from build.stream()
+        try:
+            yield from build.stream()
+        finally:  # a failed build's folder is kept with the newest, for its log
+            prune_builds(build.target_path)
         keep_partial_parse(build.target_path)
         # the build's documentation, one self-contained page, bundled with the next release; it reads
         # the build's manifest, already compiled, instead of parsing and compiling the project again
@@ -83,6 +92,5 @@ def scoring_assets() -> dg.AssetsDefinition:
             shutil.copyfile(page, target)
         else:
             context.log.warning("dbt docs generate failed; the release will not bundle dbt docs")
-        prune_builds(build.target_path)
 
     return portal_index_dbt
