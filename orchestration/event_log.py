@@ -26,6 +26,7 @@ and does not use this.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -56,6 +57,13 @@ class KeptConnectionsSqliteEventLogStorage(SqliteEventLogStorage):
         self._tables: set[str] = set()
         self._watcher: SqlPollingEventWatcher | None = None
         self._watcher_lock = threading.Lock()
+        self._disposed = False
+        instance_folder = Path(os.path.abspath(base_dir)).parent.parent  # <instance>/history/runs
+        if not instance_folder.is_dir():  # checked before Dagster creates the folders and the index in it
+            raise ForeignEventLog(
+                f"the event log's folder {base_dir} is in {instance_folder}, which does not exist: was the "
+                "working folder moved? Any portal-index command on it writes its dagster.yaml again"
+            )
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -64,12 +72,13 @@ class KeptConnectionsSqliteEventLogStorage(SqliteEventLogStorage):
 
     def register_instance(self, instance) -> None:
         super().register_instance(instance)
-        own = Path(instance.root_directory, *EVENT_LOGS).resolve()
-        if Path(self._base_dir).resolve() != own:
+        own = Path(instance.root_directory, *EVENT_LOGS)
+        if not (own.exists() and os.path.samefile(self._base_dir, own)):
+            self.dispose()
             raise ForeignEventLog(
                 f"{Path(instance.root_directory) / 'dagster.yaml'} stores this instance's events in "
                 f"{self._base_dir}, not in its own folder {own}: was the working folder copied? Any "
-                "portal-index command on it writes the file again"
+                f"portal-index command on it writes the file again, or, if you edited it, set base_dir to {own}"
             )
 
     def _engine(self, shard: str) -> db.Engine:
@@ -108,13 +117,18 @@ class KeptConnectionsSqliteEventLogStorage(SqliteEventLogStorage):
 
     def watch(self, run_id: str, cursor: str | None, callback) -> None:
         with self._watcher_lock:
+            if self._disposed:
+                raise RuntimeError("the event log was disposed of: no run can be watched")
             if self._watcher is None:
                 self._watcher = SqlPollingEventWatcher(self)
-        self._watcher.watch_run(run_id, cursor, callback)
+            watcher = self._watcher
+        watcher.watch_run(run_id, cursor, callback)
 
     def end_watch(self, run_id: str, handler) -> None:
-        if self._watcher is not None:
-            self._watcher.unwatch_run(run_id, handler)
+        with self._watcher_lock:
+            watcher = self._watcher
+        if watcher is not None:
+            watcher.unwatch_run(run_id, handler)
 
     def _close_all(self) -> None:
         """Called under `_db_lock`."""
@@ -131,7 +145,7 @@ class KeptConnectionsSqliteEventLogStorage(SqliteEventLogStorage):
 
     def dispose(self) -> None:
         with self._watcher_lock:
-            watcher, self._watcher = self._watcher, None
+            watcher, self._watcher, self._disposed = self._watcher, None, True
         if watcher is not None:
             watcher.close()  # its threads read through `_connect`: stopped before the engines close
         super().dispose()

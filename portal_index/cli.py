@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import re
 import sys
@@ -47,12 +46,18 @@ EARLIER_DAGSTER_YAML = (  # what earlier versions wrote, replaced as they are
     "database's connection kept between writes (docs/architecture.md)\nevent_log_storage:\n  module: "
     "orchestration.event_log\n  class: KeptConnectionsSqliteEventLogStorage\n  config: {}\n",
 )
-_OURS = re.compile(re.escape(DAGSTER_YAML).replace(re.escape("{base_dir}"), r'"(?:[^"\\\n]|\\.)*"'))  # a JSON string
+_OURS = re.compile(re.escape(DAGSTER_YAML).replace(re.escape("{base_dir}"), r'"(?:[^"\\\n]|\\.)*"'))  # a quoted string
 
 
 def dagster_yaml(home: Home) -> str:
     """The working folder's Dagster instance: its event log in its own `dagster/history/runs`."""
-    return DAGSTER_YAML.replace("{base_dir}", json.dumps(str(home.dagster_home / "history" / "runs")))
+    import yaml  # Dagster's own YAML library
+
+    path = str(
+        home.dagster_home / "history" / "runs"
+    )  # a double-quoted YAML string, every character escaped that must be
+    quoted = yaml.safe_dump(path, default_style='"', width=2**31, allow_unicode=False).removesuffix("\n")
+    return DAGSTER_YAML.replace("{base_dir}", quoted)
 
 
 def _write_dagster_yaml(home: Home) -> None:

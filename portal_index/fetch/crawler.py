@@ -23,7 +23,7 @@ import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
@@ -242,6 +242,7 @@ class _Sites:
         self._delays: dict[str, float] = {}
         self._turns: dict[str, asyncio.Lock] = {}  # FIFO: the site's requests take turns in order
         self._last: dict[str, float] = {}  # `time.monotonic()` of the site's last turn
+        self._clock = (datetime.now(UTC), time.monotonic())  # a turn's wall time, from its monotonic time
 
     def slow_down(self, site: str, crawl_delay: float | None) -> None:
         self._delays[site] = max(self.limits.delay_seconds, min(crawl_delay or 0.0, self.limits.max_crawl_delay))
@@ -254,8 +255,8 @@ class _Sites:
         `time.monotonic`, not the event loop's clock, which uvloop keeps in whole milliseconds (its
         timers can fire up to a millisecond early)."""
         if self._delays.get(site, self.limits.delay_seconds) <= 0 and site not in self._turns:
-            self._last[site] = time.monotonic()  # a delay robots.txt asks for counts from its own request
-            return datetime.now(UTC)  # no delay asked for, and none ever was: no waiting, no lock
+            self._last[site] = now = time.monotonic()  # a delay robots.txt asks for counts from its own request
+            return self._wall(now)  # no delay asked for, and none ever was: no waiting, no lock
         async with self._turns.setdefault(site, asyncio.Lock()):
             while (
                 wait := self._last.get(site, -math.inf)
@@ -263,8 +264,13 @@ class _Sites:
                 - time.monotonic()
             ) > 0:  # the delay as it is when this turn comes
                 await asyncio.sleep(wait)
-            self._last[site] = time.monotonic()
-            return datetime.now(UTC)
+            self._last[site] = now = time.monotonic()
+            return self._wall(now)
+
+    def _wall(self, monotonic: float) -> datetime:
+        """The wall time of a turn, from the same reading of the clock that spaces the turns."""
+        wall, start = self._clock
+        return wall + timedelta(seconds=monotonic - start)
 
 
 class PortalCrawler:

@@ -38,3 +38,9 @@ def test_nothing_is_removed_while_there_are_no_more_builds_than_are_kept(tmp_pat
     builds = [make_build(tmp_path, f"portal_index_dbt-{i:07x}-abcdef{i}", 1_000_000 + i) for i in range(2)]
     assert prune_builds(builds[-1]) == []
     assert all(b.exists() for b in builds)
+
+
+def test_keeping_none_removes_every_other_build_but_never_the_current_one(tmp_path):
+    builds = [make_build(tmp_path, f"portal_index_dbt-{i:07x}-abcdef{i}", 1_000_000 + i) for i in range(4)]
+    assert sorted(prune_builds(builds[1], keep=0)) == sorted(b for b in builds if b != builds[1])
+    assert [p.name for p in tmp_path.iterdir()] == [builds[1].name]

@@ -131,6 +131,31 @@ def test_a_copied_working_folder_is_refused_until_its_instance_file_names_its_ow
     assert not (home.dagster_home / "history" / "runs" / f"{run_id}.db").exists()
 
 
+def test_a_moved_working_folder_is_refused_and_its_old_place_is_not_made_again(home, tmp_path):
+    moved = Home(tmp_path / "moved")
+    shutil.move(home.root, moved.root)
+    with pytest.raises(ForeignEventLog, match=r"which does not exist: was the working folder moved\?"):
+        dg.DagsterInstance.from_config(str(moved.dagster_home))
+    assert not home.root.exists()
+    _prepare(moved)
+    with dg.DagsterInstance.from_config(str(moved.dagster_home)) as instance:
+        assert dg.materialize([table], instance=instance).success
+
+
+@pytest.mark.parametrize("name", ["thư mục 😀", 'quote " and \\ backslash', "tab\there", "dòng: #1 {base_dir}"])
+def test_the_instance_file_names_any_folder_exactly(tmp_path, name):
+    import yaml
+
+    from portal_index.cli import _OURS
+
+    home = Home(tmp_path / name)
+    text = dagster_yaml(home)
+    assert yaml.safe_load(text)["event_log_storage"]["config"]["base_dir"] == str(
+        home.dagster_home / "history" / "runs"
+    )
+    assert _OURS.fullmatch(text)
+
+
 def test_the_clis_instance_file_is_brought_up_to_date_and_one_anyone_edited_is_left_alone(home, tmp_path):
     config = home.dagster_home / "dagster.yaml"
     assert config.read_text(encoding="utf-8") == dagster_yaml(home)

@@ -56,7 +56,7 @@ def prune_builds(build_target: Path, keep: int = KEPT_BUILDS) -> list[Path]:
         if path != build_target and pattern.fullmatch(path.name) and path.is_dir() and not path.is_symlink():
             with contextlib.suppress(FileNotFoundError):  # removed meanwhile
                 builds.append((path.stat().st_mtime, path))
-    removed = [path for _, path in sorted(builds, reverse=True)[keep - 1 :]]
+    removed = [path for _, path in sorted(builds, reverse=True)[max(keep - 1, 0) :]]
     for old in removed:
         shutil.rmtree(old, ignore_errors=True)  # a file still held elsewhere stays; the next build tries again
     return removed
@@ -77,7 +77,10 @@ def scoring_assets() -> dg.AssetsDefinition:
         try:
             yield from build.stream()
         finally:  # a failed build's folder is kept with the newest, for its log
-            prune_builds(build.target_path)
+            try:
+                prune_builds(build.target_path)
+            except OSError as e:  # never in place of the build's own outcome
+                context.log.warning(f"older dbt build folders were not removed: {e}")
         keep_partial_parse(build.target_path)
         # the build's documentation, one self-contained page, bundled with the next release; it reads
         # the build's manifest, already compiled, instead of parsing and compiling the project again
