@@ -38,7 +38,7 @@ from dagster._core.storage.event_log.polling_event_watcher import SqlPollingEven
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 
-EVENT_LOGS = ("history", "runs")  # Dagster's place for them in an instance's folder
+from portal_index.config import DAGSTER_EVENT_LOGS
 
 
 class ForeignEventLog(RuntimeError):
@@ -58,7 +58,7 @@ class KeptConnectionsSqliteEventLogStorage(SqliteEventLogStorage):
         self._watcher: SqlPollingEventWatcher | None = None
         self._watcher_lock = threading.Lock()
         self._disposed = False
-        instance_folder = Path(os.path.abspath(base_dir)).parent.parent  # <instance>/history/runs
+        instance_folder = Path(os.path.abspath(base_dir)).parents[len(DAGSTER_EVENT_LOGS.parts) - 1]
         if not instance_folder.is_dir():  # checked before Dagster creates the folders and the index in it
             raise ForeignEventLog(
                 f"the event log's folder {base_dir} is in {instance_folder}, which does not exist: was the "
@@ -72,7 +72,7 @@ class KeptConnectionsSqliteEventLogStorage(SqliteEventLogStorage):
 
     def register_instance(self, instance) -> None:
         super().register_instance(instance)
-        own = Path(instance.root_directory, *EVENT_LOGS)
+        own = Path(instance.root_directory) / DAGSTER_EVENT_LOGS
         if not (own.exists() and os.path.samefile(self._base_dir, own)):
             self.dispose()
             raise ForeignEventLog(

@@ -53,7 +53,7 @@ def dagster_yaml(home: Home) -> str:
     """The working folder's Dagster instance: its event log in its own `dagster/history/runs`."""
     import yaml  # Dagster's own YAML library
 
-    path = str(home.dagster_home / "history" / "runs")
+    path = str(home.event_logs)
     # double-quoted, on one line, every character escaped that must be (any path reads back exactly)
     quoted = yaml.safe_dump(path, default_style='"', width=2**31, allow_unicode=False).removesuffix("\n")
     return DAGSTER_YAML.replace("{base_dir}", quoted)

@@ -189,6 +189,9 @@ def progress_on_tty() -> bool:
     return os.environ.get("PORTAL_INDEX_PROGRESS") == "tty"
 
 
+DAGSTER_EVENT_LOGS = Path("history", "runs")  # an instance's event log, under its folder (Dagster's layout)
+
+
 @dataclass(frozen=True)
 class Home:
     """The working folder `$PORTAL_INDEX_HOME` and its fixed layout (README.md, "Where things are")."""
@@ -225,6 +228,11 @@ class Home:
     @property
     def dagster_home(self) -> Path:
         return self.root / "dagster"
+
+    @property
+    def event_logs(self) -> Path:
+        """The Dagster instance's event log databases, where Dagster keeps them in an instance's folder."""
+        return self.dagster_home / DAGSTER_EVENT_LOGS
 
     @property
     def work(self) -> Path:
