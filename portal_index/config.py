@@ -34,8 +34,10 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 DATAPACKAGE_DIR = REPO_ROOT / "datapackage"
 
-# dbt from this virtualenv (found without activating it), and its environment: no usage statistics
-DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+# dbt from this virtualenv (found without activating it), run in the working folder by its launcher
+# (portal_index/core/dbt_launcher.py), and its environment: no usage statistics
+DBT_EXECUTABLE = Path(sys.executable).parent / "portal-index-dbt"
+DBT_PIPELINE_TARGET = "pipeline"  # dbt_project/profiles.yml: the warehouse by a path relative to the working folder
 # a build: seeds, models and their data tests. The unit tests check the models' SQL, not the data:
 # they run in the test suite (tests/integration/test_pipeline.py), not in every build
 DBT_BUILD = ("build", "--exclude-resource-type", "unit_test")
@@ -45,6 +47,24 @@ SOURCES = ("crawl", "probes", "audits", "surveys", "papi")
 
 def dbt_env() -> dict[str, str]:
     return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+
+def dbt_kept_parse_folder() -> Path:
+    """Where dagster-dbt looks for the parse it seeds each build's own target folder with:
+    `$DBT_TARGET_PATH` (`Home.export` sets the working folder's work/dbt), relative to the project."""
+    return DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
+
+
+def enter_for_dbt(home: Home) -> None:
+    """What dbt's launcher (portal_index/core/dbt_launcher.py) sets before dbt starts: the working
+    folder, which it runs in (created if missing); this repository's project and profile, and the
+    profile's `pipeline` target, unless the command's environment names others."""
+    home.root.mkdir(parents=True, exist_ok=True)
+    os.environ["PORTAL_INDEX_HOME"] = str(home.root)  # what the `local` target reads
+    os.environ.setdefault("DBT_PROJECT_DIR", str(DBT_PROJECT_DIR))
+    os.environ.setdefault("DBT_PROFILES_DIR", str(DBT_PROJECT_DIR))
+    os.environ.setdefault("DBT_TARGET", DBT_PIPELINE_TARGET)
+    os.chdir(home.root)
 
 
 def child_env(drop: tuple[str, ...] = (), drop_prefixes: tuple[str, ...] = (), **extra: str) -> dict[str, str]:

@@ -67,8 +67,17 @@ def prepare_manifest_in_background() -> None:
 def _parse(lock: int) -> None:
     """`dbt parse`, holding `lock` (an open file with the parse lock) for as long as it runs."""
     result = subprocess.run(
-        [str(DBT_EXECUTABLE), "--quiet", "parse", "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(TARGET)],
-        cwd=DBT_PROJECT_DIR,
+        [
+            str(DBT_EXECUTABLE),
+            "--quiet",
+            "parse",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(TARGET),
+        ],
         env=dbt_env(),
         capture_output=True,
         text=True,

@@ -44,3 +44,35 @@ def test_keeping_none_removes_every_other_build_but_never_the_current_one(tmp_pa
     builds = [make_build(tmp_path, f"portal_index_dbt-{i:07x}-abcdef{i}", 1_000_000 + i) for i in range(4)]
     assert sorted(prune_builds(builds[1], keep=0)) == sorted(b for b in builds if b != builds[1])
     assert [p.name for p in tmp_path.iterdir()] == [builds[1].name]
+
+
+def test_a_new_working_folder_starts_from_the_projects_parse_and_a_kept_one_is_never_replaced(tmp_path, monkeypatch):
+    from orchestration.defs.scoring import assets
+
+    project_target = tmp_path / "project-target"
+    project_target.mkdir()
+    (project_target / PARTIAL_PARSE).write_bytes(b"the project's parse")
+    monkeypatch.setattr(assets, "TARGET", project_target)
+    new, kept = tmp_path / "new" / "work" / "dbt", tmp_path / "kept"
+    kept.mkdir()
+    (kept / PARTIAL_PARSE).write_bytes(b"this folder's own parse")
+
+    assets.seed_partial_parse(new)
+    assets.seed_partial_parse(kept)
+    assets.seed_partial_parse(project_target)  # dbt's own target folder: nothing to do
+
+    assert (new / PARTIAL_PARSE).read_bytes() == b"the project's parse"
+    assert (kept / PARTIAL_PARSE).read_bytes() == b"this folder's own parse"
+    assert sorted(p.name for p in new.iterdir()) == [PARTIAL_PARSE]  # no staging file left behind
+    assert sorted(p.name for p in project_target.iterdir()) == [PARTIAL_PARSE]
+
+
+def test_a_build_keeps_its_parse_for_the_next_one(tmp_path):
+    from orchestration.defs.scoring.assets import keep_partial_parse
+
+    build = make_build(tmp_path, "portal_index_dbt-0000001-abcdef1", 1_000_000)
+    (tmp_path / PARTIAL_PARSE).write_bytes(b"older")
+    (build / PARTIAL_PARSE).write_bytes(b"newer")
+    keep_partial_parse(build)
+    assert (tmp_path / PARTIAL_PARSE).read_bytes() == b"newer"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [PARTIAL_PARSE, build.name]
