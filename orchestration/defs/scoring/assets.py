@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.defs.resources import PortalIndexResource
+from orchestration.defs.scoring import build_docs
 from orchestration.defs.scoring.project import dbt_project
 from portal_index.config import DBT_BUILD, dbt_kept_parse_folder
 from portal_index.core.dbt_manifest import TARGET, prepare_manifest
@@ -102,17 +104,26 @@ def scoring_assets() -> dg.AssetsDefinition:
             except OSError as e:  # never in place of the build's own outcome
                 context.log.warning(f"older dbt build folders were not removed: {e}")
         keep_partial_parse(build.target_path)
-        # the build's documentation, one self-contained page, bundled with the next release; it reads
-        # the build's manifest, already compiled, instead of parsing and compiling the project again
+        # the build's documentation, one self-contained page, bundled with the next release: made
+        # again only when what it shows changed; it reads the build's manifest, already compiled,
+        # instead of parsing and compiling the project again
+        paths = portal_index.paths()
+        try:
+            inputs = build_docs.inputs_of(build.target_path, paths.warehouse)
+        except (OSError, ValueError, duckdb.Error) as e:  # made anyway, and made again next time
+            context.log.warning(f"what the dbt docs would show could not be read ({e}); generating them")
+            inputs = None
+        page, record = paths.build_docs / "dbt.html", paths.work / "dbt-docs.inputs"
+        if inputs is not None and build_docs.is_current(page, record, inputs):
+            context.log.info("dbt docs: the project and the warehouse's tables are unchanged; the page is kept")
+            return
         docs = dbt.cli(
             ["docs", "generate", "--static", "--no-compile"], target_path=build.target_path, raise_on_error=False
         )
         docs.wait()
-        page = docs.target_path / "static_index.html"
-        if docs.is_successful() and page.exists():
-            target = portal_index.paths().build_docs / "dbt.html"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(page, target)
+        made = docs.target_path / "static_index.html"
+        if docs.is_successful() and made.exists():
+            build_docs.keep_page(made, page, record, inputs)
         else:
             context.log.warning("dbt docs generate failed; the release will not bundle dbt docs")
 
