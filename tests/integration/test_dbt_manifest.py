@@ -41,44 +41,27 @@ def test_a_failed_parse_is_raised_again_not_run_again_until_the_project_changes(
     assert dbt_manifest.prepare_manifest().is_file() and len(parses) == 2  # fresh: not parsed again
 
 
-def _parse_in(home, target):
-    """`dbt parse` as the pipeline runs dbt (its launcher, in the working folder `home`); dbt's log."""
-    from portal_index.config import DBT_EXECUTABLE, dbt_env
-
-    done = subprocess.run(
-        [str(DBT_EXECUTABLE), "parse", "--target-path", str(target)],
-        env={**dbt_env(), "PORTAL_INDEX_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
 def test_a_parse_made_in_one_working_folder_serves_another(tmp_path):
     """The pipeline's profile names the warehouse by the same text in every working folder, so dbt
-    keeps a parse made in one (a copied folder's, the definitions' own) for a build in another; with
-    the folder's absolute path in the profile it parsed the whole project again ("profile has
-    changed"). And the launcher's dbt opens the warehouse of its working folder, not another."""
-    first, second = tmp_path / "first", tmp_path / "second"
-    said = _parse_in(first, first / "target")
-    assert "Starting full parse" in said
-    (second / "target").mkdir(parents=True)
-    shutil.copyfile(first / "target" / "partial_parse.msgpack", second / "target" / "partial_parse.msgpack")
-    said = _parse_in(second, second / "target")
-    assert "Unable to do partial parsing" not in said and "Starting full parse" not in said, said
-
+    keeps the parse the definitions made (in whichever folder) for a command in another; with the
+    folder's absolute path in the profile it parsed the whole project again ("profile has changed").
+    And the launcher's dbt opens the warehouse of its working folder, not of the folder it started in."""
     from portal_index.config import DBT_EXECUTABLE, dbt_env
 
+    made = dbt_manifest.prepare_manifest().parent / "partial_parse.msgpack"
+    home = tmp_path / "home"
+    (home / "target").mkdir(parents=True)
+    shutil.copyfile(made, home / "target" / "partial_parse.msgpack")
     shown = subprocess.run(
-        [str(DBT_EXECUTABLE), "show", "--inline", "select 42 as answer", "--target-path", str(second / "target")],
-        env={**dbt_env(), "PORTAL_INDEX_HOME": str(second)},
+        [str(DBT_EXECUTABLE), "show", "--inline", "select 42 as answer", "--target-path", str(home / "target")],
+        env={**dbt_env(), "PORTAL_INDEX_HOME": str(home)},
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert shown.returncode == 0 and "42" in shown.stdout, shown.stdout + shown.stderr
-    assert (second / "warehouse.duckdb").is_file()
+    said = shown.stdout + shown.stderr
+    assert shown.returncode == 0 and "42" in shown.stdout, said
+    assert "Unable to do partial parsing" not in said and "full parse" not in said, said
+    assert (home / "warehouse.duckdb").is_file()
     assert not (tmp_path / "warehouse.duckdb").exists() and not (DBT_PROJECT_DIR / "warehouse.duckdb").exists()
