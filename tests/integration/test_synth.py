@@ -58,7 +58,7 @@ def _full_refresh(home: Home, models) -> None:
 
     done = subprocess.run(
         [str(DBT_EXECUTABLE), "--quiet", "run", "--full-refresh", "--select", *models]
-        + ["--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(home.work / "dbt-refresh")],
+        + ["--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(home.work / "dbt-bench")],
         cwd=DBT_PROJECT_DIR,
         capture_output=True,
         text=True,

@@ -22,7 +22,7 @@ from portal_index.core.dbt_manifest import TARGET, prepare_manifest
 from portal_index.release.catalog import published_tables
 
 PARTIAL_PARSE = "partial_parse.msgpack"
-KEPT_BUILDS = 3  # dbt's artifacts (dbt.log, run_results.json, compiled SQL) of the latest builds, about 16 MB each
+KEPT_BUILDS = 3  # dbt's artifacts (dbt.log, run_results.json, compiled SQL) of the latest builds, about 13 MB each
 
 
 def mart_keys() -> list[dg.AssetKey]:
