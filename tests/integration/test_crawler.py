@@ -215,7 +215,10 @@ def test_live_mode_refuses_private_addresses_even_through_redirects(servers, tmp
         "to-v6": f"http://[::1]:{canary}/",
     }
     # the redirector stands for a public site: its one address and port are allowed, nothing else is
-    only_redirector = CrawlLimits(max_pages=1, guard=Guard(allow=("127.0.0.1/32",), allow_ports=(redirector,)))
+    # (a short politeness delay: the portals share the redirector's host, one request at a time)
+    only_redirector = CrawlLimits(
+        max_pages=1, delay_seconds=0.05, guard=Guard(allow=("127.0.0.1/32",), allow_ports=(redirector,))
+    )
     targets = {name: f"http://127.0.0.1:{redirector}/{name}" for name in _Redirector.targets}
     targets["direct"] = f"http://127.0.0.1:{canary}/"
     _, pages, _ = run(targets, tmp_path / "live", only_redirector)
@@ -231,7 +234,8 @@ def test_live_mode_refuses_private_addresses_even_through_redirects(servers, tmp
     }  # robots.txt unreachable (blocked) means disallow all, RFC 9309
     assert _Canary.hits == []
     # the default live guard refuses loopback altogether
-    _, pages, _ = run({"x": f"http://127.0.0.1:{redirector}/to-canary"}, tmp_path / "default", CrawlLimits(max_pages=1))
+    default = CrawlLimits(max_pages=1, delay_seconds=0.05)
+    _, pages, _ = run({"x": f"http://127.0.0.1:{redirector}/to-canary"}, tmp_path / "default", default)
     assert [p["error"] for p in pages] == ["blocked_address", "robots_disallowed"] and _Canary.hits == []
 
 
