@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from expectations.gate import validate
-from portal_index.config import DBT_PROJECT_DIR
+from portal_index.config import DBT_BUILD, DBT_PROJECT_DIR
 from portal_index.release.publish import publish
 
 pytestmark = pytest.mark.slow  # runs dbt and publishes on the demo's warehouse
@@ -63,7 +63,7 @@ def test_a_methodology_change_rescores_every_period_and_keeps_both_versions(demo
     env = {**os.environ, "PORTAL_INDEX_HOME": str(demo_copy.root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     dbt = str(Path(sys.executable).parent / "dbt")
     built = subprocess.run(
-        [dbt, "build", "--profiles-dir", str(project), "--target-path", str(tmp_path / "target"), "--log-path",
+        [dbt, *DBT_BUILD, "--profiles-dir", str(project), "--target-path", str(tmp_path / "target"), "--log-path",
          str(tmp_path / "logs")],
         cwd=project, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
