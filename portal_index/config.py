@@ -45,8 +45,13 @@ DBT_BUILD = ("build", "--exclude-resource-type", "unit_test")
 SOURCES = ("crawl", "probes", "audits", "surveys", "papi")
 
 
-def dbt_env() -> dict[str, str]:
-    return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+def dbt_env(working_folder: Path | None = None) -> dict[str, str]:
+    """This process's environment for a dbt command: no usage statistics; run in `working_folder`
+    when given (portal_index/core/dbt_launcher.py), else in this process's."""
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    if working_folder is not None:
+        env["PORTAL_INDEX_HOME"] = str(working_folder)
+    return env
 
 
 def dbt_kept_parse_folder() -> Path:

@@ -78,7 +78,7 @@ def _parse(lock: int) -> None:
             "--target-path",
             str(TARGET),
         ],
-        env=dbt_env(),
+        env=dbt_env(working_folder=TARGET),  # a parse opens no warehouse: no working folder is made for it
         capture_output=True,
         text=True,
         pass_fds=(lock,),

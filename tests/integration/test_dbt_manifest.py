@@ -26,7 +26,7 @@ def project(tmp_path, monkeypatch):
     return copy, parses
 
 
-def test_a_failed_parse_is_raised_again_not_run_again_until_the_project_changes(project):
+def test_a_failed_parse_is_raised_again_not_run_again_until_the_project_changes(project, tmp_path):
     copy, parses = project
     model = copy / "models" / "intermediate" / "int_measures.yml"
     good = model.read_text(encoding="utf-8")
@@ -39,6 +39,7 @@ def test_a_failed_parse_is_raised_again_not_run_again_until_the_project_changes(
     model.write_text(good, encoding="utf-8")  # repaired: a newer file, parsed again
     assert dbt_manifest.prepare_manifest().is_file() and len(parses) == 2
     assert dbt_manifest.prepare_manifest().is_file() and len(parses) == 2  # fresh: not parsed again
+    assert not (tmp_path / "home").exists()  # a parse opens no warehouse: it makes no working folder
 
 
 def test_a_parse_made_in_one_working_folder_serves_another(tmp_path):
