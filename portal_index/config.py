@@ -65,6 +65,10 @@ def enter_for_dbt(home: Home) -> None:
     folder, which it runs in (created if missing); this repository's project and profile, the
     profile's `pipeline` target and the log file's level, unless the command's environment names others."""
     home.root.mkdir(parents=True, exist_ok=True)
+    start = Path.cwd()  # dbt reads these from the folder it runs in: kept as they were meant
+    for name in ("DBT_LOG_PATH", "DBT_PROJECT_DIR", "DBT_PROFILES_DIR"):  # (DBT_TARGET_PATH: from the project)
+        if (value := os.environ.get(name)) and not Path(value).is_absolute():
+            os.environ[name] = str(start / value)
     os.environ["PORTAL_INDEX_HOME"] = str(home.root)  # what the `local` target reads
     os.environ.setdefault("DBT_PROJECT_DIR", str(DBT_PROJECT_DIR))
     os.environ.setdefault("DBT_PROFILES_DIR", str(DBT_PROJECT_DIR))

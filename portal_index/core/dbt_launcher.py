@@ -9,8 +9,8 @@ used to name the warehouse by the working folder's absolute path, so a new worki
 copied one, parsed the whole project again, and no parse served two folders. The pipeline's target
 (`pipeline` in dbt_project/profiles.yml, this launcher's default) names it `warehouse.duckdb`,
 relative: the same text for every folder, opened in the folder dbt runs in, which is the launcher's
-to choose (dagster-dbt starts dbt in the project's folder). Paths given on the command line are
-read from the working folder."""
+to choose (dagster-dbt starts dbt in the project's folder). Relative paths in dbt's variables are
+made absolute first (`config.enter_for_dbt`); on the command line, give absolute ones."""
 
 from __future__ import annotations
 

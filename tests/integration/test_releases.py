@@ -319,6 +319,22 @@ def test_the_release_bundles_the_builds_dbt_docs_and_great_expectations_data_doc
     assert {p.name for p in validations.iterdir()} >= {"portal_scores", "indicator_values", "papi_scores"}
     listed = {f["path"] for f in json.loads((folder / "datapackage.json").read_text())["files"]}
     assert "docs/dbt.html" in listed and "docs/great_expectations/index.html" in listed
+    assert not any(".inputs" in path for path in listed)  # the page's record stays in the working folder
+
+
+def test_the_builds_dbt_docs_page_is_recorded_with_what_it_was_made_from(demo_run):
+    """What decides whether the next build makes the page again (orchestration/defs/scoring/build_docs.py):
+    the record names the digest of the demo's build and its warehouse, and the page's own sha256."""
+    import hashlib
+
+    from orchestration.defs.scoring.build_docs import inputs_of, is_current
+
+    home, _ = demo_run
+    page, record = home.build_docs / "dbt.html", home.work / "dbt-docs.inputs"
+    (build,) = [p for p in (home.work / "dbt").iterdir() if p.is_dir()]  # the demo's one build
+    inputs = inputs_of(build, home.warehouse)
+    assert record.read_text(encoding="ascii").split() == [inputs, hashlib.sha256(page.read_bytes()).hexdigest()]
+    assert is_current(page, record, inputs)
 
 
 def test_the_workbook_opens_on_a_vietnamese_summary_with_labels_for_every_code(demo_run):

@@ -13,6 +13,8 @@ def a_build(folder, code="select 1 as x", run="run-1"):
     folder.mkdir(parents=True)
     node = {
         "name": "portal_scores",
+        "schema": "marts",
+        "alias": "portal_scores",
         "raw_code": code,
         "build_path": f"{folder}/run/portal_scores.sql",
         "compiled_path": f"{folder}/compiled/portal_scores.sql",
@@ -34,6 +36,10 @@ def test_the_digest_changes_with_the_project_or_the_schema_and_not_with_the_run(
     first = build_docs.inputs_of(a_build(tmp_path / "build-1"), warehouse)
     assert build_docs.inputs_of(a_build(tmp_path / "build-2", run="run-2"), warehouse) == first
     assert build_docs.inputs_of(a_build(tmp_path / "build-3", code="select 2 as x"), warehouse) != first
+    with duckdb.connect(str(warehouse)) as con:  # relations no model is (the validation's records)
+        con.execute("create schema meta; create table meta.validation_runs (run_id varchar)")
+        con.execute("create table marts.scratch (x int)")
+    assert build_docs.inputs_of(tmp_path / "build-1", warehouse) == first
     a_warehouse(warehouse, "portal_id varchar, total double, grade varchar")
     assert build_docs.inputs_of(tmp_path / "build-1", warehouse) != first
     with duckdb.connect(str(warehouse)) as con:
@@ -51,6 +57,8 @@ def test_a_page_is_current_only_with_its_own_record_and_a_crash_leaves_none(tmp_
     build_docs.keep_page(made, page, record, "abc")
     assert page.read_text(encoding="utf-8") == "<html>docs</html>"
     assert build_docs.is_current(page, record, "abc") and not build_docs.is_current(page, record, "abd")
+    page.write_text("<html>another version's docs</html>", encoding="utf-8")  # written by another
+    assert not build_docs.is_current(page, record, "abc")
     page.unlink()
     assert not build_docs.is_current(page, record, "abc")  # the page itself is gone
 

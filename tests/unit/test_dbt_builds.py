@@ -76,3 +76,33 @@ def test_a_build_keeps_its_parse_for_the_next_one(tmp_path):
     keep_partial_parse(build)
     assert (tmp_path / PARTIAL_PARSE).read_bytes() == b"newer"
     assert sorted(p.name for p in tmp_path.iterdir()) == [PARTIAL_PARSE, build.name]
+
+
+def test_a_staged_copy_has_the_usual_permissions(tmp_path):
+    from orchestration.defs.scoring.assets import _copy_atomically
+
+    old = os.umask(0o022)
+    try:
+        (tmp_path / "made").write_bytes(b"parse")
+        _copy_atomically(tmp_path / "made", tmp_path / PARTIAL_PARSE)
+    finally:
+        os.umask(old)
+    assert (tmp_path / PARTIAL_PARSE).stat().st_mode & 0o777 == 0o644  # another user's dbt may replace it
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([PARTIAL_PARSE, "made"])
+
+
+def test_the_launcher_keeps_relative_dbt_paths_meant_from_where_it_started(tmp_path, monkeypatch):
+    from portal_index.config import Home, enter_for_dbt
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DBT_LOG_PATH", "target/build-1")  # dagster-dbt's, where DBT_TARGET_PATH is unset
+    monkeypatch.setenv("DBT_TARGET_PATH", "target/build-1")  # dbt reads this one from the project
+    for name in ("DBT_PROJECT_DIR", "DBT_PROFILES_DIR", "DBT_TARGET", "DBT_LOG_LEVEL_FILE"):
+        monkeypatch.setenv(name, "")  # recorded, so that what the launcher sets is undone after the test
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PORTAL_INDEX_HOME", str(tmp_path / "home"))
+    enter_for_dbt(Home.from_env())
+    assert os.getcwd() == str(tmp_path / "home")
+    assert os.environ["DBT_LOG_PATH"] == str(tmp_path / "target" / "build-1")
+    assert os.environ["DBT_TARGET_PATH"] == "target/build-1"
+    assert os.environ["DBT_TARGET"] == "pipeline" and os.environ["DBT_LOG_LEVEL_FILE"] == "info"

@@ -3,9 +3,10 @@
 when a project file is newer: `portal_index.core.dbt_manifest`), never when a module is imported."""
 
 import contextlib
+import os
 import re
+import secrets
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,18 +32,15 @@ def mart_keys() -> list[dg.AssetKey]:
 
 
 def _copy_atomically(source: Path, target: Path) -> None:
-    """`source` to `target` through a file of its own beside it: a build starting meanwhile reads the
-    old parse or the new, never half. A full disk leaves the old (the next build parses in full)."""
+    """`source` to `target` through a file of its own beside it (with the usual permissions): a build
+    starting meanwhile reads the old parse or the new, never half. A full disk leaves the old (the
+    next build parses in full)."""
+    staged = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
     try:
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False) as staged:
-            pass
+        shutil.copyfile(source, staged)
+        staged.replace(target)
     except OSError:
-        return
-    try:
-        shutil.copyfile(source, staged.name)
-        Path(staged.name).replace(target)
-    except OSError:
-        Path(staged.name).unlink(missing_ok=True)
+        staged.unlink(missing_ok=True)
 
 
 def seed_partial_parse(folder: Path) -> None:

@@ -21,43 +21,61 @@ _BUILD_PATHS = ("build_path", "compiled_path")  # inside the build's own folder,
 
 def inputs_of(build_target: Path, warehouse: Path) -> str:
     """A digest of what the documentation page of this build would show, apart from when it was
-    made: the build's manifest, without its run's metadata and its own folder's paths, and every
-    relation and column of the warehouse with its type and comment. Raises OSError, ValueError or
-    duckdb.Error when either cannot be read."""
+    made: the build's manifest, without its run's metadata (but for dbt's version) and its own
+    folder's paths, and the warehouse's relations that the manifest names (its models, seeds and
+    sources: what dbt's catalog lists), with their columns, types and comments. Raises OSError,
+    ValueError or duckdb.Error when either cannot be read."""
     manifest = json.loads((build_target / "manifest.json").read_text(encoding="utf-8"))
-    manifest.pop("metadata", None)
+    version = manifest.pop("metadata", {}).get("dbt_version")
+    named: set[tuple[str, str]] = set()  # (schema, relation) of every model, seed and source
     for section in manifest.values():
         for node in section.values() if isinstance(section, dict) else ():
             if isinstance(node, dict):
                 for key in _BUILD_PATHS:
                     node.pop(key, None)
-    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode())
+                relation = node.get("identifier") or node.get("alias")
+                if isinstance(node.get("schema"), str) and isinstance(relation, str):
+                    named.add((node["schema"], relation))
+    digest = hashlib.sha256(json.dumps([version, manifest], sort_keys=True).encode())
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        relations = con.execute(
-            """select t.table_catalog, t.table_schema, t.table_name, t.table_type, c.column_name,
+        rows = con.execute(
+            """select t.table_schema, t.table_name, t.table_catalog, t.table_type, c.column_name,
                       c.ordinal_position, c.data_type, c.column_comment, t.table_comment
                from information_schema.tables t
                left join information_schema.columns c using (table_catalog, table_schema, table_name)
                order by all"""
         ).fetchall()
+    relations = [row for row in rows if (row[0], row[1]) in named]
     digest.update(repr(relations).encode())
     return digest.hexdigest()
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def is_current(page: Path, record: Path, inputs: str) -> bool:
-    """Whether `page` was made from these inputs, as `record` says."""
+    """Whether `page` is the one made from these inputs, as `record` says: the record names the
+    inputs and the page's own sha256, so a page anyone else wrote there (an older version of this
+    code, say) is not taken for it."""
     try:
-        return page.is_file() and record.read_text(encoding="ascii").strip() == inputs
+        kept = record.read_text(encoding="ascii").split()
+        return page.is_file() and kept == [inputs, _sha256(page)]
     except (OSError, UnicodeDecodeError):
         return False
 
 
 def keep_page(made: Path, page: Path, record: Path, inputs: str | None) -> None:
-    """The page dbt `made` as `page`, and the digest of its inputs in `record` (none: unknown, so it is
-    made again next time). The old record goes first, so a page cut short by a crash is never current."""
+    """The page dbt `made` as `page`, and in `record` the digest of its inputs and the page's sha256
+    (no inputs: unknown, so it is made again next time). The old record goes first, so a page cut
+    short by a crash is never current."""
     record.unlink(missing_ok=True)
     page.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(made, page)
     if inputs is not None:
         record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(inputs + "\n", encoding="ascii")
+        record.write_text(f"{inputs}\n{_sha256(page)}\n", encoding="ascii")
