@@ -5,7 +5,8 @@ The page shows the project (the build's manifest) and the warehouse's tables and
 catalog: for DuckDB, names, types and comments, no statistics). Both are the same from one build to
 the next unless the project or the warehouse's schema changed, and generating the page costs a dbt
 process of its own (about 3 s of CPU), so it is generated again only when what it shows changed:
-the page's inputs are summed up by `inputs_of` and kept beside the page."""
+the page's inputs are summed up by `inputs_of` and recorded, with the page's sha256, in the working
+folder's scratch space (`work/dbt-docs.inputs`), not beside the page, whose folder releases bundle."""
 
 from __future__ import annotations
 
