@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from portal_index.config import SOURCES, Home, executor
+from portal_index.core.atomic import replace_atomically
 
 EXIT_REJECTED = 3  # run --strict: the run published, but an input was rejected
 EXIT_BUSY = 75  # another command holds the working folder (EX_TEMPFAIL: try again later, or --wait)
@@ -67,9 +68,7 @@ def _write_dagster_yaml(home: Home) -> None:
         old = config.read_text(encoding="utf-8")
         if old == text or not (old in EARLIER_DAGSTER_YAML or _OURS.fullmatch(old)):
             return
-    staged = config.with_name(f".dagster.yaml.{os.getpid()}")
-    staged.write_text(text, encoding="utf-8")
-    staged.replace(config)  # a reader meanwhile sees the old file or the new one, whole
+    replace_atomically(config, lambda staged: staged.write_text(text, encoding="utf-8"))
 
 
 def _prepare(home: Home, runs_jobs: bool = False) -> Home:

@@ -35,6 +35,7 @@ DAGSTER_ALLOWED = {
     "orchestration.defs.scoring": (
         "portal_index.config",
         "portal_index.core.dbt_manifest",
+        "portal_index.core.atomic",
         "portal_index.release.catalog",
         "orchestration.defs.resources",
         "orchestration.defs.scoring",

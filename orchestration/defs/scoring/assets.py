@@ -3,9 +3,7 @@
 when a project file is newer: `portal_index.core.dbt_manifest`), never when a module is imported."""
 
 import contextlib
-import os
 import re
-import secrets
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +17,7 @@ from orchestration.defs.resources import PortalIndexResource
 from orchestration.defs.scoring import build_docs
 from orchestration.defs.scoring.project import dbt_project
 from portal_index.config import DBT_BUILD, dbt_kept_parse_folder
+from portal_index.core.atomic import replace_atomically
 from portal_index.core.dbt_manifest import TARGET, prepare_manifest
 from portal_index.release.catalog import published_tables
 
@@ -32,15 +31,10 @@ def mart_keys() -> list[dg.AssetKey]:
 
 
 def _copy_atomically(source: Path, target: Path) -> None:
-    """`source` to `target` through a file of its own beside it (with the usual permissions): a build
-    starting meanwhile reads the old parse or the new, never half. A full disk leaves the old (the
-    next build parses in full)."""
-    staged = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    try:
-        shutil.copyfile(source, staged)
-        staged.replace(target)
-    except OSError:
-        staged.unlink(missing_ok=True)
+    """`source` to `target`, replaced whole: a build starting meanwhile reads the old parse or the new,
+    never half. A full disk leaves the old (the next build parses in full)."""
+    with contextlib.suppress(OSError):
+        replace_atomically(target, lambda staged: shutil.copyfile(source, staged))
 
 
 def seed_partial_parse(folder: Path) -> None:
