@@ -395,3 +395,17 @@ def probe_all(
             )
             rows += batch
     return rows
+
+
+def probe_from_vantages(targets, vantages, **options) -> list[dict]:
+    """`probe_all` of the same targets from each of `vantages`, (name, source address) pairs, all at
+    the same time, as the cluster's steps of one vantage each run (docs/probes.md, "Vantage
+    points"): each vantage keeps its own workers and per-site limits; the rows come vantage by
+    vantage, in the order given."""
+    vantages = list(vantages)
+    with ThreadPoolExecutor(max_workers=max(1, len(vantages)), thread_name_prefix="vantage") as pool:
+        futures = [
+            pool.submit(probe_all, targets, vantage=name, source_address=address, **options)
+            for name, address in vantages
+        ]
+        return [row for future in futures for row in future.result()]

@@ -4,11 +4,14 @@ scored on the scoring vantages only (docs/probes.md, "Vantage points")."""
 
 import csv
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from portal_index.demo.simulator import ABROAD_SOURCE, Simulator, pick
-from portal_index.fetch.prober import probe_all
+from portal_index.demo.simulator import ABROAD_SOURCE, VIETNAM_SOURCE, Simulator, pick
+from portal_index.fetch.netguard import Guard
+from portal_index.fetch.prober import probe_all, probe_from_vantages
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +33,44 @@ def test_a_geo_blocked_portal_answers_inside_vietnam_and_refuses_abroad(sim):
     assert by(home)[blocked]["error"] is None and by(home)[blocked]["status"] == 200
     assert by(away)[blocked]["error"] == "http_403"  # the country block, measured as what it is
     assert by(away)[open_]["error"] is None  # the other portal answers abroad too
+
+
+def test_the_vantages_of_one_step_probe_at_the_same_time():
+    """Where one step probes from several vantages (the demo's two), they probe together, as the
+    cluster's steps of one vantage each do, not one after the other: this server answers 200 only
+    once a request from each vantage's address is in flight, and 503 to a request left waiting alone."""
+    both = threading.Barrier(2, timeout=5)
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.client_address[0])
+            try:
+                both.wait()
+                status = 200
+            except threading.BrokenBarrierError:
+                status = 503
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    with ThreadingHTTPServer((VIETNAM_SOURCE, 0), Handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            rows = probe_from_vantages(
+                {"p": f"http://{VIETNAM_SOURCE}:{server.server_address[1]}/"},
+                [("vn-hanoi", None), ("abroad", ABROAD_SOURCE)],
+                rounds=1,
+                guard=Guard.open(),  # a loopback server of the test's own
+                log=lambda m: None,
+            )
+        finally:
+            server.shutdown()
+    assert sorted(seen) == [VIETNAM_SOURCE, ABROAD_SOURCE]  # each from its own address
+    assert [(r["vantage"], r["status"], r["error"]) for r in rows] == [("vn-hanoi", 200, None), ("abroad", 200, None)]
 
 
 @pytest.mark.slow

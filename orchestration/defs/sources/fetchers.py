@@ -22,7 +22,7 @@ from portal_index.config import chromium_binary, probe_vantage, probe_vantages
 from portal_index.fetch.browser import audit
 from portal_index.fetch.crawler import PortalCrawl, crawl_progress, tally
 from portal_index.fetch.key_urls import key_paths, key_urls
-from portal_index.fetch.prober import probe_all
+from portal_index.fetch.prober import probe_from_vantages
 from portal_index.fetch.shards import crawl
 from portal_index.land.snapshots import land
 from portal_index.parse.fetch_results import AUDIT_RECORDS, write_probes, write_records
@@ -145,19 +145,14 @@ def fetcher_assets(portals: dg.PartitionsDefinition, hours: dg.PartitionsDefinit
             with portal_index.targets() as targets:
                 vantages = targets.vantages if vantage is None else (_vantage_here(portal_index, targets, vantage),)
                 pages = key_urls(targets.urls, paths)
-                rows = [
-                    row
-                    for name, source_address in vantages
-                    for row in probe_all(
-                        pages,
-                        rounds=portal_index.probe_rounds,
-                        guard=targets.limits.guard,
-                        site_of=targets.site_of,
-                        log=context.log.info,
-                        vantage=name,
-                        source_address=source_address,
-                    )
-                ]
+                rows = probe_from_vantages(
+                    pages,
+                    vantages,
+                    rounds=portal_index.probe_rounds,
+                    guard=targets.limits.guard,
+                    site_of=targets.site_of,
+                    log=context.log.info,
+                )
             hour = context.partition_key
             out = home.work / f"probes-{hour.replace(':', '')}-{vantage or 'here'}-{uuid.uuid4().hex[:12]}.csv"
             write_probes(out, rows)
