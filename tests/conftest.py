@@ -11,10 +11,30 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock
+from scheduling import DEMO_RECORD, DemoFirstScheduling, write_after_the_demo
 
 from portal_index.config import CLUSTER_VARIABLES, Home
 
 BIN = Path(sys.executable).parent
+
+
+# With `pytest -n` (`make test`) the demo's run is the suite's critical path: every file that needs it
+# waits for it. Its processes keep the usual priority and the workers' own work runs at a lower one
+# (where the system lets a process take its priority back, as root; elsewhere all run at one).
+WORKER_NICENESS = 10
+
+
+def pytest_configure(config):
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker
+        os.nice(WORKER_NICENESS)
+
+
+def _usual_priority() -> None:
+    """In the demo's child process, before it runs: the priority the workers gave up, if allowed."""
+    try:
+        os.nice(-os.nice(0))
+    except PermissionError:
+        pass
 
 
 def pytest_addoption(parser):
@@ -33,36 +53,50 @@ def _needs_the_demo(item) -> bool:
     return "demo_run" in getattr(item, "fixturenames", ())
 
 
-def _order_files(items) -> None:
+def _order_files(items) -> list[str]:
     """Files in the order that keeps `make test`'s processes busy (it hands out whole files, in this
     order: `--dist loadfile --no-loadscope-reorder`): first the file whose first test runs the demo,
-    which takes about two minutes; beside it, the files with pipeline runs of their own, then the
-    other files that do not need the demo; then the files that do, those whose every test is slow
-    first, the most tests first: they would otherwise wait for the demo, idle, and then queue behind
-    files that never needed it; last `NOT_BESIDE_THE_DEMO`."""
+    which takes one and a half minutes; beside it, the files with pipeline runs of their own, then the
+    other files with slow tests that do not need the demo; then the files that do, those whose every
+    test is slow first, the most tests first, and `NOT_BESIDE_THE_DEMO`; then the quick files. Returns
+    the files that need the demo or must not run beside it, which `make test`'s scheduler holds back
+    while the demo runs (tests/scheduling.py): the quick files fill that time, and the rest."""
     files: dict[str, list] = {}
     for item in items:
         files.setdefault(item.nodeid.split("::")[0], []).append(item)
 
     def order(path: str) -> tuple[int, int]:
         needs_the_demo = any(_needs_the_demo(i) for i in files[path])
+        slow = [bool(i.get_closest_marker("slow")) for i in files[path]]
         if path == DEMO_FIRST:
             return 0, 0
         if path in NOT_BESIDE_THE_DEMO:
             return 5, 0
         if needs_the_demo:
-            return (3 if all(i.get_closest_marker("slow") for i in files[path]) else 4), -len(files[path])
+            return (3 if all(slow) else 4), -len(files[path])
         if path in BESIDE_THE_DEMO:
             return 1, BESIDE_THE_DEMO.index(path)
-        return 2, 0
+        return (2 if any(slow) else 6), 0
 
-    items[:] = [i for path in sorted(files, key=order) for i in files[path]]  # sorted() keeps ties in order
+    ordered = sorted(files, key=order)  # sorted() keeps ties in order
+    items[:] = [i for path in ordered for i in files[path]]
+    return [path for path in ordered if 3 <= order(path)[0] <= 5]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`make test`'s file by file scheduling, told that the demo is the critical path (tests/scheduling.py)."""
+    if config.getvalue("dist") == "loadfile":
+        return DemoFirstScheduling(config, log)
+    return None
 
 
 def pytest_collection_modifyitems(config, items):
     """Files in a useful order (`_order_files`). The cluster tests start servers and workers: only
     with --cluster (`make test-cluster`)."""
-    _order_files(items)
+    after_the_demo = _order_files(items)
+    if hasattr(config, "workerinput"):
+        write_after_the_demo(config, after_the_demo)
     if config.getoption("--cluster"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL, Redis and workers: `make test-cluster`")
@@ -71,11 +105,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-def cli(*args: str, home: Path, check: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
+def cli(
+    *args: str, home: Path, check: bool = False, env: dict | None = None, first: bool = False
+) -> subprocess.CompletedProcess:
     kept = {k: v for k, v in os.environ.items() if k not in ("PORTAL_INDEX_HOME", "DAGSTER_HOME", *CLUSTER_VARIABLES)}
     env = {**kept, **(env or {})}  # in one process, whatever cluster this process talks to
     result = subprocess.run(
-        [str(BIN / "portal-index"), "--home", str(home), *args], capture_output=True, text=True, env=env, timeout=900
+        [str(BIN / "portal-index"), "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+        preexec_fn=_usual_priority if first else None,
     )
     if check and result.returncode != 0:
         raise AssertionError(
@@ -92,10 +133,10 @@ def demo_run(tmp_path_factory, worker_id) -> tuple[Home, subprocess.CompletedPro
         home = tmp_path_factory.mktemp("demo-home")
         return Home(home), cli("run", "--demo", home=home, check=True)
     shared = tmp_path_factory.getbasetemp().parent  # the session's folder, above each worker's own
-    home, record = shared / "demo-home", shared / "demo-run.json"
+    home, record = shared / "demo-home", shared / DEMO_RECORD
     with FileLock(shared / "demo-run.lock"):
         if not record.exists():
-            done = cli("run", "--demo", home=home, check=True)
+            done = cli("run", "--demo", home=home, check=True, first=True)
             record.write_text(json.dumps({"args": done.args, "stdout": done.stdout, "stderr": done.stderr}))
     kept = json.loads(record.read_text())
     return Home(home), subprocess.CompletedProcess(kept["args"], 0, kept["stdout"], kept["stderr"])

@@ -2,9 +2,9 @@
 (a module fixture: two runs shared by several tests, each pipeline run costing half a minute of CPU):
 a corrected survey sheet supersedes the earlier test; a hostile file among good ones is reported
 while the good ones publish, and blocks no later run; the surveys of 2025-H1, the last half-year of
-the 63 provinces, name the province each removed portal's province became part of. Apart from it,
-the inbox sensor's run rebuilds only what depends on the file. Apart from `test_pipeline.py`, so that
-`make test` runs these in another process than its tests (a file per process) once the demo is made."""
+the 63 provinces, name the province each removed portal's province became part of (the inbox
+sensor's own run: test_inbox_sensor.py). Apart from `test_pipeline.py`, so that `make test` runs
+these in another process than its tests (a file per process) once the demo is made."""
 
 import csv
 import json
@@ -165,54 +165,6 @@ def test_running_again_in_the_period_fetches_nothing_again_and_changes_nothing(i
         assert len(after) == len(inbox_day.before) + 1 and set(inbox_day.before) < set(after)
     builds = [p for p in (home.work / "dbt").iterdir() if p.is_dir()]  # the demo's, the inbox run's, this one's
     assert 0 < len(builds) <= KEPT_BUILDS and all((b / "dbt.log").exists() for b in builds)
-
-
-def test_a_changed_survey_sheet_reruns_only_what_depends_on_it(demo_copy, tmp_path):
-    """The inbox sensor's run for one survey file: the survey loader, the survey models and what
-    follows them are materialised; the probe and crawl models are not touched."""
-    import dagster as dg
-
-    from orchestration.definitions import defs as load_defs
-    from orchestration.defs.automation.sensors import inbox_sensor
-    from orchestration.defs.resources import PortalIndexResource
-
-    portal, day, evaluator, done = _the_first_service_test_answered_otherwise(
-        demo_copy, demo_copy.inbox("surveys") / "sua.xlsx"
-    )
-    defs = load_defs()
-    resource = PortalIndexResource(home=str(demo_copy.root), mode="inbox")
-    [request] = list(
-        inbox_sensor(
-            dg.build_sensor_context(resources={"portal_index": resource}, repository_def=defs.get_repository_def())
-        )
-    )
-    env = {"PORTAL_INDEX_HOME": str(demo_copy.root), "DBT_TARGET_PATH": str(tmp_path / "dbt")}
-    with dg.instance_for_test() as instance, __import__("unittest").mock.patch.dict("os.environ", env):
-        result = defs.resolve_job_def("release_job").execute_in_process(
-            instance=instance,
-            asset_selection=list(request.asset_selection),
-            run_config={
-                **request.run_config,
-                "resources": {"portal_index": {"config": {"home": str(demo_copy.root), "mode": "inbox"}}},
-            },
-        )
-    assert result.success
-    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert {"survey_sheets", "staging/stg_surveys__responses", "marts/portal_scores", "release"} <= materialized
-    assert not materialized & {
-        "probe_results",
-        "crawl_results",
-        "staging/stg_probes__probes",
-        "intermediate/int_measures__probes",
-        "intermediate/int_measures__crawl",
-    }
-    with duckdb.connect(str(demo_copy.warehouse), read_only=True) as con:
-        assert con.execute(
-            "select completed_online from staging.stg_surveys__responses where is_current "
-            "and portal_id = ? and test_date = ? and evaluator = ?",
-            [portal, day, evaluator],
-        ).fetchone()[0] is (not done)
-    assert (demo_copy.releases / "latest").resolve().name != "1.0.0"  # the correction was published
 
 
 def test_portals_removed_at_the_province_merger_name_the_province_they_became_part_of(inbox_day):

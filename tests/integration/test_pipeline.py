@@ -3,8 +3,8 @@
 import csv
 import hashlib
 import json
-import os
 import re
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -209,24 +209,24 @@ def test_ingest_command_accepts_rejects_and_ignores_repeats(demo_copy, tmp_path)
 
 
 def test_dbt_unit_tests_pass_on_the_built_warehouse(demo_copy, tmp_path):
-    from portal_index.config import DBT_PROJECT_DIR
+    """Through dbt's launcher, in the copy's working folder, from the parse its build kept (as a
+    user's `portal-index-dbt test` would start: tests/integration/test_dbt_manifest.py)."""
+    from portal_index.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_env
 
-    env = {**os.environ, "PORTAL_INDEX_HOME": str(demo_copy.root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    (tmp_path / "target").mkdir()
+    shutil.copyfile(demo_copy.work / "dbt" / "partial_parse.msgpack", tmp_path / "target" / "partial_parse.msgpack")
     result = subprocess.run(
         [
-            str(Path(sys.executable).parent / "dbt"),
+            str(DBT_EXECUTABLE),
             "test",
             "--select",
             "test_type:unit",
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
             "--target-path",
             str(tmp_path / "target"),
             "--log-path",
             str(tmp_path / "logs"),
         ],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
+        env={**dbt_env(), "PORTAL_INDEX_HOME": str(demo_copy.root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
         capture_output=True,
         text=True,
         timeout=300,

@@ -1,0 +1,72 @@
+"""How `make test` hands out its test files (`pytest -n N --dist loadfile`): pytest-xdist's file by
+file scheduling, told one thing it cannot see, that the demo's run is the suite's critical path.
+
+The files are taken in the order `conftest._order_files` gives, with two changes to xdist's own
+`LoadFileScheduling`:
+
+- a worker gets its next file when it is down to the test it holds back (xdist runs a test only
+  once it knows the next one), not one test earlier: the choice is made as late as it can be;
+- while the demo is running, the files that need it (listed by the workers as they collect, in
+  `AFTER_THE_DEMO`) are passed over for files that do not, so that no worker sits waiting for the
+  demo while there is other work; once it is done, they come first, so that they start as it ends
+  and the files left over fill the gaps at the end. When only files that need the demo are left
+  while it runs, they are handed out and wait, as before.
+
+The demo is done when its record (`conftest.demo_run`) is in the session's folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from xdist.scheduler import LoadFileScheduling
+
+AFTER_THE_DEMO = "files-after-the-demo.json"
+DEMO_RECORD = "demo-run.json"
+
+
+def session_folder(config) -> Path:
+    """The folder every worker's own temporary folder is in (xdist gives each worker
+    `<this>/popen-gwN` as its basetemp)."""
+    base = config._tmp_path_factory.getbasetemp()
+    return base.parent if hasattr(config, "workerinput") else base
+
+
+def write_after_the_demo(config, files: list[str]) -> None:
+    """In a worker, once its tests are ordered: the files the scheduler holds back while the demo
+    runs (each worker writes the same list)."""
+    target = session_folder(config) / AFTER_THE_DEMO
+    staged = target.with_name(f"{target.name}.{os.getpid()}")
+    staged.write_text(json.dumps(files))
+    staged.replace(target)
+
+
+class DemoFirstScheduling(LoadFileScheduling):
+    def __init__(self, config, log=None) -> None:
+        super().__init__(config, log)
+        self.folder = session_folder(config)
+        self.after_the_demo: set[str] | None = None
+
+    def _next(self) -> str:
+        """The first file in the queue that does not need the demo while it runs; once it is done, the
+        first that does (they were held back), then the others."""
+        if self.after_the_demo is None:  # written by the workers before their collection reached us
+            self.after_the_demo = set(json.loads((self.folder / AFTER_THE_DEMO).read_text()))
+        done = (self.folder / DEMO_RECORD).exists()
+        first = next(iter(self.workqueue))
+        return next((scope for scope in self.workqueue if (scope in self.after_the_demo) == done), first)
+
+    def _reschedule(self, node) -> None:
+        if node.shutting_down:
+            return
+        if not self.workqueue:
+            node.shutdown()
+            return
+        if self._pending_of(self.assigned_work[node]) > 1:  # xdist's own waits until 2
+            return
+        self._assign_work_unit(node)
+
+    def _assign_work_unit(self, node) -> None:
+        self.workqueue.move_to_end(self._next(), last=False)  # xdist's own takes the queue's first
+        super()._assign_work_unit(node)
