@@ -91,6 +91,7 @@ def pytest_xdist_make_scheduler(config, log):
     return None
 
 
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected what they do
 def pytest_collection_modifyitems(config, items):
     """Files in a useful order (`_order_files`). The cluster tests start servers and workers: only
     with --cluster (`make test-cluster`)."""

@@ -52,7 +52,8 @@ class DemoFirstScheduling(LoadFileScheduling):
         """The first file in the queue that does not need the demo while it runs; once it is done, the
         first that does (they were held back), then the others."""
         if self.after_the_demo is None:  # written by the workers before their collection reached us
-            self.after_the_demo = set(json.loads((self.folder / AFTER_THE_DEMO).read_text()))
+            listed = self.folder / AFTER_THE_DEMO
+            self.after_the_demo = set(json.loads(listed.read_text())) if listed.exists() else set()
         done = (self.folder / DEMO_RECORD).exists()
         first = next(iter(self.workqueue))
         return next((scope for scope in self.workqueue if (scope in self.after_the_demo) == done), first)
