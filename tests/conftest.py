@@ -19,9 +19,10 @@ BIN = Path(sys.executable).parent
 
 
 # With `pytest -n` (`make test`) the demo's run is the suite's critical path: every file that needs it
-# waits for it. Its processes keep the usual priority and the workers' own work runs at a lower one
-# (where the system lets a process take its priority back, as root; elsewhere all run at one).
-WORKER_NICENESS = 10
+# waits for it. The workers run at a lower priority and the demo's processes take back the one the
+# workers gave up, where the system lets a process raise its priority (as root; elsewhere all run at
+# one, as before). 5: the demo's process then weighs three times a worker's.
+WORKER_NICENESS = 5
 
 
 def pytest_configure(config):
@@ -30,9 +31,9 @@ def pytest_configure(config):
 
 
 def _usual_priority() -> None:
-    """In the demo's child process, before it runs: the priority the workers gave up, if allowed."""
+    """In the demo's child process, before it runs: the priority the worker gave up, if allowed."""
     try:
-        os.nice(-os.nice(0))
+        os.nice(-WORKER_NICENESS)
     except PermissionError:
         pass
 

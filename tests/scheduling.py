@@ -5,14 +5,16 @@ The files are taken in the order `conftest._order_files` gives, with two changes
 `LoadFileScheduling`:
 
 - a worker gets its next file when it is down to the test it holds back (xdist runs a test only
-  once it knows the next one), not one test earlier: the choice is made as late as it can be;
+  once it knows the next one), not one test earlier: the choice is made as late as it can be; the
+  files a crashed worker had finished, which xdist puts back in the queue, are dropped;
 - while the demo is running, the files that need it (listed by the workers as they collect, in
   `AFTER_THE_DEMO`) are passed over for files that do not, so that no worker sits waiting for the
   demo while there is other work; once it is done, they come first, so that they start as it ends
   and the files left over fill the gaps at the end. When only files that need the demo are left
-  while it runs, they are handed out and wait, as before.
+  before it is done, they are handed out and wait, as before.
 
-The demo is done when its record (`conftest.demo_run`) is in the session's folder."""
+The demo is done when its record (`conftest.demo_run`) is in the session's folder; until then (also
+when the demo is not selected, or failed and wrote none) the files that need it go after the others."""
 
 from __future__ import annotations
 
@@ -61,13 +63,22 @@ class DemoFirstScheduling(LoadFileScheduling):
     def _reschedule(self, node) -> None:
         if node.shutting_down:
             return
+        self._drop_finished()
         if not self.workqueue:
             node.shutdown()
             return
-        if self._pending_of(self.assigned_work[node]) > 1:  # xdist's own waits until 2
-            return
-        self._assign_work_unit(node)
+        while self.workqueue and self._pending_of(self.assigned_work[node]) <= 1:  # xdist's own waits until 2
+            self._assign_work_unit(node)  # more than once when the file given has a single test left
+
+    def _drop_finished(self) -> None:
+        """A worker that crashed gives back every file it had, those it finished too (xdist 3.8):
+        handing one out would send it nothing, and leave it waiting."""
+        for scope in [scope for scope, tests in self.workqueue.items() if all(tests.values())]:
+            del self.workqueue[scope]
 
     def _assign_work_unit(self, node) -> None:
+        self._drop_finished()
+        if not self.workqueue:
+            return
         self.workqueue.move_to_end(self._next(), last=False)  # xdist's own takes the queue's first
         super()._assign_work_unit(node)

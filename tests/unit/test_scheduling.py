@@ -62,3 +62,29 @@ def test_a_worker_gets_its_next_file_only_when_down_to_the_test_it_holds_back(tm
     assert list(s.assigned_work[s.node]) == ["a", "b"]
     s._reschedule(s.node)
     assert s.node.shutting_down  # nothing left to hand out
+
+
+def test_the_files_a_crashed_worker_finished_are_not_handed_out_again(tmp_path):
+    """xdist puts back every file of a crashed worker, finished ones too: handing one out sent the
+    next worker no test, and left it waiting for ever."""
+    s = scheduler(tmp_path, {"done": 2, "crashed": 2, "single": 1}, [])
+    s.workqueue["done"] = {k: True for k in s.workqueue["done"]}  # as xdist's remove_node gives it back
+    s.workqueue["crashed"]["crashed::t0"] = True
+    s._reschedule(s.node)
+    assert list(s.assigned_work[s.node]) == ["crashed", "single"] and s.node.sent == [
+        [3],
+        [4],
+    ]  # crashed::t1 and single::t0
+    assert not s.workqueue
+
+
+def test_a_worker_given_a_file_of_one_test_gets_another_to_run_it(tmp_path):
+    s = scheduler(tmp_path, {"one": 1, "two": 2, "three": 3}, [])
+    s._reschedule(s.node)
+    assert list(s.assigned_work[s.node]) == ["one", "two"]  # one pending test alone would never run
+
+
+def test_without_the_workers_list_nothing_is_held_back(tmp_path):
+    s = scheduler(tmp_path, {"pipeline": 5, "releases": 9}, ["releases"])
+    (tmp_path / AFTER_THE_DEMO).unlink()
+    assert [handed_out(s), handed_out(s)] == ["pipeline", "releases"]
