@@ -19,10 +19,11 @@ when the demo is not selected, or failed and wrote none) the files that need it 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from xdist.scheduler import LoadFileScheduling
+
+from portal_index.core.atomic import replace_atomically
 
 AFTER_THE_DEMO = "files-after-the-demo.json"
 DEMO_RECORD = "demo-run.json"
@@ -38,10 +39,7 @@ def session_folder(config) -> Path:
 def write_after_the_demo(config, files: list[str]) -> None:
     """In a worker, once its tests are ordered: the files the scheduler holds back while the demo
     runs (each worker writes the same list)."""
-    target = session_folder(config) / AFTER_THE_DEMO
-    staged = target.with_name(f"{target.name}.{os.getpid()}")
-    staged.write_text(json.dumps(files))
-    staged.replace(target)
+    replace_atomically(session_folder(config) / AFTER_THE_DEMO, lambda staged: staged.write_text(json.dumps(files)))
 
 
 class DemoFirstScheduling(LoadFileScheduling):
