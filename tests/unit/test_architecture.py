@@ -189,14 +189,11 @@ def test_the_dagster_folders_import_what_the_architecture_says():
     assert wrong == []
 
 
-def test_relative_and_dynamic_imports_are_seen():
+def test_relative_and_dynamic_imports_are_seen(tmp_path):
     mods = {"portal_index.release.publish", "portal_index.demo", "portal_index.demo.simulator", "portal_index"}
-    path = ROOT / "tests" / "unit" / "_probe_module.py"
+    path = tmp_path / "publish.py"  # read as if it were portal_index/release/publish.py
     path.write_text("from ..demo import simulator\nimport importlib\nimportlib.import_module('portal_index.demo')\n")
-    try:
-        found = imports(path, mods, "portal_index.release.publish")
-    finally:
-        path.unlink()
+    found = imports(path, mods, "portal_index.release.publish")
     assert found == {"portal_index.demo", "portal_index.demo.simulator"}
 
 
