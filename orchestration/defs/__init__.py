@@ -7,13 +7,19 @@ release/     the release asset
 automation/  jobs, schedules and the inbox sensor
 """
 
-import warnings
+from __future__ import annotations
 
-import dagster as dg
+import warnings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # importing this package (for one of its light modules) does not import Dagster
+    import dagster as dg
 
 
 def build_defs() -> dg.Definitions:
     """The definitions; the dbt manifest is prepared here (parsed when stale), never at import."""
+    import dagster as dg
+
     from orchestration.defs.automation import jobs, schedules, sensors
     from orchestration.defs.checks.checks import great_expectations_checks
     from orchestration.defs.cluster import celery_executor

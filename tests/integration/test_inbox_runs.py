@@ -18,7 +18,7 @@ import pytest
 from conftest import cli
 from test_changes import _rows
 
-from orchestration.defs.scoring.assets import KEPT_BUILDS
+from orchestration.defs.scoring.build_folders import KEPT_BUILDS
 from portal_index.config import Home
 
 pytestmark = pytest.mark.slow  # runs the whole pipeline

@@ -1,9 +1,9 @@
-"""dbt's per-build target folders in a working folder (orchestration/defs/scoring/assets.py): the
+"""dbt's per-build target folders in a working folder (orchestration/defs/scoring/build_folders.py): the
 newest few are kept, the build just made always among them, and nothing else in the folder is touched."""
 
 import os
 
-from orchestration.defs.scoring.assets import KEPT_BUILDS, PARTIAL_PARSE, prune_builds
+from orchestration.defs.scoring.build_folders import KEPT_BUILDS, PARTIAL_PARSE, prune_builds
 
 
 def make_build(parent, name, mtime):
@@ -47,19 +47,19 @@ def test_keeping_none_removes_every_other_build_but_never_the_current_one(tmp_pa
 
 
 def test_a_new_working_folder_starts_from_the_projects_parse_and_a_kept_one_is_never_replaced(tmp_path, monkeypatch):
-    from orchestration.defs.scoring import assets
+    from orchestration.defs.scoring import build_folders
 
     project_target = tmp_path / "project-target"
     project_target.mkdir()
     (project_target / PARTIAL_PARSE).write_bytes(b"the project's parse")
-    monkeypatch.setattr(assets, "TARGET", project_target)
+    monkeypatch.setattr(build_folders, "TARGET", project_target)
     new, kept = tmp_path / "new" / "work" / "dbt", tmp_path / "kept"
     kept.mkdir()
     (kept / PARTIAL_PARSE).write_bytes(b"this folder's own parse")
 
-    assets.seed_partial_parse(new)
-    assets.seed_partial_parse(kept)
-    assets.seed_partial_parse(project_target)  # dbt's own target folder: nothing to do
+    build_folders.seed_partial_parse(new)
+    build_folders.seed_partial_parse(kept)
+    build_folders.seed_partial_parse(project_target)  # dbt's own target folder: nothing to do
 
     assert (new / PARTIAL_PARSE).read_bytes() == b"the project's parse"
     assert (kept / PARTIAL_PARSE).read_bytes() == b"this folder's own parse"
@@ -68,7 +68,7 @@ def test_a_new_working_folder_starts_from_the_projects_parse_and_a_kept_one_is_n
 
 
 def test_a_build_keeps_its_parse_for_the_next_one(tmp_path):
-    from orchestration.defs.scoring.assets import keep_partial_parse
+    from orchestration.defs.scoring.build_folders import keep_partial_parse
 
     build = make_build(tmp_path, "portal_index_dbt-0000001-abcdef1", 1_000_000)
     (tmp_path / PARTIAL_PARSE).write_bytes(b"older")
@@ -79,12 +79,12 @@ def test_a_build_keeps_its_parse_for_the_next_one(tmp_path):
 
 
 def test_a_staged_copy_has_the_usual_permissions(tmp_path):
-    from orchestration.defs.scoring.assets import _copy_atomically
+    from orchestration.defs.scoring.build_folders import copy_atomically
 
     old = os.umask(0o022)
     try:
         (tmp_path / "made").write_bytes(b"parse")
-        _copy_atomically(tmp_path / "made", tmp_path / PARTIAL_PARSE)
+        copy_atomically(tmp_path / "made", tmp_path / PARTIAL_PARSE)
     finally:
         os.umask(old)
     assert (tmp_path / PARTIAL_PARSE).stat().st_mode & 0o777 == 0o644  # another user's dbt may replace it
