@@ -2,8 +2,11 @@
 newest few are kept, the build just made always among them, and nothing else in the folder is touched."""
 
 import os
+import subprocess
+import sys
 
 from orchestration.defs.scoring.build_folders import KEPT_BUILDS, PARTIAL_PARSE, prune_builds
+from portal_index.config import REPO_ROOT
 
 
 def make_build(parent, name, mtime):
@@ -106,3 +109,16 @@ def test_the_launcher_keeps_relative_dbt_paths_meant_from_where_it_started(tmp_p
     assert os.environ["DBT_LOG_PATH"] == str(tmp_path / "target" / "build-1")
     assert os.environ["DBT_TARGET_PATH"] == "target/build-1"
     assert os.environ["DBT_TARGET"] == "pipeline" and os.environ["DBT_LOG_LEVEL_FILE"] == "info"
+
+
+def test_the_build_folders_module_and_the_docs_record_import_no_dagster():
+    """Every test process imports these at collection (and the launcher's helpers run without
+    Dagster): importing them must not import Dagster or dagster-dbt, about 3 s of CPU each."""
+    code = (
+        "import sys\n"
+        "import orchestration.defs.scoring.build_folders, orchestration.defs.scoring.build_docs\n"
+        "print(sorted(m for m in ('dagster', 'dagster_dbt') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
