@@ -220,3 +220,17 @@ def test_relative_and_dynamic_imports_are_seen(tmp_path):
         "portal_index.demo",
         "portal_index.demo.simulator",
     }
+
+
+def test_only_the_command_line_imports_orchestration_among_the_plain_modules():
+    users = {m for m, targets in graph().items() if any(t.startswith("orchestration") for t in targets)}
+    assert {m for m in users if not m.startswith(("orchestration", "benchmarks"))} == {"portal_index.cli"}
+
+
+def test_environment_variables_are_read_and_set_in_config_only():
+    readers = []
+    for name, path in modules().items():
+        text = path.read_text(encoding="utf-8")
+        if any(w in text for w in ("environ", "getenv", "putenv")) and name != "portal_index.config":
+            readers.append(name)
+    assert readers == []
