@@ -400,12 +400,11 @@ def probe_all(
 def probe_from_vantages(targets, vantages, **options) -> list[dict]:
     """`probe_all` of the same targets from each of `vantages`, (name, source address) pairs, one
     vantage after the other, each with its own workers and per-site limits (docs/probes.md, "Vantage
-    points"). Not at the same time: every probe thread of a step shares this process (and its
-    interpreter lock) while its clock runs, so a second vantage's probes would be measured into the
-    first's timings; where the portals are simulated on this machine (the demo), they would also
-    answer twice as many probes at once: probed together, the 90th percentile of the demo's times
-    to first byte went from about 0.7 s to 1.1 to 1.2 s (docs/performance.md). A cluster probes each
-    vantage in a step of its own, on a worker of its own."""
+    points"). Not at the same time: probed together, the 90th percentile of the demo's times to
+    first byte went from about 0.7 s to 1.1 to 1.2 s (docs/performance.md), from either or both of
+    two causes: every probe thread of a step shares this process (and its interpreter lock) while
+    its clock runs, and portals simulated on this machine (the demo) answer twice as many probes at
+    once. A cluster probes each vantage in a step of its own, on a worker of its own."""
     return [
         row for name, address in vantages for row in probe_all(targets, vantage=name, source_address=address, **options)
     ]

@@ -45,8 +45,8 @@ def prune_builds(build_target: Path, keep: int = KEPT_BUILDS) -> list[Path]:
     """Remove the target folders of this working folder's older dbt builds, keeping the `keep` newest
     (this one among them); returns what was removed. dagster-dbt gives every invocation a folder of its
     own (`<op>-<first 7 of the run id>-<random 7>`) and never removes one: a working folder built every
-    hour grew by about 13 MB a run (16 MB with dbt's file log at debug level). Only folders named so
-    for the same op are touched."""
+    hour grew by about 13 MB a run (measured with dbt's file log at info level). Only folders named
+    so for the same op are touched."""
     op = build_target.name.rsplit("-", 2)[0]
     pattern = re.compile(re.escape(op) + r"-[0-9a-f]{7}-[0-9a-f]{7}")
     builds = []
