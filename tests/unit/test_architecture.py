@@ -67,12 +67,28 @@ def modules() -> dict[str, Path]:
     return found
 
 
+def parse(path: Path) -> ast.Module:
+    """The file's syntax tree. CPython 3.11 keeps the AST constructor's recursion count in the
+    interpreter's state, shared by its threads (python/cpython#106905), and twice in full runs this
+    parse failed with "AST constructor recursion depth mismatch" while a server thread left by
+    another test printed a traceback (3.11's traceback module parses source lines too). The parse
+    is deterministic, so a failure of that kind is tried again."""
+    source = path.read_text(encoding="utf-8")
+    for _ in range(2):
+        try:
+            return ast.parse(source)
+        except SystemError as e:
+            if "recursion depth mismatch" not in str(e):
+                raise
+    return ast.parse(source)
+
+
 def imports(path: Path, known: set[str], module: str = "") -> set[str]:
     """The project's modules a file imports, anywhere in it: import statements (relative ones
     resolved) and `importlib.import_module` / `__import__` of a literal name."""
     out = set()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(parse(path)):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
