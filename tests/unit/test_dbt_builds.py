@@ -112,8 +112,9 @@ def test_the_launcher_keeps_relative_dbt_paths_meant_from_where_it_started(tmp_p
 
 
 def test_the_build_folders_module_and_the_docs_record_import_no_dagster():
-    """Every test process imports these at collection (and the launcher's helpers run without
-    Dagster): importing them must not import Dagster or dagster-dbt, about 3 s of CPU each."""
+    """Every test process imports these at collection (test_dbt_builds.py, test_build_docs.py and
+    test_inbox_runs.py at module level): importing them must not import Dagster or dagster-dbt,
+    about 3 s of CPU a process."""
     code = (
         "import sys\n"
         "import orchestration.defs.scoring.build_folders, orchestration.defs.scoring.build_docs\n"
