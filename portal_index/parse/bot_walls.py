@@ -510,14 +510,17 @@ def wall_of(
     raw, size = _body(body, r.body_window)
     page = _Page(raw, size, r)
     blocked = code in r.blocking
-    if raw and (blocked or page.fits(r.small)):
+    if raw and (blocked or page.within(r.small)):
         for rule in r.body:
             if rule.where == "blocked_and_small" and not blocked:
                 continue
+            # the marker first: parsing the page to see whether it is small costs more, and most pages
+            # hold no marker at all
+            if (hit := rule.find(page.text)) is None:
+                continue
             if not (blocked and rule.where == "blocked_or_small") and not page.fits(r.small):
                 continue
-            if (hit := rule.find(page.text)) is not None:
-                return Wall(rule.kind, rule.vendor if rule.vendor != "unknown" else named, hit)
+            return Wall(rule.kind, rule.vendor if rule.vendor != "unknown" else named, hit)
     if raw:
         if (wall := _meta_refresh(raw)) is not None:
             return wall
