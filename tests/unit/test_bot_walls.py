@@ -579,6 +579,17 @@ def test_the_content_pages_here_are_really_big_and_the_walls_really_small():
     assert small.fits(r.small) and not small.fits(r.tiny)
 
 
+def test_a_small_page_without_any_marker_is_not_parsed(monkeypatch):
+    """The crawler asks this of every page: the parse that tells a small page is left for the pages a
+    marker was found in (the rules' order and result are the same either way, as the tests above show)."""
+    page = "<html><head><title>Cổng thông tin</title></head><body><p>Tin tức</p><a href='/a'>A</a></body></html>"
+    parsed = []
+    real = bot_walls.LexborHTMLParser
+    monkeypatch.setattr(bot_walls, "LexborHTMLParser", lambda raw: parsed.append(raw) or real(raw))
+    assert wall_of(200, None, page) is None and parsed == []
+    assert wall_of(200, None, CF_BLOCKED) is not None and len(parsed) == 1  # a marker: then parsed, once
+
+
 def test_only_the_start_of_a_body_is_read():
     late = b"<html><body>" + b" " * RULES.body_window + b"Attention Required! | Cloudflare</body></html>"
     assert wall_of(403, None, late) is None
