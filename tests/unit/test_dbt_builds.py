@@ -111,13 +111,15 @@ def test_the_launcher_keeps_relative_dbt_paths_meant_from_where_it_started(tmp_p
     assert os.environ["DBT_TARGET"] == "pipeline" and os.environ["DBT_LOG_LEVEL_FILE"] == "info"
 
 
-def test_the_build_folders_module_and_the_docs_record_import_no_dagster():
+def test_the_build_folders_module_the_docs_record_and_the_event_log_tests_import_no_dagster():
     """Every test process imports these at collection (test_dbt_builds.py, test_build_docs.py and
-    test_inbox_runs.py at module level): importing them must not import Dagster or dagster-dbt,
-    about 3 s of CPU a process."""
+    test_inbox_runs.py import the first two at module level; every file is collected by every
+    pytest-xdist worker): importing them must not import Dagster or dagster-dbt, about 1.3 to 3 s of
+    CPU a process. test_event_log.py imports Dagster in its tests."""
     code = (
         "import sys\n"
-        "import orchestration.defs.scoring.build_folders, orchestration.defs.scoring.build_docs\n"
+        "sys.path.insert(0, 'tests/unit')\n"
+        "import orchestration.defs.scoring.build_folders, orchestration.defs.scoring.build_docs, test_event_log\n"
         "print(sorted(m for m in ('dagster', 'dagster_dbt') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)

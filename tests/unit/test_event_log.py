@@ -6,14 +6,10 @@ the CLI wrote."""
 
 import os
 import shutil
-import threading
 from pathlib import Path
 
-import dagster as dg
 import pytest
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
-from orchestration.event_log import ForeignEventLog, KeptConnectionsSqliteEventLogStorage
 from portal_index.cli import EARLIER_DAGSTER_YAML, _prepare, dagster_yaml
 from portal_index.config import Home
 
@@ -27,16 +23,6 @@ def home(tmp_path):
     finally:
         os.environ.clear()
         os.environ.update(saved)
-
-
-@dg.asset
-def table() -> int:
-    return 1
-
-
-@dg.asset_check(asset=table)
-def table_has_rows() -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=True)
 
 
 def open_databases(folder: Path) -> set[str]:
@@ -53,6 +39,12 @@ def open_databases(folder: Path) -> set[str]:
 
 
 def test_runs_are_stored_with_kept_connections_and_read_by_dagsters_own_storage(home):
+    import dagster as dg
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+    from event_log_assets import table, table_has_rows
+
+    from orchestration.event_log import KeptConnectionsSqliteEventLogStorage
+
     runs = home.dagster_home / "history" / "runs"
     count = KeptConnectionsSqliteEventLogStorage.KEEP + 3
     with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
@@ -84,19 +76,12 @@ def test_runs_are_stored_with_kept_connections_and_read_by_dagsters_own_storage(
         plain.dispose()
 
 
-STARTED = threading.Event()  # set by the watcher when it sees the run's step start
-
-
-@dg.asset
-def waits_to_be_watched() -> int:
-    assert STARTED.wait(20), "the watcher saw no event of the run while it ran"
-    return 1
-
-
 def test_a_watcher_sees_the_runs_events_while_it_runs(home):
     """What the Dagster UI's live run log does: a second instance watches the run; the run's step
     waits until the watcher has seen it start."""
+    import dagster as dg
     from dagster._core.utils import make_new_run_id
+    from event_log_assets import STARTED, waits_to_be_watched
 
     run_id, seen = make_new_run_id(), []
 
@@ -119,6 +104,11 @@ def test_a_watcher_sees_the_runs_events_while_it_runs(home):
 
 
 def test_a_copied_working_folder_is_refused_until_its_instance_file_names_its_own_event_log(home, tmp_path):
+    import dagster as dg
+    from event_log_assets import table
+
+    from orchestration.event_log import ForeignEventLog
+
     copy = Home(tmp_path / "copy")
     shutil.copytree(home.root, copy.root, symlinks=True)
     with pytest.raises(ForeignEventLog, match=r"not in its own folder .*copy/dagster/history/runs: was the"):
@@ -132,6 +122,11 @@ def test_a_copied_working_folder_is_refused_until_its_instance_file_names_its_ow
 
 
 def test_a_moved_working_folder_is_refused_and_its_old_place_is_not_made_again(home, tmp_path):
+    import dagster as dg
+    from event_log_assets import table
+
+    from orchestration.event_log import ForeignEventLog
+
     moved = Home(tmp_path / "moved")
     shutil.move(home.root, moved.root)
     with pytest.raises(ForeignEventLog, match=r"which does not exist: was the working folder moved\?"):
