@@ -46,8 +46,8 @@ $(STAMP): $(RUN_STAMP)
 run: $(RUN_STAMP) chromium-if-possible
 	$(BIN)/portal-index run --demo
 
-## Run the test suite, in TEST_WORKERS processes (pytest-xdist), each test file in one of them, in the
-## order tests/conftest.py gives; the demo run the pipeline tests read is made once, by the first worker
+## Run the test suite, in TEST_WORKERS processes (pytest-xdist), each test file in one of them (what `pytest`
+## alone does too, with three: pyproject.toml's addopts), in the order tests/conftest.py gives; the demo run the pipeline tests read is made once, by the first worker
 ## that needs it (tests/conftest.py), and the files that need it are handed out once it is done
 ## (tests/scheduling.py).
 TEST_WORKERS ?= 3
@@ -58,7 +58,7 @@ test: $(STAMP)
 ## vantages, started and stopped by the test (docs/deploy.md). Installs Debian's postgresql and redis-server
 ## where missing (root or sudo).
 test-cluster: $(STAMP) cluster-servers chromium-if-possible
-	$(BIN)/pytest --cluster tests/cluster
+	$(BIN)/pytest -n 0 --cluster tests/cluster
 
 ## Render and audit pages per minute on the cluster, with one and with two browser workers (prints figures).
 bench-cluster: $(STAMP) cluster-servers chromium-if-possible
