@@ -47,9 +47,9 @@ run: $(RUN_STAMP) chromium-if-possible
 	$(BIN)/portal-index run --demo
 
 ## Run the test suite, in TEST_WORKERS processes (pytest-xdist), each test file in one of them (what `pytest`
-## alone does too, with three: pyproject.toml's addopts), in the order tests/conftest.py gives; the demo run the pipeline tests read is made once, by the first worker
-## that needs it (tests/conftest.py), and the files that need it are handed out once it is done
-## (tests/scheduling.py).
+## alone does too, with three: pyproject.toml's addopts), in the order tests/conftest.py gives; the demo
+## run the pipeline tests read is made once, by the first worker that needs it (tests/conftest.py), and
+## the files that need it are handed out once it is done (tests/scheduling.py).
 TEST_WORKERS ?= 3
 test: $(STAMP)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder

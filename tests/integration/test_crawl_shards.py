@@ -206,3 +206,18 @@ def test_a_portal_moved_onto_another_processs_site_is_crawled_again_at_the_end(t
     assert any("crawled again after the other processes" in line and "'a'" in line for line in lines)
     pages = extract_warc(results["a"].warc)["crawl_pages"]
     assert any(p["url"].startswith("http://b.gov.vn/a/") and p["depth"] == 1 for p in pages)
+
+
+def test_the_crawls_loop_declares_asyncio_to_sniffio_and_only_inside_it():
+    """httpcore and anyio ask sniffio which library runs several times a request; the crawl's loop
+    answers once (`run_loop`), for its tasks and not for the code that called it."""
+    import sniffio
+
+    from portal_index.fetch.crawler import run_loop
+
+    async def seen() -> tuple:
+        child = await asyncio.create_task(asyncio.sleep(0, result=sniffio.current_async_library_cvar.get()))
+        return sniffio.current_async_library_cvar.get(), child
+
+    assert run_loop(seen()) == ("asyncio", "asyncio")
+    assert sniffio.current_async_library_cvar.get() is None
