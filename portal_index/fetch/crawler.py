@@ -428,7 +428,7 @@ class PortalCrawler:
                     break
             except (TimeoutError, httpx.HTTPError) as e:
                 meta["error"] = classify(e)
-            except ValueError as e:  # httpx refuses some malformed URLs outright
+            except (httpx.InvalidURL, ValueError) as e:  # malformed URLs: httpx's refusal, urllib's
                 meta["error"] = "bad_url"
                 meta["detail"] = str(e)[:200]
         meta["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 1)

@@ -100,7 +100,13 @@ class Guard:
 
 
 def check_scheme(url: str | httpx.URL) -> str | None:
-    scheme = httpx.URL(str(url)).scheme
+    """A refusal unless httpx reads the URL's scheme as http or https. A text that starts with either
+    (in any case) is one without parsing it: the crawler asks this of every request, whose URL httpx
+    parses when it builds the request (and raises `httpx.InvalidURL` there, as here, for a malformed one)."""
+    text = str(url)
+    if text[:8].lower().startswith(("http://", "https://")):
+        return None
+    scheme = httpx.URL(text).scheme
     return None if scheme in SCHEMES else f"blocked scheme: {scheme or 'none'} (only http and https)"
 
 
