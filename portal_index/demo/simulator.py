@@ -20,9 +20,9 @@ static site without walls or TLS, for benchmarks of the static path, and the fix
 
 News is paginated (`tin-tuc/trang/N`, 20 articles a page) so a site can be made as large as a
 benchmark needs (`articles=`). Besides the portals, `HOSTILE` sites under `/hostile-<kind>/` behave
-as a crawler must survive: a redirect loop, a 50 MB page, a slow drip, a gzip bomb, a site
-robots.txt disallows, a storm of 5xx answers, an endless calendar, malformed HTML and wrong
-Content-Types.
+as a crawler must survive: a redirect loop, a redirect httpx cannot follow, a 50 MB page, a slow
+drip, a gzip bomb, a site robots.txt disallows, a storm of 5xx answers, an endless calendar,
+malformed HTML and wrong Content-Types.
 """
 
 from __future__ import annotations
@@ -536,6 +536,15 @@ def _redirect_loop(h, sub, query):
     h.end_headers()
 
 
+def _bad_redirect(h, sub, query):
+    """A redirect whose target httpx cannot make a URL of (a backslash after the scheme): httpx raises
+    while it reads the answer, even when it is not to follow it."""
+    h.send_response(302)
+    h.send_header("Location", "http:\\\\evil/x")
+    h.send_header("Content-Length", "0")
+    h.end_headers()
+
+
 def _huge(h, sub, query):
     h.send_response(200)
     h.send_header("Content-Type", "text/html; charset=utf-8")
@@ -657,6 +666,7 @@ def _a11y_page(h, case: str) -> None:
 
 HOSTILE = {
     "redirect-loop": _redirect_loop,
+    "bad-redirect": _bad_redirect,
     "huge": _huge,
     "slow-drip": _slow_drip,
     "gzip-bomb": _gzip,

@@ -718,7 +718,7 @@ def run_loop(coro):
 async def _on_asyncio(coro):
     """`coro`, with its library declared to sniffio as async libraries do. httpcore and anyio ask sniffio
     which library runs several times a request; undeclared, each answer looks up the current task
-    (4 % of a crawl's CPU in a profile of 28 November). The tasks of the loop inherit the declaration,
+    (4.7 % of a crawl's samples in a profile of 28 November). The tasks of the loop inherit the declaration,
     and so does a thread started with `asyncio.to_thread` (it copies the context): code there must not
     start an event loop of its own through anyio (the renderer's `trust_options` runs a subprocess)."""
     sniffio.current_async_library_cvar.set("asyncio")

@@ -210,14 +210,19 @@ def test_a_portal_moved_onto_another_processs_site_is_crawled_again_at_the_end(t
 
 def test_the_crawls_loop_declares_asyncio_to_sniffio_and_only_inside_it():
     """httpcore and anyio ask sniffio which library runs several times a request; the crawl's loop
-    answers once (`run_loop`), for its tasks and not for the code that called it."""
+    answers once (`run_loop`), for its tasks and the threads `asyncio.to_thread` starts (which copy the
+    context), and not for the code that called it."""
     import sniffio
 
     from portal_index.fetch.crawler import run_loop
 
-    async def seen() -> tuple:
-        child = await asyncio.create_task(asyncio.sleep(0, result=sniffio.current_async_library_cvar.get()))
-        return sniffio.current_async_library_cvar.get(), child
+    async def declared() -> str | None:
+        return sniffio.current_async_library_cvar.get()
 
-    assert run_loop(seen()) == ("asyncio", "asyncio")
+    async def seen() -> tuple:
+        child = await asyncio.create_task(declared())  # read by the task itself
+        thread = await asyncio.to_thread(sniffio.current_async_library_cvar.get)
+        return await declared(), child, thread
+
+    assert run_loop(seen()) == ("asyncio", "asyncio", "asyncio")
     assert sniffio.current_async_library_cvar.get() is None
