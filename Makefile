@@ -46,13 +46,14 @@ $(STAMP): $(RUN_STAMP)
 run: $(RUN_STAMP) chromium-if-possible
 	$(BIN)/portal-index run --demo
 
-## Run the test suite, in TEST_WORKERS processes (pytest-xdist), each test file in one of them (what `pytest`
-## alone does too, with three: pyproject.toml's addopts), in the order tests/conftest.py gives; the demo
-## run the pipeline tests read is made once, by the first worker that needs it (tests/conftest.py), and
-## the files that need it are handed out once it is done (tests/scheduling.py).
+## Run the test suite, in TEST_WORKERS processes (pytest-xdist), each test file in one of them
+## (pyproject.toml's addopts hold the distribution, and three processes for `pytest` alone), in the order
+## tests/conftest.py gives; the demo run the pipeline tests read is made once, by the first worker that
+## needs it (tests/conftest.py), and the files that need it are handed out once it is done
+## (tests/scheduling.py).
 TEST_WORKERS ?= 3
 test: $(STAMP)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 ## The demo on a cluster on loopback: PostgreSQL, Redis, the Dagster daemon and two Celery workers at two
 ## vantages, started and stopped by the test (docs/deploy.md). Installs Debian's postgresql and redis-server
@@ -67,7 +68,7 @@ bench-cluster: $(STAMP) cluster-servers chromium-if-possible
 ## The fast tests: unit tests and quick simulator tests, no pipeline run, browser or long timeout; each test file
 ## in one process, as `make test` does, so a file's module fixtures are made once.
 test-fast: $(STAMP)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow"
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not slow"
 
 ## Lint and check the formatting (ruff, configured in pyproject.toml).
 lint: $(STAMP)

@@ -5,7 +5,14 @@ import os
 import subprocess
 import sys
 
-from orchestration.defs.scoring.build_folders import KEPT_BUILDS, PARTIAL_PARSE, prune_builds
+from orchestration.defs.scoring import build_folders
+from orchestration.defs.scoring.build_folders import (
+    KEPT_BUILDS,
+    PARTIAL_PARSE,
+    copy_atomically,
+    keep_partial_parse,
+    prune_builds,
+)
 from portal_index.config import REPO_ROOT
 
 
@@ -50,8 +57,6 @@ def test_keeping_none_removes_every_other_build_but_never_the_current_one(tmp_pa
 
 
 def test_a_new_working_folder_starts_from_the_projects_parse_and_a_kept_one_is_never_replaced(tmp_path, monkeypatch):
-    from orchestration.defs.scoring import build_folders
-
     project_target = tmp_path / "project-target"
     project_target.mkdir()
     (project_target / PARTIAL_PARSE).write_bytes(b"the project's parse")
@@ -71,8 +76,6 @@ def test_a_new_working_folder_starts_from_the_projects_parse_and_a_kept_one_is_n
 
 
 def test_a_build_keeps_its_parse_for_the_next_one(tmp_path):
-    from orchestration.defs.scoring.build_folders import keep_partial_parse
-
     build = make_build(tmp_path, "portal_index_dbt-0000001-abcdef1", 1_000_000)
     (tmp_path / PARTIAL_PARSE).write_bytes(b"older")
     (build / PARTIAL_PARSE).write_bytes(b"newer")
@@ -82,8 +85,6 @@ def test_a_build_keeps_its_parse_for_the_next_one(tmp_path):
 
 
 def test_a_staged_copy_has_the_usual_permissions(tmp_path):
-    from orchestration.defs.scoring.build_folders import copy_atomically
-
     old = os.umask(0o022)
     try:
         (tmp_path / "made").write_bytes(b"parse")
