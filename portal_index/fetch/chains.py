@@ -17,14 +17,12 @@ such a portal the way a citizen's browser does, and record the fault (`tls_incom
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import ssl
 import threading
 import time
 from contextlib import suppress
 
-import anyio.to_thread
 import httpcore
 import httpx
 from cryptography import x509
@@ -32,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 from cryptography.x509.verification import DNSName, PolicyBuilder, Store, VerificationError
 
-from portal_index.fetch.netguard import Guard, GuardedBackend, resolve_sync, with_backend
+from portal_index.fetch.netguard import Guard, resolve_sync, with_backend
 
 MAX_ISSUER_BYTES = 64 * 1024
 INCOMPLETE_CHAIN = "tls_incomplete_chain"
@@ -171,42 +169,3 @@ def complete_chain(guard: Guard, host: str, port: int, timeout: float = 10.0) ->
         context.load_verify_locations(cadata=issuer.public_bytes(serialization.Encoding.PEM).decode())
         return context
     return None
-
-
-class CompletingTransport(httpx.AsyncBaseTransport):
-    """The guarded transport, plus chain completion: a request whose verification failed for want
-    of an intermediate is sent again once `complete_chain` found it, over connections that use the
-    completed context for that host only. Responses from such a host carry
-    `extensions["tls_fault"] = "tls_incomplete_chain"`."""
-
-    def __init__(self, guard: Guard, max_connections: int = 100):
-        self.guard = guard
-        self.backend = GuardedBackend(guard)
-        self.inner = with_backend(httpx.AsyncHTTPTransport(verify=guard.ssl_context()), self.backend, max_connections)
-        self.faults: dict[str, str] = {}  # host -> fault
-        self._completions: dict[str, asyncio.Task] = {}
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        host = request.url.raw_host.decode("ascii").lower()  # an IDN as the connection names it (punycode)
-        try:
-            response = await self.inner.handle_async_request(request)
-        except httpx.ConnectError as e:
-            if request.url.scheme != "https" or not missing_issuer(str(e)):
-                raise
-            task = self._completions.get(host)
-            if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
-                task = self._completions[host] = asyncio.ensure_future(  # one per host, awaited by all
-                    anyio.to_thread.run_sync(complete_chain, self.guard, host, request.url.port or 443)
-                )
-            context = await asyncio.shield(task)  # a request given up does not cancel the others' wait
-            if context is None:
-                raise
-            self.backend.tls_for[host] = context
-            self.faults[host] = INCOMPLETE_CHAIN
-            response = await self.inner.handle_async_request(request)
-        if host in self.faults:
-            response.extensions["tls_fault"] = self.faults[host]
-        return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

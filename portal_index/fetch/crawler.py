@@ -1,8 +1,8 @@
 """The polite crawler: breadth-first within each portal's own hosts, archived as one WARC per portal.
 
-Built on httpx (async HTTP), protego (robots.txt, including Crawl-delay), httpx-retries (retries
-of timeouts and 5xx with exponential backoff and Retry-After) and warcio (the archive);
-docs/crawler.md says why these and not Scrapy.
+Built on aiohttp (async HTTP, through `portal_index.fetch.http_client`: guarded, retrying timeouts,
+dropped connections and 429/5xx with exponential backoff and Retry-After), protego (robots.txt,
+including Crawl-delay) and warcio (the archive); docs/crawler.md says why these and not Scrapy.
 
 What the crawler decides itself is only what a crawl of government portals needs: which URLs are
 the portal's (its hosts and path prefix), the limits (pages, depth, bytes, time per response and per
@@ -29,12 +29,11 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
 import sniffio
-from httpx_retries import Retry, RetryTransport
 from protego import Protego
 
 from portal_index import __version__
 from portal_index.config import progress_on_tty, render_concurrency, user_agent_override
-from portal_index.fetch.chains import CompletingTransport
+from portal_index.fetch.http_client import CrawlClient
 from portal_index.fetch.netguard import Guard, check_scheme, classify
 from portal_index.fetch.render import Renderer, find_render_chromium
 from portal_index.fetch.user_agent import ROBOTS_AGENT, USER_AGENT
@@ -88,45 +87,16 @@ class PortalCrawl:
     unrendered: int = 0  # app-shell pages recorded as render_failed because no browser rendered them
 
 
-class _Cookies(httpx.Cookies):
-    """httpx's cookie jar, without the standard library's cookie parsing of a response that sets no
-    cookie (most responses; the parse builds request and message objects each time, a few per cent
-    of the crawl's CPU). A response with Set-Cookie (or Set-Cookie2) is read exactly as before."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        if "set-cookie" in response.headers or "set-cookie2" in response.headers:
-            super().extract_cookies(response)
-
-
-class _Client(httpx.AsyncClient):
-    """An httpx client whose cookie jar is `_Cookies`."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.cookies = self.cookies
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._cookies
-
-    @cookies.setter
-    def cookies(self, cookies) -> None:
-        self._cookies = _Cookies(cookies)
-
-
-def make_client(limits: CrawlLimits) -> httpx.AsyncClient:
-    retry = Retry(
-        total=limits.retries,
-        backoff_factor=limits.backoff_seconds,
-        max_backoff_wait=10.0,
-        status_forcelist=[429, 500, 502, 503, 504],
-        retry_on_exceptions=[httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError],
-    )
-    transport = RetryTransport(transport=CompletingTransport(limits.guard, limits.concurrency), retry=retry)
-    return _Client(
-        transport=transport,
-        follow_redirects=False,
-        timeout=httpx.Timeout(limits.timeout_seconds),
+def make_client(limits: CrawlLimits) -> CrawlClient:
+    """The crawl's HTTP client (`portal_index.fetch.http_client`): guarded, retrying timeouts,
+    dropped connections and 429/5xx answers, completing certificate chains, never following a
+    redirect itself (the crawler follows them by hand, each hop checked and archived)."""
+    return CrawlClient(
+        guard=limits.guard,
+        connections=limits.concurrency,
+        timeout_seconds=limits.timeout_seconds,
+        retries=limits.retries,
+        backoff_seconds=limits.backoff_seconds,
         headers={
             "User-Agent": limits.user_agent,
             "Accept-Encoding": "gzip, deflate",
@@ -195,6 +165,19 @@ def canonical(url: str) -> str | None:
         return str(httpx.URL(url))
     except (httpx.InvalidURL, ValueError):
         return None
+
+
+def redirect_target(current: str, location: str) -> str:
+    """Where a redirect goes, without its fragment, read as httpx reads a `Location` (its
+    `_redirect_url`, httpx 0.28): a scheme without a host takes the request's host, a relative
+    reference is joined to the request's URL. A `Location` that makes no URL that way (backslashes after `http:`)
+    raises `httpx.InvalidURL`, which the crawler records as a `bad_url`."""
+    target = httpx.URL(location.strip())
+    if target.scheme and not target.host:
+        target = target.copy_with(host=httpx.URL(current).host)
+    if target.is_relative_url:
+        target = httpx.URL(current).join(target)
+    return urldefrag(str(target))[0]
 
 
 class BoundedDecoder:
@@ -281,7 +264,7 @@ class PortalCrawler:
         self,
         portal_id: str,
         base_url: str,
-        client: httpx.AsyncClient,
+        client: CrawlClient,
         limits: CrawlLimits,
         kw: Keywords,
         crawl_id: str,
@@ -411,7 +394,7 @@ class PortalCrawler:
                         meta["error"], meta["detail"] = "blocked", wall.reason()
                         break
                     if 300 <= ex.status < 400 and location:
-                        target = urldefrag(urljoin(current, location.strip()))[0]
+                        target = redirect_target(current, location)
                         hops.append(target)
                         meta["redirects"] = hops
                         if target in hops[:-1] or target == url:
@@ -480,34 +463,8 @@ class PortalCrawler:
         return result.html.encode("utf-8")
 
     async def _exchange(self, url: str) -> tuple[Exchange, bool, int, str | None]:
-        request = self.client.build_request("GET", url)
-        response = await self.client.send(request, stream=True)
-        try:
-            decoder = BoundedDecoder(response.headers.get("content-encoding"))
-            body = bytearray()
-            truncated = False
-            async for chunk in response.aiter_raw():
-                room = self.limits.max_bytes - len(body)
-                body += decoder.feed(chunk, room + 1)
-                if len(body) > self.limits.max_bytes:
-                    del body[self.limits.max_bytes :]
-                    truncated = True
-                    break
-        finally:
-            await response.aclose()
-        retry = response.extensions.get("retry")
-        attempts = 1 + (retry.attempts_made if retry is not None else 0)
-        tls_fault = response.extensions.get("tls_fault")
-        ex = Exchange(
-            url=url,
-            request_headers=list(request.headers.items()),
-            status=response.status_code,
-            reason=response.reason_phrase,
-            http_version=response.http_version,
-            headers=list(response.headers.items()),
-            body=bytes(body),
-        )
-        return ex, truncated, attempts, tls_fault
+        fetched = await self.client.get(url, BoundedDecoder, self.limits.max_bytes)
+        return fetched.exchange, fetched.truncated, fetched.attempts, fetched.tls_fault
 
     async def robots_for(self, url: str) -> Protego:
         """robots.txt of the URL's host (RFC 9309: 4xx = no rules, 5xx or unreachable = disallow all)."""
@@ -716,11 +673,13 @@ def run_loop(coro):
 
 
 async def _on_asyncio(coro):
-    """`coro`, with its library declared to sniffio as async libraries do. httpcore and anyio ask sniffio
-    which library runs several times a request; undeclared, each answer looks up the current task
-    (4.7 % of a crawl's samples in a profile of 28 November). The tasks of the loop inherit the declaration,
-    and so does a thread started with `asyncio.to_thread` (it copies the context): code there must not
-    start an event loop of its own through anyio (the renderer's `trust_options` runs a subprocess)."""
+    """`coro`, with its library declared to sniffio as async libraries do. anyio asks sniffio which
+    library runs (the guard's lookups, `netguard.resolve`); undeclared, each answer looks up the
+    current task (4.7 % of a crawl's samples on 28 November, when httpx's httpcore and anyio asked
+    several times a request; the crawl's aiohttp client asks once a connection). The tasks of the
+    loop inherit the declaration, and so does a thread started with `asyncio.to_thread` (it copies the
+    context): code there must not start an event loop of its own through anyio (the renderer's
+    `trust_options` runs a subprocess)."""
     sniffio.current_async_library_cvar.set("asyncio")
     return await coro
 

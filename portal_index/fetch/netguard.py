@@ -2,8 +2,11 @@
 
 A portal page, its DNS or a redirect may point the crawler or prober at a private, loopback or
 link-local address (a router's admin page, a cloud metadata service at 169.254.169.254). In live
-mode we refuse those. The check sits in httpcore's network backend, at the moment of connecting,
-on the addresses the name actually resolved to, and the connection is made to the vetted address:
+mode we refuse those. The check sits where each connection is made, on the addresses the name
+actually resolved to (`resolve`, `resolve_sync`): in the crawler's aiohttp connector
+(`portal_index.fetch.http_client`), in the prober's and the certificate-chain fetch's httpcore
+network backends (`with_backend`) and in the browser's proxy (`portal_index.fetch.proxy`); the
+connection is made to the vetted address:
 so a redirect, a DNS answer or a DNS answer that changes between check and use (rebinding) cannot
 get past it. Demo runs and tests allow loopback through `Guard.allow`.
 
@@ -21,13 +24,11 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import anyio
 import httpcore
 import httpx
-from httpcore._utils import is_socket_readable  # the check httpcore itself makes (httpcore 1.0, pinned)
 
 SCHEMES = ("http", "https")
 
@@ -137,69 +138,6 @@ def resolve_sync(guard: Guard, host: str, port: int) -> tuple[list[str], int]:
     except OSError as e:
         raise httpcore.ConnectError(f"dns failure: {host}: {e}") from e
     return vetted_addresses(guard, host, target_port, infos), target_port
-
-
-class _HostStream(httpcore.AsyncNetworkStream):
-    """A connection that remembers its host name, so TLS can use that host's own context. It also
-    answers the pool's "is this idle connection readable" (asked of every pooled connection for every
-    request) from the socket it looked up once: anyio builds a dictionary of all the stream's
-    attributes for each lookup, about 4 % of a crawl's CPU."""
-
-    def __init__(self, inner, host: str, backend: GuardedBackend):
-        self._inner, self._host, self._backend = inner, host, backend
-        self._socket = None
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(self, ssl_context, server_hostname=None, timeout=None):
-        context = self._backend.tls_for.get(self._host.lower(), ssl_context)
-        tls = await self._inner.start_tls(context, server_hostname=server_hostname, timeout=timeout)
-        return _HostStream(tls, self._host, self._backend)
-
-    def get_extra_info(self, info: str):
-        if info == "is_readable":
-            if self._socket is None:
-                self._socket = self._inner.get_extra_info("socket")
-            return is_socket_readable(self._socket)
-        return self._inner.get_extra_info(info)
-
-
-class GuardedBackend(httpcore.AnyIOBackend):
-    """Resolves the host itself, refuses blocked addresses, and connects to a vetted address.
-
-    `tls_for` holds a TLS context per host whose certificate chain was completed
-    (`portal_index.fetch.chains`); every other host uses the transport's context."""
-
-    def __init__(self, guard: Guard):
-        self.guard = guard
-        self.tls_for: dict[str, ssl.SSLContext] = {}
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable | None = None,
-    ):
-        addresses, target_port = await resolve(self.guard, host, port)
-        last: Exception | None = None
-        for address in addresses:
-            try:
-                stream = await super().connect_tcp(
-                    address, target_port, timeout=timeout, local_address=local_address, socket_options=socket_options
-                )
-                return _HostStream(stream, host, self)
-            except httpcore.ConnectError as e:
-                last = e
-        raise last or httpcore.ConnectError(f"no address for {host}")
 
 
 def with_backend(transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport, backend, max_connections: int = 100):

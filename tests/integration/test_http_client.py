@@ -1,0 +1,219 @@
+"""The crawler's HTTP client (`portal_index.fetch.http_client`) against small socket servers that
+misbehave on purpose: what it refuses before connecting, how each failure is classified, what it
+retries, and that a connection the server closed is not reused."""
+
+import asyncio
+import socket
+import threading
+
+import httpx
+import pytest
+
+from portal_index.fetch.crawler import BoundedDecoder, CrawlLimits, make_client
+from portal_index.fetch.netguard import Guard, classify
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+class Scripted:
+    """A loopback TCP server whose nth connection is handled by `script[n]` (a function of the
+    connected socket); it counts the connections it accepted."""
+
+    def __init__(self, *script):
+        self.script = list(script)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.accepted = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        for handle in self.script:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            with conn:
+                handle(conn)
+
+    def close(self):
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes a thread waiting in accept()
+        except OSError:
+            pass
+        self.listener.close()
+        self.thread.join(timeout=5)
+
+
+def _limits(port: int, **kw) -> CrawlLimits:
+    defaults = dict(timeout_seconds=1.0, retries=2, backoff_seconds=0.01)
+    return CrawlLimits(guard=Guard(allow=("127.0.0.1/32",), allow_ports=(port,)), **{**defaults, **kw})
+
+
+def _get(limits: CrawlLimits, *urls: str) -> list:
+    """Each URL fetched in turn by one client: its `Fetched`, or the exception it raised."""
+
+    async def main():
+        out = []
+        async with make_client(limits) as client:
+            for url in urls:
+                try:
+                    out.append(await client.get(url, BoundedDecoder, limits.max_bytes))
+                except Exception as e:
+                    out.append(e)
+        return out
+
+    return asyncio.run(main())
+
+
+def _request(conn) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_a_private_address_is_refused_before_any_connection_ip_literals_and_names_alike(monkeypatch):
+    server = Scripted(lambda conn: conn.sendall(OK))
+    port = server.port
+    live = CrawlLimits(timeout_seconds=1.0, retries=0)  # the live guard: no private address at all
+    urls = (
+        f"http://127.0.0.1:{port}/",
+        f"http://localhost:{port}/",
+        f"http://[::1]:{port}/",
+        f"http://2130706433:{port}/",  # 127.0.0.1 written as one number
+        f"http://127.1:{port}/",
+        "http://169.254.169.254/latest/meta-data/",
+    )
+    answers = _get(live, *urls)
+    server.close()
+    assert all(isinstance(a, httpx.ConnectError) for a in answers), answers
+    assert [classify(a) for a in answers] == ["blocked_address"] * len(urls)
+    assert server.accepted == 0
+    # the same server, allowed by the guard, answers, and a proxy named by the shell is not used
+    server, proxy = Scripted(lambda conn: (_request(conn), conn.sendall(OK))), Scripted(lambda conn: None)
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.port}")
+    [fetched] = _get(_limits(server.port), f"http://127.0.0.1:{server.port}/")
+    server.close()
+    proxy.close()
+    assert (fetched.exchange.status, fetched.exchange.body, fetched.attempts) == (200, b"ok", 1)
+    assert proxy.accepted == 0
+
+
+def test_failures_are_classified_as_the_crawl_records_them_and_retried_where_they_may_pass():
+    free = socket.create_server(("127.0.0.1", 0))
+    closed_port = free.getsockname()[1]
+    free.close()
+    [refused] = _get(_limits(closed_port), f"http://127.0.0.1:{closed_port}/")
+    assert classify(refused) == "connection_refused"
+
+    def hang_up(conn):
+        _request(conn)
+
+    def half_body(conn):
+        _request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")
+
+    def garbage(conn):
+        _request(conn)
+        conn.sendall(b"SMTP READY\r\n\r\n")
+
+    def silent(conn):
+        _request(conn)
+        conn.recv(1)  # holds the connection open, answers nothing, until the client gives up
+
+    for expected, handle in [
+        ("protocol_error", hang_up),
+        ("protocol_error", half_body),
+        ("protocol_error", garbage),
+        ("timeout", silent),
+    ]:
+        server = Scripted(*[handle] * 3)  # the first attempt and two retries
+        [error] = _get(_limits(server.port), f"http://127.0.0.1:{server.port}/")
+        server.close()
+        assert classify(error) == expected, (handle.__name__, error)
+        assert server.accepted == 3, handle.__name__  # each retried twice: it may pass next time
+
+    def bad_chain(conn):
+        conn.recv(65536)
+        conn.sendall(b"\x15\x03\x03\x00\x02\x02\x28")  # a TLS alert: handshake failure
+
+    server = Scripted(bad_chain)
+    url = f"https://127.0.0.1:{server.port}/"
+    [error] = _get(_limits(server.port), url)
+    server.close()
+    assert classify(error).startswith("tls_") and server.accepted == 1  # not retried
+
+
+def test_429_and_5xx_answers_are_retried_with_retry_after_and_the_last_answer_kept():
+    def busy(conn):
+        _request(conn)
+        conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 4\r\n\r\nbusy")
+
+    def ok(conn):
+        _request(conn)
+        conn.sendall(OK)
+
+    server = Scripted(busy, busy, ok)
+    [fetched] = _get(_limits(server.port), f"http://127.0.0.1:{server.port}/")
+    server.close()
+    assert (fetched.exchange.status, fetched.exchange.body, fetched.attempts) == (200, b"ok", 3)
+    server = Scripted(busy, busy, busy)
+    [fetched] = _get(_limits(server.port), f"http://127.0.0.1:{server.port}/")
+    server.close()
+    assert (fetched.exchange.status, fetched.exchange.body, fetched.attempts) == (503, b"busy", 3)
+
+
+@pytest.mark.parametrize("retry_after, lo, hi", [("2", 2.0, 2.0), ("99", 10.0, 10.0), ("soon", 0.0, 0.02)])
+def test_the_wait_before_a_retry_follows_retry_after_up_to_its_cap(retry_after, lo, hi):
+    client = make_client(CrawlLimits(backoff_seconds=0.01))
+    waits = [client._backoff(1, retry_after) for _ in range(50)]
+    assert all(lo <= w <= hi for w in waits), waits
+
+
+def test_an_idle_connection_the_server_closed_is_not_reused_and_the_body_is_read_raw():
+    """Two requests on one keep-alive connection; the server then closes it while the client keeps it:
+    the third request goes on a new connection, not onto the closed one. A gzip body arrives as the
+    crawler's decoder makes it, the headers as they were sent."""
+    import gzip
+
+    close_now = threading.Event()
+    packed = gzip.compress(b"<html>xin chao</html>")
+    gz = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\nX-Case: Kept\r\n\r\n" % len(packed)
+
+    def first(conn):
+        _request(conn)
+        conn.sendall(OK)
+        _request(conn)
+        conn.sendall(gz + packed)
+        close_now.wait(10)
+
+    def second(conn):
+        _request(conn)
+        conn.sendall(OK)
+
+    server = Scripted(first, second)
+    base = f"http://127.0.0.1:{server.port}"
+
+    async def main():
+        limits = _limits(server.port)
+        async with make_client(limits) as client:
+            a = await client.get(f"{base}/a", BoundedDecoder, limits.max_bytes)
+            b = await client.get(f"{base}/b", BoundedDecoder, limits.max_bytes)
+            close_now.set()
+            await asyncio.sleep(0.2)  # the server's close arrives
+            c = await client.get(f"{base}/c", BoundedDecoder, limits.max_bytes)
+            return a, b, c
+
+    a, b, c = asyncio.run(main())
+    server.close()
+    assert [x.exchange.body for x in (a, b, c)] == [b"ok", b"<html>xin chao</html>", b"ok"]
+    assert [x.attempts for x in (a, b, c)] == [1, 1, 1] and server.accepted == 2
+    assert ("X-Case", "Kept") in b.exchange.headers and ("Content-Encoding", "gzip") in b.exchange.headers
+    sent = dict(b.exchange.request_headers)
+    assert sent["User-Agent"] == CrawlLimits().user_agent and sent["Accept-Encoding"] == "gzip, deflate"
