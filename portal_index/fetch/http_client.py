@@ -57,6 +57,9 @@ from portal_index.fetch.warc_writer import Exchange
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_ERRORS = (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError)
 MAX_BACKOFF_SECONDS = 10.0
+MAX_LINE_BYTES = 16 * 1024  # the status line
+MAX_FIELD_BYTES = 100 * 1024  # one header
+MAX_HEADERS = 256  # so a head is at most about 25 MB, whatever a server sends
 
 
 class GuardedConnector(aiohttp.TCPConnector):
@@ -113,6 +116,11 @@ class CrawlClient:
             headers=self.headers,
             auto_decompress=False,  # the crawler decodes, within its byte limit
             cookie_jar=aiohttp.CookieJar(unsafe=True),  # cookies of hosts named by address too, as httpx keeps them
+            # a response's head: httpx took up to 100 KiB of it, in lines of any length; aiohttp's
+            # defaults (8 KiB a line, 128 headers) would refuse a long cookie or security policy
+            max_line_size=MAX_LINE_BYTES,
+            max_field_size=MAX_FIELD_BYTES,
+            max_headers=MAX_HEADERS,
             timeout=aiohttp.ClientTimeout(
                 total=None, sock_connect=self.timeout_seconds, sock_read=self.timeout_seconds
             ),

@@ -217,3 +217,25 @@ def test_an_idle_connection_the_server_closed_is_not_reused_and_the_body_is_read
     assert ("X-Case", "Kept") in b.exchange.headers and ("Content-Encoding", "gzip") in b.exchange.headers
     sent = dict(b.exchange.request_headers)
     assert sent["User-Agent"] == CrawlLimits().user_agent and sent["Accept-Encoding"] == "gzip, deflate"
+
+
+def test_a_long_header_is_read_as_httpx_read_it_and_a_flood_of_headers_is_refused():
+    policy = b"default-src 'self' " + b"https://cdn.example.gov.vn " * 1200  # about 31 kB, one line
+    flood = b"".join(b"X-H%d: %d\r\n" % (i, i) for i in range(1000))
+
+    def long_header(conn):
+        _request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Security-Policy: " + policy + b"\r\nContent-Length: 2\r\n\r\nok")
+
+    def headers_flood(conn):
+        _request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\n" + flood + b"Content-Length: 2\r\n\r\nok")
+
+    server = Scripted(long_header)
+    [fetched] = _get(_limits(server.port), f"http://127.0.0.1:{server.port}/")
+    server.close()
+    assert dict(fetched.exchange.headers)["Content-Security-Policy"] == policy.decode().strip()
+    server = Scripted(*[headers_flood] * 3)
+    [error] = _get(_limits(server.port), f"http://127.0.0.1:{server.port}/")
+    server.close()
+    assert classify(error) == "protocol_error"
