@@ -22,23 +22,30 @@ What stays as it was with httpx:
   AIA URL, for that host only; its exchanges carry `tls_fault = tls_incomplete_chain`.
 - **Retries**: timeouts, dropped connections and 429/5xx answers are retried `CrawlLimits.retries`
   times with exponential backoff and full jitter (`backoff_seconds`, doubling, at most 10 s), a
-  server's `Retry-After` respected up to 10 s; the attempts are counted. aiohttp's own silent
-  second try of a request whose connection the server closed is turned off: every request a
-  server sees is an attempt the crawl records.
-- **The body as the crawler reads it**: raw (no decoding by aiohttp), decoded by the crawler's
-  `BoundedDecoder`, cut at `max_bytes`; a response cut short is not read further.
+  server's `Retry-After` respected up to 10 s; the attempts are counted. A failure up to the
+  response's head is retried, one while its body is read is not (`BodyError`), as httpx-retries
+  retried httpx's `send`. aiohttp's own silent second try of a request whose connection the
+  server closed is turned off: every request a server sees is an attempt the crawl records.
+- **The response as the crawler reads it**: its head at most `MAX_HEAD_BYTES` (h11's limit in
+  httpx), its headers as httpx gave them (lower-case names, a repeated header joined, values read
+  as ASCII, else UTF-8, else Latin-1), its body raw (no decoding by aiohttp), decoded by the
+  crawler's `BoundedDecoder` and cut at `max_bytes`; a response cut short is not read further. Idle
+  connections are closed after httpx's 5 s.
 - **The URLs**: the crawler writes each one as httpx would (`crawler.canonical`,
   `crawler.redirect_target`) and it is sent as written (`yarl.URL(url, encoded=True)`), so the
   WARC's target URIs and request lines are what they were.
 - **The errors**: aiohttp's exceptions become httpx's (`httpx.ConnectError` with the same message
-  forms, `httpx.ReadTimeout`, `httpx.RemoteProtocolError`, ...), so that `netguard.classify` stays
-  the one home of the error classes a crawl fetch and a probe record.
+  forms, never holding the host's name, `httpx.ReadTimeout`, `httpx.RemoteProtocolError`, ...), so
+  that `netguard.classify` stays the one home of the error classes a crawl fetch and a probe
+  record. A refused connection is a `connection_refused`, as the prober records it (through
+  httpx's anyio backend it was a `connect_error`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import re
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -57,9 +64,18 @@ from portal_index.fetch.warc_writer import Exchange
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_ERRORS = (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError)
 MAX_BACKOFF_SECONDS = 10.0
-MAX_LINE_BYTES = 16 * 1024  # the status line
-MAX_FIELD_BYTES = 100 * 1024  # one header
-MAX_HEADERS = 256  # so a head is at most about 25 MB, whatever a server sends
+MAX_HEAD_BYTES = 100 * 1024  # a response's status line and headers, as httpx (h11) allowed them
+MAX_FIELD_BYTES = 64 * 1024  # one line of it: aiohttp's 8 KiB would refuse a long cookie or policy
+KEEPALIVE_SECONDS = 5.0  # an idle connection is closed after this (httpx's default; aiohttp's is 15 s)
+
+
+class BodyError(Exception):
+    """A failure while reading a response's body (`error`, as httpx's exception): not retried. The
+    request is retried up to its response's head, as httpx-retries retried httpx's `send`."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(str(error))
+        self.error = error
 
 
 class GuardedConnector(aiohttp.TCPConnector):
@@ -67,7 +83,13 @@ class GuardedConnector(aiohttp.TCPConnector):
     only to addresses the guard vetted (BlockedAddress otherwise, before any connection is made)."""
 
     def __init__(self, guard: Guard, limit: int):
-        super().__init__(limit=limit, limit_per_host=0, use_dns_cache=False, ssl=guard.ssl_context())
+        super().__init__(
+            limit=limit,
+            limit_per_host=0,
+            use_dns_cache=False,
+            ssl=guard.ssl_context(),
+            keepalive_timeout=KEEPALIVE_SECONDS,
+        )
         self.guard = guard
 
     async def _resolve_host(self, host: str, port: int, traces=None) -> list[dict]:  # aiohttp 3.14, pinned
@@ -116,11 +138,10 @@ class CrawlClient:
             headers=self.headers,
             auto_decompress=False,  # the crawler decodes, within its byte limit
             cookie_jar=aiohttp.CookieJar(unsafe=True),  # cookies of hosts named by address too, as httpx keeps them
-            # a response's head: httpx took up to 100 KiB of it, in lines of any length; aiohttp's
-            # defaults (8 KiB a line, 128 headers) would refuse a long cookie or security policy
-            max_line_size=MAX_LINE_BYTES,
+            # each line of a response's head; the whole head is held to MAX_HEAD_BYTES once read (at
+            # most aiohttp's 128 headers of 64 KiB before that: 8 MB, whatever a server sends)
+            max_line_size=MAX_FIELD_BYTES,
             max_field_size=MAX_FIELD_BYTES,
-            max_headers=MAX_HEADERS,
             timeout=aiohttp.ClientTimeout(
                 total=None, sock_connect=self.timeout_seconds, sock_read=self.timeout_seconds
             ),
@@ -141,6 +162,8 @@ class CrawlClient:
             attempt += 1
             try:
                 fetched = await self._once(url, decoder_for, max_bytes)
+            except BodyError as e:
+                raise e.error from None
             except RETRY_ERRORS:
                 if attempt > self.retries:
                     raise
@@ -194,22 +217,30 @@ class CrawlClient:
     async def _request(self, url: str, target: URL, host: str, decoder_for, max_bytes: int) -> Fetched:
         kwargs = {"ssl": self.tls_for[host]} if host in self.tls_for else {}
         async with self._session.get(target, allow_redirects=False, **kwargs) as response:
-            decoder = decoder_for(response.headers.get("content-encoding"))
+            head = sum(len(k) + len(v) + 4 for k, v in response.raw_headers) + len(response.reason or "") + 15
+            if head > MAX_HEAD_BYTES:
+                raise httpx.RemoteProtocolError(f"a response head of {head} bytes (at most {MAX_HEAD_BYTES})")
             body = bytearray()
             truncated = False
-            async for chunk in response.content.iter_any():
-                body += decoder.feed(chunk, max_bytes - len(body) + 1)
-                if len(body) > max_bytes:
-                    del body[max_bytes:]
-                    truncated = True
-                    break
+            try:
+                decoder = decoder_for(response.headers.get("content-encoding"))
+                async for chunk in response.content.iter_any():
+                    body += decoder.feed(chunk, max_bytes - len(body) + 1)
+                    if len(body) > max_bytes:
+                        del body[max_bytes:]
+                        truncated = True
+                        break
+            except Exception as e:
+                raise BodyError(as_httpx(e)) from e
             exchange = Exchange(
                 url=url,
-                request_headers=list(response.request_info.headers.items()),
+                # as httpx gave them: names in lower case, a repeated header's values joined, values
+                # read as ASCII, else UTF-8, else Latin-1 (a Vietnamese Location arrives as UTF-8)
+                request_headers=list(httpx.Headers(list(response.request_info.headers.items())).items()),
                 status=response.status,
                 reason=response.reason or "",
                 http_version=f"HTTP/{response.version.major}.{response.version.minor}",
-                headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers],
+                headers=list(httpx.Headers(list(response.raw_headers)).items()),
                 body=bytes(body),
             )
         return Fetched(exchange, truncated, 1, INCOMPLETE_CHAIN if host in self.tls_for else None)
@@ -229,6 +260,9 @@ def retry_after_seconds(value: str) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+_CONNECTION_LOST = re.compile(r"\b(ConnectionReset|ConnectionAborted|BrokenPipe)Error\(")
+
+
 def as_httpx(e: BaseException) -> BaseException:
     """aiohttp's exception as the httpx exception `netguard.classify` reads (same message forms:
     "blocked address: ...", "dns failure: ...", "... refused", an ssl error's text); anything else
@@ -239,16 +273,15 @@ def as_httpx(e: BaseException) -> BaseException:
         return httpx.ConnectTimeout(str(e) or "connect timeout")
     if isinstance(e, aiohttp.ServerTimeoutError):
         return httpx.ReadTimeout(str(e) or "read timeout")
+    # the messages never hold the host's name: `classify` looks for words in them ("tls.gov.vn")
     if isinstance(e, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientConnectorSSLError)):
         return httpx.ConnectError(str(e.os_error if hasattr(e, "os_error") else e))
-    if isinstance(e, aiohttp.ClientConnectorDNSError):
-        return httpx.ConnectError(f"dns failure: {e.host}: {e.os_error}")
-    if isinstance(e, aiohttp.ClientConnectorError):
+    if isinstance(e, aiohttp.ClientConnectorError):  # lookups are netguard.resolve's: no DNS error here
         if isinstance(e.os_error, ConnectionRefusedError):
-            return httpx.ConnectError(f"connection refused: {e.host}:{e.port}")
-        return httpx.ConnectError(f"connect failed: {e.host}:{e.port}: {e.os_error}")
-    if isinstance(e, aiohttp.ClientSSLError):
-        return httpx.ConnectError(str(e))
+            return httpx.ConnectError("connection refused")
+        return httpx.ConnectError(f"connect failed: {e.os_error.strerror or type(e.os_error).__name__}")
+    if isinstance(e, aiohttp.ClientPayloadError) and _CONNECTION_LOST.search(str(e)):
+        return httpx.ReadError(str(e))  # a reset in the middle of a body, as httpcore reports it
     if isinstance(e, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientResponseError)):
         return httpx.RemoteProtocolError(str(e) or type(e).__name__)
     if isinstance(e, aiohttp.ClientOSError):

@@ -140,14 +140,13 @@ def resolve_sync(guard: Guard, host: str, port: int) -> tuple[list[str], int]:
     return vetted_addresses(guard, host, target_port, infos), target_port
 
 
-def with_backend(transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport, backend, max_connections: int = 100):
+def with_backend(transport: httpx.HTTPTransport, backend, max_connections: int = 100) -> httpx.HTTPTransport:
     """The transport with its httpcore pool rebuilt around `backend` (same TLS context and keep-alive).
 
     httpx builds its pool without a network-backend argument, so the pool is replaced (httpx 0.28 /
     httpcore 1.0, pinned in requirements.lock)."""
     old = transport._pool
-    pool = httpcore.AsyncConnectionPool if isinstance(transport, httpx.AsyncHTTPTransport) else httpcore.ConnectionPool
-    transport._pool = pool(
+    transport._pool = httpcore.ConnectionPool(
         ssl_context=old._ssl_context,
         max_connections=max_connections,
         max_keepalive_connections=min(old._max_keepalive_connections, max_connections),
