@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import re
 import time
 import zlib
 from collections import Counter, defaultdict
@@ -33,7 +32,7 @@ from protego import Protego
 
 from portal_index import __version__
 from portal_index.config import progress_on_tty, render_concurrency, user_agent_override
-from portal_index.fetch.http_client import CrawlClient
+from portal_index.fetch.http_client import CrawlClient, as_httpx_writes
 from portal_index.fetch.netguard import Guard, check_scheme, classify
 from portal_index.fetch.render import Renderer, find_render_chromium
 from portal_index.fetch.user_agent import ROBOTS_AGENT, USER_AGENT
@@ -105,9 +104,6 @@ def make_client(limits: CrawlLimits) -> CrawlClient:
     )
 
 
-_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?")
-
-
 NO_BROWSER = "no Chromium to render it (install Debian's `chromium`: make chromium)"
 # limits that say how the crawl is run, not what it fetches: not recorded in the WARC file
 _NOT_RECORDED = ("guard", "user_agent", "processes")
@@ -158,26 +154,23 @@ def crashed_crawl(
 def canonical(url: str) -> str | None:
     """The URL as it is requested and archived: no fragment, unsafe characters percent-encoded
     (by httpx; a URL that is already plain, lower-case host and safe characters only, as is)."""
-    url = urldefrag(url)[0]
-    if _PLAIN_URL.fullmatch(url) and ":80" not in url and ":443" not in url:  # default ports: httpx drops them
-        return url
     try:
-        return str(httpx.URL(url))
+        return as_httpx_writes(urldefrag(url)[0])
     except (httpx.InvalidURL, ValueError):
         return None
 
 
 def redirect_target(current: str, location: str) -> str:
-    """Where a redirect goes, without its fragment, read as httpx reads a `Location` (its
-    `_redirect_url`, httpx 0.28): a scheme without a host takes the request's host, a relative
-    reference is joined to the request's URL. A `Location` that makes no URL that way (backslashes after `http:`)
-    raises `httpx.InvalidURL`, which the crawler records as a `bad_url`."""
-    target = httpx.URL(location.strip())
-    if target.scheme and not target.host:
-        target = target.copy_with(host=httpx.URL(current).host)
-    if target.is_relative_url:
-        target = httpx.URL(current).join(target)
-    return urldefrag(str(target))[0]
+    """Where a redirect goes, without its fragment: the `Location` joined to the request's URL
+    (`urljoin`, which keeps the port of a `Location` such as `http:/p`). A `Location` that httpx
+    refused while it read the answer (its `_redirect_url`, httpx 0.28: a scheme without a host takes
+    the request's host, which fails for backslashes after `http:`) raises `httpx.InvalidURL`, which
+    the crawler records as a `bad_url`, as it did when it fetched with httpx."""
+    location = location.strip()
+    read = httpx.URL(location)
+    if read.scheme and not read.host:
+        read.copy_with(host=httpx.URL(current).host)
+    return urldefrag(urljoin(current, location))[0]
 
 
 class BoundedDecoder:

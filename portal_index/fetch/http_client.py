@@ -31,11 +31,12 @@ What stays as it was with httpx:
   as ASCII, else UTF-8, else Latin-1), its body raw (no decoding by aiohttp), decoded by the
   crawler's `BoundedDecoder` and cut at `max_bytes`; a response cut short is not read further. Idle
   connections are closed after httpx's 5 s.
-- **The URLs**: the crawler writes each one as httpx would (`crawler.canonical`,
-  `crawler.redirect_target`) and it is sent as written (`yarl.URL(url, encoded=True)`), so the
-  WARC's target URIs and request lines are what they were.
+- **The URLs**: each is sent as httpx wrote it (`as_httpx_writes`, then
+  `yarl.URL(..., encoded=True)`, which sends it as written) and archived as the crawler named it,
+  so the WARC's target URIs and request lines are what they were.
 - **The errors**: aiohttp's exceptions become httpx's (`httpx.ConnectError` with the same message
-  forms, never holding the host's name, `httpx.ReadTimeout`, `httpx.RemoteProtocolError`, ...), so
+  forms, a connection's failure told without the host's name, `httpx.ReadTimeout`,
+  `httpx.RemoteProtocolError`, ...), so
   that `netguard.classify` stays the one home of the error classes a crawl fetch and a probe
   record. A refused connection is a `connection_refused`, as the prober records it (through
   httpx's anyio backend it was a `connect_error`).
@@ -44,6 +45,7 @@ What stays as it was with httpx:
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import re
 import socket
@@ -55,6 +57,8 @@ from email.utils import parsedate_to_datetime
 import aiohttp
 import httpcore
 import httpx
+from aiohttp.client_proto import ResponseHandler
+from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
 from portal_index.fetch.chains import INCOMPLETE_CHAIN, complete_chain, missing_issuer
@@ -78,6 +82,19 @@ class BodyError(Exception):
         self.error = error
 
 
+class _ResponseHandler(ResponseHandler):
+    """aiohttp's protocol, but a body whose framing breaks after the response's head (a chunk size
+    that is no number, a missing line end) fails at once: aiohttp 3.14 puts the parser's error on
+    the connection and closes it, and the body being read waits for data that never comes (until
+    the crawler's `response_seconds`). httpx reported it as a protocol error."""
+
+    def set_exception(self, exc, *cause) -> None:
+        payload = self._payload
+        if isinstance(exc, HttpProcessingError) and payload is not None and not payload.is_eof():
+            payload.set_exception(aiohttp.ClientPayloadError(f"Response payload is not completed: {exc!r}"))
+        super().set_exception(exc, *cause)
+
+
 class GuardedConnector(aiohttp.TCPConnector):
     """A connector whose every lookup, IP literals included, is `netguard.resolve`: connections go
     only to addresses the guard vetted (BlockedAddress otherwise, before any connection is made)."""
@@ -91,6 +108,7 @@ class GuardedConnector(aiohttp.TCPConnector):
             keepalive_timeout=KEEPALIVE_SECONDS,
         )
         self.guard = guard
+        self._factory = functools.partial(_ResponseHandler, loop=self._loop)  # aiohttp 3.14, pinned
 
     async def _resolve_host(self, host: str, port: int, traces=None) -> list[dict]:  # aiohttp 3.14, pinned
         addresses, target_port = await resolve(self.guard, host, port)
@@ -186,7 +204,7 @@ class CrawlClient:
         return min(self.backoff_seconds * 2**attempt * random.uniform(0, 1), MAX_BACKOFF_SECONDS)
 
     async def _once(self, url: str, decoder_for, max_bytes: int) -> Fetched:
-        target = URL(url, encoded=True)
+        target = URL(as_httpx_writes(url), encoded=True)
         host = (target.raw_host or "").lower()  # an IDN as the connection names it (punycode)
         try:
             try:
@@ -220,10 +238,13 @@ class CrawlClient:
             head = sum(len(k) + len(v) + 4 for k, v in response.raw_headers) + len(response.reason or "") + 15
             if head > MAX_HEAD_BYTES:
                 raise httpx.RemoteProtocolError(f"a response head of {head} bytes (at most {MAX_HEAD_BYTES})")
+            # as httpx gave them: names in lower case, a repeated header's values joined, values read as
+            # ASCII, else UTF-8, else Latin-1 (a Vietnamese Location arrives as UTF-8)
+            headers = httpx.Headers(list(response.raw_headers))
             body = bytearray()
             truncated = False
             try:
-                decoder = decoder_for(response.headers.get("content-encoding"))
+                decoder = decoder_for(headers.get("content-encoding"))  # "gzip, gzip" is no encoding of ours
                 async for chunk in response.content.iter_any():
                     body += decoder.feed(chunk, max_bytes - len(body) + 1)
                     if len(body) > max_bytes:
@@ -234,16 +255,26 @@ class CrawlClient:
                 raise BodyError(as_httpx(e)) from e
             exchange = Exchange(
                 url=url,
-                # as httpx gave them: names in lower case, a repeated header's values joined, values
-                # read as ASCII, else UTF-8, else Latin-1 (a Vietnamese Location arrives as UTF-8)
                 request_headers=list(httpx.Headers(list(response.request_info.headers.items())).items()),
                 status=response.status,
                 reason=response.reason or "",
                 http_version=f"HTTP/{response.version.major}.{response.version.minor}",
-                headers=list(httpx.Headers(list(response.raw_headers)).items()),
+                headers=list(headers.items()),
                 body=bytes(body),
             )
         return Fetched(exchange, truncated, 1, INCOMPLETE_CHAIN if host in self.tls_for else None)
+
+
+_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?")
+
+
+def as_httpx_writes(url: str) -> str:
+    """The URL as httpx writes it to send it: unsafe characters percent-encoded, the host in lower case
+    (an IDN in punycode), a default port left out. A URL that is already so is returned as it is,
+    without a parse. Raises `httpx.InvalidURL` (or `ValueError`) for a URL httpx refuses."""
+    if _PLAIN_URL.fullmatch(url) and ":80" not in url and ":443" not in url:  # default ports: httpx drops them
+        return url
+    return str(httpx.URL(url))
 
 
 def retry_after_seconds(value: str) -> float | None:
@@ -273,7 +304,8 @@ def as_httpx(e: BaseException) -> BaseException:
         return httpx.ConnectTimeout(str(e) or "connect timeout")
     if isinstance(e, aiohttp.ServerTimeoutError):
         return httpx.ReadTimeout(str(e) or "read timeout")
-    # the messages never hold the host's name: `classify` looks for words in them ("tls.gov.vn")
+    # a connection's failure is told without the host's name: `classify` looks for words in a
+    # ConnectError's message ("tls.gov.vn"); the TLS errors' own words come from OpenSSL
     if isinstance(e, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientConnectorSSLError)):
         return httpx.ConnectError(str(e.os_error if hasattr(e, "os_error") else e))
     if isinstance(e, aiohttp.ClientConnectorError):  # lookups are netguard.resolve's: no DNS error here
@@ -282,7 +314,10 @@ def as_httpx(e: BaseException) -> BaseException:
         return httpx.ConnectError(f"connect failed: {e.os_error.strerror or type(e.os_error).__name__}")
     if isinstance(e, aiohttp.ClientPayloadError) and _CONNECTION_LOST.search(str(e)):
         return httpx.ReadError(str(e))  # a reset in the middle of a body, as httpcore reports it
-    if isinstance(e, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientResponseError)):
+    if isinstance(
+        e,
+        (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientResponseError, HttpProcessingError),
+    ):  # HttpProcessingError: what aiohttp's parser in Python (without its compiled one) may let through
         return httpx.RemoteProtocolError(str(e) or type(e).__name__)
     if isinstance(e, aiohttp.ClientOSError):
         return httpx.ReadError(str(e) or type(e).__name__)

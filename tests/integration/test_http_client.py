@@ -3,6 +3,7 @@ misbehave on purpose: what it refuses before connecting, how each failure is cla
 retries, and that a connection the server closed is not reused."""
 
 import asyncio
+import gzip
 import socket
 import struct
 import threading
@@ -11,7 +12,8 @@ import time
 import httpx
 import pytest
 
-from portal_index.fetch.crawler import BoundedDecoder, CrawlLimits, make_client
+from portal_index.fetch.crawler import BoundedDecoder, CrawlLimits, make_client, redirect_target
+from portal_index.fetch.http_client import as_httpx_writes
 from portal_index.fetch.netguard import Guard, classify
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -61,7 +63,8 @@ def _get(limits: CrawlLimits, *urls: str) -> list:
         async with make_client(limits) as client:
             for url in urls:
                 try:
-                    out.append(await client.get(url, BoundedDecoder, limits.max_bytes))
+                    async with asyncio.timeout(20):  # the crawler's response_seconds: a hang fails the test
+                        out.append(await client.get(url, BoundedDecoder, limits.max_bytes))
                 except Exception as e:
                     out.append(e)
         return out
@@ -141,6 +144,21 @@ def test_failures_are_classified_as_the_crawl_records_them_and_retried_where_the
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")
         conn.recv(1)
 
+    def bad_chunk(conn):
+        _request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        time.sleep(0.2)  # the head first, then a chunk size that is no number
+        conn.sendall(b"zz\r\nabc\r\n0\r\n\r\n")
+        time.sleep(0.3)
+
+    def gzip_twice(conn):
+        _request(conn)
+        packed = gzip.compress(b"<html></html>")
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Encoding: gzip\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(packed), packed)
+        )
+
     def reset_in_body(conn):
         _request(conn)
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")
@@ -156,6 +174,8 @@ def test_failures_are_classified_as_the_crawl_records_them_and_retried_where_the
         ("protocol_error", half_body, 1),
         ("timeout", stall_in_body, 1),
         ("ReadError", reset_in_body, 1),
+        ("protocol_error", bad_chunk, 1),  # at once, not when the crawler's time is up
+        ("bad_encoding", gzip_twice, 1),  # "gzip, gzip", as httpx read the two headers
     ]:
         server = Scripted(*[handle] * 3)
         [error] = _get(_limits(server.port), f"http://127.0.0.1:{server.port}/")
@@ -204,8 +224,6 @@ def test_an_idle_connection_the_server_closed_is_not_reused_and_the_body_is_read
     """Two requests on one keep-alive connection; the server then closes it while the client keeps it:
     the third request goes on a new connection, not onto the closed one. A gzip body arrives as the
     crawler's decoder makes it, the headers as they were sent."""
-    import gzip
-
     close_now = threading.Event()
     packed = gzip.compress(b"<html>xin chao</html>")
     gz = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\nX-Case: Kept\r\n\r\n" % len(packed)
@@ -277,3 +295,16 @@ def test_a_response_head_is_read_as_httpx_read_it():
     server.close()
     assert dict(utf8.exchange.headers)["location"] == location
     assert dict(latin1.exchange.headers)["location"] == "/café"
+
+
+def test_a_redirect_is_joined_as_before_and_refused_where_httpx_refused_it():
+    current = "http://127.0.0.1:5000/dir/page"
+    assert redirect_target(current, " /a ") == "http://127.0.0.1:5000/a"
+    assert redirect_target(current, "b?x=1#top") == "http://127.0.0.1:5000/dir/b?x=1"
+    assert redirect_target(current, "http:/p1") == "http://127.0.0.1:5000/p1"  # the port kept, as browsers do
+    assert redirect_target(current, "//cdn.example.vn/y") == "http://cdn.example.vn/y"
+    assert redirect_target(current, "/tin-tức") == "http://127.0.0.1:5000/tin-tức"  # sent percent-encoded
+    assert as_httpx_writes("http://127.0.0.1:5000/tin-tức") == "http://127.0.0.1:5000/tin-t%E1%BB%A9c"
+    assert as_httpx_writes("https://Cổng.Gov.VN:443/a b") == "https://xn--cng-qmz.gov.vn/a%20b"
+    with pytest.raises(httpx.InvalidURL):
+        redirect_target(current, "http:\\\\evil/x")
