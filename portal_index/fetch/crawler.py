@@ -32,7 +32,7 @@ from protego import Protego
 
 from portal_index import __version__
 from portal_index.config import progress_on_tty, render_concurrency, user_agent_override
-from portal_index.fetch.http_client import CrawlClient, as_httpx_writes
+from portal_index.fetch.http_client import CrawlClient, plain_url
 from portal_index.fetch.netguard import Guard, check_scheme, classify
 from portal_index.fetch.render import Renderer, find_render_chromium
 from portal_index.fetch.user_agent import ROBOTS_AGENT, USER_AGENT
@@ -154,22 +154,34 @@ def crashed_crawl(
 def canonical(url: str) -> str | None:
     """The URL as it is requested and archived: no fragment, unsafe characters percent-encoded
     (by httpx; a URL that is already plain, lower-case host and safe characters only, as is)."""
+    url = urldefrag(url)[0]
+    if plain_url(url):
+        return url  # as it is, dot segments too (it is sent as httpx writes it: `as_httpx_writes`)
     try:
-        return as_httpx_writes(urldefrag(url)[0])
+        return str(httpx.URL(url))
     except (httpx.InvalidURL, ValueError):
         return None
 
 
-def redirect_target(current: str, location: str) -> str:
+HTTPX_REDIRECTS = (301, 302, 303, 307, 308)  # the answers whose Location httpx read (`has_redirect_location`)
+
+
+def redirect_target(current: str, location: str, status: int) -> str:
     """Where a redirect goes, without its fragment: the `Location` joined to the request's URL
-    (`urljoin`, which keeps the port of a `Location` such as `http:/p`). A `Location` that httpx
-    refused while it read the answer (its `_redirect_url`, httpx 0.28: a scheme without a host takes
-    the request's host, which fails for backslashes after `http:`) raises `httpx.InvalidURL`, which
-    the crawler records as a `bad_url`, as it did when it fetched with httpx."""
+    (`urljoin`, which keeps the port of a `Location` such as `http:/p`). The crawler fetched with
+    httpx until 28 November, which read the `Location` of the answers in `HTTPX_REDIRECTS` even
+    though it followed none (its `_redirect_url`, httpx 0.28), and failed on some; those fail here
+    the same way, so they are recorded as before: a `Location` that is no URL raises
+    `httpx.RemoteProtocolError` (`protocol_error`), one whose scheme has no host that cannot take
+    the request's host (backslashes after `http:`) `httpx.InvalidURL` (`bad_url`)."""
     location = location.strip()
-    read = httpx.URL(location)
-    if read.scheme and not read.host:
-        read.copy_with(host=httpx.URL(current).host)
+    if status in HTTPX_REDIRECTS:
+        try:
+            read = httpx.URL(location)
+        except httpx.InvalidURL as e:
+            raise httpx.RemoteProtocolError(f"Invalid URL in location header: {e}.") from None
+        if read.scheme and not read.host:
+            read.copy_with(host=httpx.URL(current).host)
     return urldefrag(urljoin(current, location))[0]
 
 
@@ -387,7 +399,7 @@ class PortalCrawler:
                         meta["error"], meta["detail"] = "blocked", wall.reason()
                         break
                     if 300 <= ex.status < 400 and location:
-                        target = redirect_target(current, location)
+                        target = redirect_target(current, location, ex.status)
                         hops.append(target)
                         meta["redirects"] = hops
                         if target in hops[:-1] or target == url:

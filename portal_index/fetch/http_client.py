@@ -31,9 +31,9 @@ What stays as it was with httpx:
   as ASCII, else UTF-8, else Latin-1), its body raw (no decoding by aiohttp), decoded by the
   crawler's `BoundedDecoder` and cut at `max_bytes`; a response cut short is not read further. Idle
   connections are closed after httpx's 5 s.
-- **The URLs**: each is sent as httpx wrote it (`as_httpx_writes`, then
-  `yarl.URL(..., encoded=True)`, which sends it as written) and archived as the crawler named it,
-  so the WARC's target URIs and request lines are what they were.
+- **The URLs**: each is sent as httpx wrote it (`as_httpx_writes`: percent-encoded, dot segments
+  resolved; then `yarl.URL(..., encoded=True)`, which sends it as written) and archived as the
+  crawler named it, so the WARC's target URIs and request lines are what they were.
 - **The errors**: aiohttp's exceptions become httpx's (`httpx.ConnectError` with the same message
   forms, a connection's failure told without the host's name, `httpx.ReadTimeout`,
   `httpx.RemoteProtocolError`, ...), so
@@ -268,11 +268,18 @@ class CrawlClient:
 _PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?")
 
 
+def plain_url(url: str) -> bool:
+    """True for a URL httpx would write as it is, but perhaps for dot segments: lower-case host, safe
+    characters only, no default port (httpx drops those)."""
+    return bool(_PLAIN_URL.fullmatch(url)) and ":80" not in url and ":443" not in url
+
+
 def as_httpx_writes(url: str) -> str:
     """The URL as httpx writes it to send it: unsafe characters percent-encoded, the host in lower case
-    (an IDN in punycode), a default port left out. A URL that is already so is returned as it is,
-    without a parse. Raises `httpx.InvalidURL` (or `ValueError`) for a URL httpx refuses."""
-    if _PLAIN_URL.fullmatch(url) and ":80" not in url and ":443" not in url:  # default ports: httpx drops them
+    (an IDN in punycode), a default port left out, dot segments resolved (`/a/../b` is `/b`). A URL
+    that is already so is returned as it is, without a parse. Raises `httpx.InvalidURL` (or
+    `ValueError`) for a URL httpx refuses."""
+    if plain_url(url) and "/." not in url and not url.endswith("?"):
         return url
     return str(httpx.URL(url))
 

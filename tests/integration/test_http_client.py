@@ -9,11 +9,12 @@ import struct
 import threading
 import time
 
+import aiohttp
 import httpx
 import pytest
 
 from portal_index.fetch.crawler import BoundedDecoder, CrawlLimits, make_client, redirect_target
-from portal_index.fetch.http_client import as_httpx_writes
+from portal_index.fetch.http_client import as_httpx, as_httpx_writes
 from portal_index.fetch.netguard import Guard, classify
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -299,12 +300,48 @@ def test_a_response_head_is_read_as_httpx_read_it():
 
 def test_a_redirect_is_joined_as_before_and_refused_where_httpx_refused_it():
     current = "http://127.0.0.1:5000/dir/page"
-    assert redirect_target(current, " /a ") == "http://127.0.0.1:5000/a"
-    assert redirect_target(current, "b?x=1#top") == "http://127.0.0.1:5000/dir/b?x=1"
-    assert redirect_target(current, "http:/p1") == "http://127.0.0.1:5000/p1"  # the port kept, as browsers do
-    assert redirect_target(current, "//cdn.example.vn/y") == "http://cdn.example.vn/y"
-    assert redirect_target(current, "/tin-tức") == "http://127.0.0.1:5000/tin-tức"  # sent percent-encoded
+    assert redirect_target(current, " /a ", 302) == "http://127.0.0.1:5000/a"
+    assert redirect_target(current, "b?x=1#top", 301) == "http://127.0.0.1:5000/dir/b?x=1"
+    assert redirect_target(current, "http:/p1", 302) == "http://127.0.0.1:5000/p1"  # the port kept, as browsers do
+    assert redirect_target(current, "//cdn.example.vn/y", 307) == "http://cdn.example.vn/y"
+    assert redirect_target(current, "/tin-tức", 302) == "http://127.0.0.1:5000/tin-tức"  # sent percent-encoded
+    # what httpx refused while reading the answer (301, 302, 303, 307, 308) is refused as it was
+    with pytest.raises(httpx.InvalidURL):
+        redirect_target(current, "http:\\\\evil/x", 302)  # bad_url
+    with pytest.raises(httpx.InvalidURL):
+        redirect_target(current, "mailto:x", 301)
+    with pytest.raises(httpx.RemoteProtocolError):
+        redirect_target(current, "http://h:abc/", 302)  # protocol_error
+    # the other 3xx answers httpx did not read: their Location is joined as it was
+    assert redirect_target(current, "mailto:x", 300) == "mailto:x"  # then blocked_scheme
+    assert redirect_target(current, "http://h:abc/", 300) == "http://h:abc/"  # then bad_url
+
+
+def test_a_url_is_sent_as_httpx_wrote_it():
     assert as_httpx_writes("http://127.0.0.1:5000/tin-tức") == "http://127.0.0.1:5000/tin-t%E1%BB%A9c"
     assert as_httpx_writes("https://Cổng.Gov.VN:443/a b") == "https://xn--cng-qmz.gov.vn/a%20b"
-    with pytest.raises(httpx.InvalidURL):
-        redirect_target(current, "http:\\\\evil/x")
+    assert as_httpx_writes("http://h.vn:80/x") == "http://h.vn/x"
+    assert as_httpx_writes("http://h.vn/a/../b/./c") == "http://h.vn/b/c"
+    assert as_httpx_writes("http://h.vn/.well-known/x") == "http://h.vn/.well-known/x"
+    lines = []
+
+    def record(conn):
+        lines.append(_request(conn).split(b"\r\n")[0])
+        conn.sendall(OK)
+
+    server = Scripted(record)
+    [fetched] = _get(_limits(server.port), f"http://127.0.0.1:{server.port}/tin-tức/../a b?q=đ")
+    server.close()
+    assert lines == [b"GET /a%20b?q=%C4%91 HTTP/1.1"]
+    assert fetched.exchange.url == f"http://127.0.0.1:{server.port}/tin-tức/../a b?q=đ"  # archived as named
+
+
+def test_a_failed_connection_is_classified_by_what_happened_not_by_the_hosts_name():
+    from aiohttp.client_reqrep import ConnectionKey
+
+    for host in ("tls.ssl-certificate.gov.vn", "refused.gov.vn"):
+        key = ConnectionKey(host, 443, True, True, None, None, None)
+        unreachable = aiohttp.ClientConnectorError(key, OSError(113, "No route to host"))
+        assert classify(as_httpx(unreachable)) == "connect_error"
+        refused = aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "Connection refused"))
+        assert classify(as_httpx(refused)) == "connection_refused"
