@@ -173,8 +173,8 @@ class CrawlClient:
         await self._session.close()
 
     async def get(self, url: str, decoder_for, max_bytes: int) -> Fetched:
-        """GET `url` (already canonical: sent as it is written), retried; the body read through
-        `decoder_for(content_encoding)` (a `BoundedDecoder`) up to `max_bytes`."""
+        """GET `url` (sent as httpx wrote it, `as_httpx_writes`; archived as given), retried; the body
+        read through `decoder_for(content_encoding)` (a `BoundedDecoder`) up to `max_bytes`."""
         attempt = 0
         while True:
             attempt += 1
