@@ -32,7 +32,7 @@ from protego import Protego
 
 from portal_index import __version__
 from portal_index.config import progress_on_tty, render_concurrency, user_agent_override
-from portal_index.fetch.http_client import CrawlClient, plain_url
+from portal_index.fetch.http_client import CrawlClient, as_httpx_writes, plain_url
 from portal_index.fetch.netguard import Guard, check_scheme, classify
 from portal_index.fetch.render import Renderer, find_render_chromium
 from portal_index.fetch.user_agent import ROBOTS_AGENT, USER_AGENT
@@ -158,7 +158,7 @@ def canonical(url: str) -> str | None:
     if plain_url(url):
         return url  # as it is, dot segments too (it is sent as httpx writes it: `as_httpx_writes`)
     try:
-        return str(httpx.URL(url))
+        return as_httpx_writes(url)
     except (httpx.InvalidURL, ValueError):
         return None
 
@@ -382,7 +382,7 @@ class PortalCrawler:
                         ex, truncated, attempts, tls_fault = await self._exchange(current)
                     meta["attempts"] += attempts
                     response_id = self.warc.exchange(ex)
-                    headers = {k.lower(): v for k, v in ex.headers}
+                    headers = dict(ex.headers)  # names in lower case, each once (`Exchange`)
                     meta.update(
                         final_url=current,
                         status=ex.status,

@@ -191,7 +191,7 @@ class CrawlClient:
             status = fetched.exchange.status
             if status not in RETRY_STATUSES or attempt > self.retries:
                 return fetched
-            headers = {k.lower(): v for k, v in fetched.exchange.headers}
+            headers = dict(fetched.exchange.headers)  # names in lower case, each once
             await asyncio.sleep(self._backoff(attempt, headers.get("retry-after")))
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
@@ -255,7 +255,7 @@ class CrawlClient:
                 raise BodyError(as_httpx(e)) from e
             exchange = Exchange(
                 url=url,
-                request_headers=list(httpx.Headers(list(response.request_info.headers.items())).items()),
+                request_headers=[(k.lower(), v) for k, v in response.request_info.headers.items()],  # ours, each once
                 status=response.status,
                 reason=response.reason or "",
                 http_version=f"HTTP/{response.version.major}.{response.version.minor}",

@@ -102,8 +102,9 @@ class Guard:
 
 def check_scheme(url: str | httpx.URL) -> str | None:
     """A refusal unless httpx reads the URL's scheme as http or https. A text that starts with either
-    (in any case) is one without parsing it: the crawler asks this of every request, whose URL httpx
-    parses when it builds the request (and raises `httpx.InvalidURL` there, as here, for a malformed one)."""
+    (in any case) is one without parsing it: the crawler asks this of every request, whose URL is
+    parsed when it is sent (`http_client.as_httpx_writes`, which raises `httpx.InvalidURL` there, as
+    here, for a malformed one)."""
     text = str(url)
     if text[:8].lower().startswith(("http://", "https://")):
         return None

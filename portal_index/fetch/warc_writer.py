@@ -39,7 +39,8 @@ _EMPTY_DIGEST = "sha1:" + b32encode(hashlib.sha1(b"").digest()).decode("ascii")
 
 @dataclass
 class Exchange:
-    """One HTTP request and the response as the crawler read it."""
+    """One HTTP request and the response as the crawler read it (header names in lower case, a
+    repeated header's values joined, as httpx gave them: `portal_index.fetch.http_client`)."""
 
     url: str
     request_headers: list[tuple[str, str]]
