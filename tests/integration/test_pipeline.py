@@ -129,6 +129,29 @@ def test_a_corrupted_value_blocks_the_release(demo_copy):
     assert sorted(p.name for p in demo_copy.releases.iterdir()) == before
 
 
+def test_the_not_null_test_names_each_listed_column_that_holds_a_null(demo_copy):
+    """`not_null_columns` (dbt_project/macros), one test for all of a model's required columns: the
+    SQL the demo's build ran finds nothing in its warehouse, and names each column a null is put in,
+    with how many rows lack it."""
+    build = max((demo_copy.work / "dbt").glob("portal_index_dbt-*"), key=lambda p: p.stat().st_mtime)
+    [compiled] = build.glob("compiled/portal_index/models/marts/portal_scores.yml/not_null_columns_portal_scores_*.sql")
+    sql = compiled.read_text(encoding="utf-8")
+    with duckdb.connect(str(demo_copy.warehouse)) as con:
+        assert con.execute(sql).fetchall() == []
+        con.execute(
+            """update marts.portal_scores set grade = null
+               where portal_id in (select portal_id from marts.portal_scores order by all limit 2)"""
+        )
+        con.execute(
+            "update marts.portal_scores set period = null "
+            "where portal_id = (select min(portal_id) from marts.portal_scores)"
+        )
+        found = dict(con.execute(sql).fetchall())
+        nulls = "select count(*) filter (where {} is null) from marts.portal_scores"
+        rows = {c: con.execute(nulls.format(c)).fetchall()[0][0] for c in ("period", "grade")}
+    assert set(found) == {"period", "grade"} and found == rows and found["grade"] >= 2
+
+
 def test_changed_data_gives_a_new_release_and_latest_moves(demo_copy):
     with duckdb.connect(str(demo_copy.warehouse)) as con:
         con.execute("update marts.portals set name_en = name_en || ' (renamed)' where portal_id = 'hanoi-info'")
