@@ -7,13 +7,14 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
 from scheduling import DEMO_RECORD, DemoFirstScheduling, write_after_the_demo
 
-from portal_index.config import CLUSTER_VARIABLES, Home
+from portal_index.config import CLUSTER_VARIABLES, REPO_ROOT, Home
 
 BIN = Path(sys.executable).parent
 
@@ -150,4 +151,58 @@ def demo_copy(demo_run, tmp_path) -> Home:
     home, _ = demo_run
     target = tmp_path / "home"
     shutil.copytree(home.root, target, symlinks=True)
+    return Home(target)
+
+
+def stage(name: str, home: Home) -> dict:
+    """One of the pipeline's stages on `home`, in a process of its own, as `make bench` runs them
+    (benchmarks/stages.py): its JSON line."""
+    env = {
+        **os.environ,
+        "PORTAL_INDEX_HOME": str(home.root),
+        "PORTAL_INDEX_REGISTRY": str(home.registry),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.stages", name, str(home.root)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+SYNTHETIC_HALVES = "synthetic-halves"
+
+
+@pytest.fixture(scope="session")
+def synthetic_halves(tmp_path_factory, worker_id) -> Path:
+    """40 synthetic portals over June and July 2026, two half-years (`portal-index synth`), ingested,
+    built and validated by the pipeline's stages, once per session: with `pytest -n` the first worker
+    that needs it makes it, under a lock, and the others wait for it (test_synth.py, test_changes.py).
+    Each test works on its own copy (`synthetic_copy`). Returns the folder."""
+    from portal_index.demo.synth import synth
+
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    home, done = Home(shared / SYNTHETIC_HALVES), shared / f"{SYNTHETIC_HALVES}.json"
+    with FileLock(shared / f"{SYNTHETIC_HALVES}.lock"):
+        if not done.exists():
+            shutil.rmtree(home.root, ignore_errors=True)  # what a failed attempt left
+            summary = synth(home, 40, 60, start=date(2026, 6, 1), log=lambda m: None)
+            rejected = stage("ingest", home)["rejected"]
+            assert rejected == [], rejected
+            stage("dbt", home)
+            stage("validate", home)
+            done.write_text(json.dumps({"files": summary.files, "rows": summary.rows}))
+    return home.root
+
+
+@pytest.fixture()
+def synthetic_copy(synthetic_halves, tmp_path) -> Home:
+    """A private copy of `synthetic_halves`, for a test that changes it."""
+    target = tmp_path / "synthetic"
+    shutil.copytree(synthetic_halves, target, symlinks=True)
     return Home(target)

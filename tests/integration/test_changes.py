@@ -1,17 +1,17 @@
-"""Changes explained: two synthetic half-years through the pipeline; every grade change is listed
-with the indicators whose contributions to the total changed most, in the data, the report and the
-changelog (docs/methodology.md, "Changes explained")."""
+"""Changes explained: two synthetic half-years through the pipeline (`conftest.synthetic_halves`, which
+test_synth.py builds on too); every grade change is listed with the indicators whose contributions to
+the total changed most, in the data, the report and the changelog (docs/methodology.md, "Changes
+explained")."""
 
 import csv
 import json
+import shutil
 from collections import defaultdict
-from datetime import date
 
 import pytest
-from test_synth import _stage
+from conftest import stage
 
 from portal_index.config import Home
-from portal_index.demo.synth import synth
 
 pytestmark = pytest.mark.slow  # runs the whole pipeline on synthetic inputs
 
@@ -22,13 +22,11 @@ def _rows(folder, table: str, version: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def two_periods(tmp_path_factory):
-    home = Home(tmp_path_factory.mktemp("changes"))
-    synth(home, 40, 60, start=date(2026, 6, 1), log=lambda m: None)  # June and July: two half-years
-    assert _stage("ingest", home)["rejected"] == []
-    _stage("dbt", home)
-    _stage("validate", home)
-    _stage("publish", home)
+def two_periods(synthetic_halves, tmp_path_factory):
+    """The release of 40 synthetic portals over June and July 2026 (conftest.synthetic_halves)."""
+    home = Home(tmp_path_factory.mktemp("changes") / "home")
+    shutil.copytree(synthetic_halves, home.root, symlinks=True)
+    stage("publish", home)
     folder = (home.releases / "latest").resolve()
     return folder, json.loads((folder / "datapackage.json").read_text())
 

@@ -2,38 +2,18 @@
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from datetime import date
 
 import duckdb
 import pytest
+from conftest import SYNTHETIC_HALVES, stage
 
-from portal_index.config import REPO_ROOT, Home
+from portal_index.config import Home
 from portal_index.demo.synth import add_probe_day, synth
 from portal_index.land.snapshots import list_snapshots
 
 pytestmark = pytest.mark.slow  # runs the whole pipeline
-
-
-def _stage(stage: str, home: Home) -> dict:
-    env = {
-        **os.environ,
-        "PORTAL_INDEX_HOME": str(home.root),
-        "PORTAL_INDEX_REGISTRY": str(home.registry),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.stages", stage, str(home.root)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 INCREMENTAL_PROBE_MODELS = (
@@ -87,48 +67,46 @@ def test_synth_writes_every_source_from_a_seed(tmp_path):
     assert "crawl" not in a.files and "surveys" not in a.files and a.files["papi"] == 1
 
 
-def test_the_floor_computes_the_pipelines_scores_and_incremental_builds_keep_them(tmp_path):
-    home = Home(tmp_path / "synth")
-    summary = synth(home, 40, 30, log=lambda m: None)
-    assert summary.files["crawl"] == 1 and summary.files["surveys"] >= 2
-    assert _stage("ingest", home)["rejected"] == []
-    _stage("dbt", home)
-    _stage("validate", home)  # the gate passes on a synthetic registry of 40 portals
+def test_the_floor_computes_the_pipelines_scores_and_incremental_builds_keep_them(synthetic_halves, synthetic_copy):
+    home = synthetic_copy  # June and July 2026, ingested, built and validated (conftest.synthetic_halves)
+    made = json.loads((synthetic_halves.parent / f"{SYNTHETIC_HALVES}.json").read_text())
+    assert made["files"]["crawl"] == 2 and made["files"]["surveys"] >= 4  # a crawl and survey tests a half-year
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         grades = dict(con.execute("select grade, count(*) from marts.portal_scores group by all").fetchall())
-    assert sum(grades.values()) == 40 and len(set(grades) - {"insufficient_data"}) >= 3  # a spread of grades
-    floor = _stage("floor", home)
-    assert floor["compared"] and floor["scores"] == 40
-    assert floor["rows_identical_to_mart"] == 40 and floor["grades_differing"] == 0
+    assert sum(grades.values()) == 80 and len(set(grades) - {"insufficient_data"}) >= 3  # a spread of grades
+    floor = stage("floor", home)
+    assert floor["compared"] and floor["scores"] == 80
+    assert floor["rows_identical_to_mart"] == 80 and floor["grades_differing"] == 0
     # one more day of probes: the incremental build recomputes that period and agrees with the floor
-    rows, snapshot = add_probe_day(home, date(2026, 1, 31))
+    rows, snapshot = add_probe_day(home, date(2026, 7, 31))
     assert rows >= 40 * 24 and snapshot.source == "probes"
-    _stage("ingest", home)
+    stage("ingest", home)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         before = con.execute("select max(probes_loaded_through) from intermediate.int_measures__probes").fetchone()[0]
-    _stage("dbt", home)
+    stage("dbt", home)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         after, last = con.execute(
             "select max(probes_loaded_through), max(evidence) from intermediate.int_measures__probes "
             "where measure = 'availability'"
         ).fetchone()
-    assert after > before and "2026-01-31" in last
+    assert after > before and "2026-07-31" in last
     # every model incremental by period holds what a build from scratch computes
     kept = _contents(home, INCREMENTAL_PROBE_MODELS)
     _full_refresh(home, INCREMENTAL_PROBE_MODELS)
     assert _contents(home, INCREMENTAL_PROBE_MODELS) == kept
-    floor = _stage("floor", home)
-    assert floor["rows_identical_to_mart"] == 40 and floor["grades_differing"] == 0
-    # probes of two more periods at once (the last day of 2025-H2, the second of 2026-H2), and probes
-    # from a vantage that does not score and saw every portal down: the incremental build still equals
-    # a build from scratch (a filter of several periods once dropped the conditions written before it)
-    for day in (date(2025, 12, 31), date(2026, 7, 2)):
-        add_probe_day(home, day)
+    floor = stage("floor", home)
+    assert floor["rows_identical_to_mart"] == 80 and floor["grades_differing"] == 0
+    # probes of two periods at once, in one build: the last day of 2025-H2, a period not seen yet, and
+    # the probes of a July day again from a vantage that does not score and saw every portal down: the
+    # incremental build still equals a build from scratch (a filter of several periods once dropped
+    # the conditions written before it)
+    add_probe_day(home, date(2025, 12, 31))
     _abroad_and_down(home, "2026-07-02")
-    assert _stage("ingest", home)["rejected"] == []
-    _stage("dbt", home)
+    assert stage("ingest", home)["rejected"] == []
+    stage("dbt", home)
     kept = _contents(home, INCREMENTAL_PROBE_MODELS)
     assert {p for (_, p, *_) in kept["int_probe_vantages"]} == {"2025-H2", "2026-H1", "2026-H2"}
+    assert ("abroad", "2026-H2") in {(v, p) for (_, p, v, *_) in kept["int_probe_vantages"]}
     _full_refresh(home, INCREMENTAL_PROBE_MODELS)
     assert _contents(home, INCREMENTAL_PROBE_MODELS) == kept
 
