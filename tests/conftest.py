@@ -44,8 +44,10 @@ def pytest_addoption(parser):
 
 
 # The file whose first test is the demo's run (`demo_run`, below); the files whose own pipeline runs
-# need no demo, longest first; a file whose browser measurements must not share the machine with the
-# demo's browsers (its audit once ran out of its time limit beside them). See `_order_files`.
+# need no demo, longest first (they share one synthetic folder, `synthetic_halves`: the second waits
+# for the first to make it, while the demo and the first use the two cores); a file whose browser
+# measurements must not share the machine with the demo's browsers (its audit once ran out of its
+# time limit beside them). See `_order_files`.
 DEMO_FIRST = "tests/integration/test_pipeline.py"
 BESIDE_THE_DEMO = ("tests/integration/test_synth.py", "tests/integration/test_changes.py")
 NOT_BESIDE_THE_DEMO = ("tests/integration/test_a11y_audit.py",)
@@ -179,11 +181,13 @@ SYNTHETIC_HALVES = "synthetic-halves"
 
 
 @pytest.fixture(scope="session")
-def synthetic_halves(tmp_path_factory, worker_id) -> Path:
+def synthetic_halves(tmp_path_factory, worker_id) -> tuple[Path, dict]:
     """40 synthetic portals over June and July 2026, two half-years (`portal-index synth`), ingested,
     built and validated by the pipeline's stages, once per session: with `pytest -n` the first worker
     that needs it makes it, under a lock, and the others wait for it (test_synth.py, test_changes.py).
-    Each test works on its own copy (`synthetic_copy`). Returns the folder."""
+    A test works on a copy of it (`synthetic_copy`, or a module's own). Returns the folder, and what
+    synth wrote: files and rows by source. If it fails, each worker that needs it tries again, as
+    with `demo_run`."""
     from portal_index.demo.synth import synth
 
     shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
@@ -197,12 +201,12 @@ def synthetic_halves(tmp_path_factory, worker_id) -> Path:
             stage("dbt", home)
             stage("validate", home)
             done.write_text(json.dumps({"files": summary.files, "rows": summary.rows}))
-    return home.root
+    return home.root, json.loads(done.read_text())
 
 
 @pytest.fixture()
 def synthetic_copy(synthetic_halves, tmp_path) -> Home:
     """A private copy of `synthetic_halves`, for a test that changes it."""
     target = tmp_path / "synthetic"
-    shutil.copytree(synthetic_halves, target, symlinks=True)
+    shutil.copytree(synthetic_halves[0], target, symlinks=True)
     return Home(target)

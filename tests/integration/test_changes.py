@@ -25,7 +25,7 @@ def _rows(folder, table: str, version: str) -> list[dict]:
 def two_periods(synthetic_halves, tmp_path_factory):
     """The release of 40 synthetic portals over June and July 2026 (conftest.synthetic_halves)."""
     home = Home(tmp_path_factory.mktemp("changes") / "home")
-    shutil.copytree(synthetic_halves, home.root, symlinks=True)
+    shutil.copytree(synthetic_halves[0], home.root, symlinks=True)
     stage("publish", home)
     folder = (home.releases / "latest").resolve()
     return folder, json.loads((folder / "datapackage.json").read_text())

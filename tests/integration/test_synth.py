@@ -1,13 +1,12 @@
 """Synthetic inputs at scale, and the benchmark's floor: the same scores as the pipeline's."""
 
 import csv
-import json
 import subprocess
 from datetime import date
 
 import duckdb
 import pytest
-from conftest import SYNTHETIC_HALVES, stage
+from conftest import stage
 
 from portal_index.config import Home
 from portal_index.demo.synth import add_probe_day, synth
@@ -68,8 +67,7 @@ def test_synth_writes_every_source_from_a_seed(tmp_path):
 
 
 def test_the_floor_computes_the_pipelines_scores_and_incremental_builds_keep_them(synthetic_halves, synthetic_copy):
-    home = synthetic_copy  # June and July 2026, ingested, built and validated (conftest.synthetic_halves)
-    made = json.loads((synthetic_halves.parent / f"{SYNTHETIC_HALVES}.json").read_text())
+    home, (_, made) = synthetic_copy, synthetic_halves  # June and July 2026, ingested, built, validated
     assert made["files"]["crawl"] == 2 and made["files"]["surveys"] >= 4  # a crawl and survey tests a half-year
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         grades = dict(con.execute("select grade, count(*) from marts.portal_scores group by all").fetchall())

@@ -41,4 +41,4 @@ def test_each_not_null_columns_test_lists_described_columns_once():
             assert columns and len(set(columns)) == len(columns), (path, resource["name"], columns)
             assert set(columns) <= described, (path, resource["name"], set(columns) - described)
             listed += len(columns)
-    assert listed >= 90  # the portal key, period and grade of every published table among them
+    assert listed >= 90  # a floor, so that lists emptied or not read show here (94 when this was written)
