@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock
-from scheduling import DEMO_RECORD, DemoFirstScheduling, write_after_the_demo
+from scheduling import DEMO_RECORD, DemoFirstScheduling, session_folder, write_after_the_demo
 
 from portal_index.config import CLUSTER_VARIABLES, REPO_ROOT, Home
 
@@ -131,13 +131,13 @@ def cli(
 
 
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory, worker_id) -> tuple[Home, subprocess.CompletedProcess]:
+def demo_run(request, tmp_path_factory, worker_id) -> tuple[Home, subprocess.CompletedProcess]:
     """`portal-index run --demo` in a fresh working folder, once per session: with `pytest -n`
     (`make test`) the first worker that needs it runs it, under a lock, and the others read it."""
     if worker_id == "master":  # one process
         home = tmp_path_factory.mktemp("demo-home")
         return Home(home), cli("run", "--demo", home=home, check=True)
-    shared = tmp_path_factory.getbasetemp().parent  # the session's folder, above each worker's own
+    shared = session_folder(request.config)  # above each worker's own
     home, record = shared / "demo-home", shared / DEMO_RECORD
     with FileLock(shared / "demo-run.lock"):
         if not record.exists():
@@ -181,7 +181,7 @@ SYNTHETIC_HALVES = "synthetic-halves"
 
 
 @pytest.fixture(scope="session")
-def synthetic_halves(tmp_path_factory, worker_id) -> tuple[Path, dict]:
+def synthetic_halves(request) -> tuple[Path, dict]:
     """40 synthetic portals over June and July 2026, two half-years (`portal-index synth`), ingested,
     built and validated by the pipeline's stages, once per session: with `pytest -n` the first worker
     that needs it makes it, under a lock, and the others wait for it (test_synth.py, test_changes.py).
@@ -190,7 +190,7 @@ def synthetic_halves(tmp_path_factory, worker_id) -> tuple[Path, dict]:
     with `demo_run`."""
     from portal_index.demo.synth import synth
 
-    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    shared = session_folder(request.config)  # above each worker's own (in one process, its own)
     home, done = Home(shared / SYNTHETIC_HALVES), shared / f"{SYNTHETIC_HALVES}.json"
     with FileLock(shared / f"{SYNTHETIC_HALVES}.lock"):
         if not done.exists():
