@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -128,6 +129,24 @@ def cli(
             f"portal-index {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr[-4000:]}"
         )
     return result
+
+
+def change_and_validate(home: Home, *sql: str) -> None:
+    """Run `sql` on the warehouse of `home`, then validate the marts it names, asserting they pass.
+    The other marts keep the passing validations of their unchanged contents, which is what the
+    publisher asks of each table (`expectations.gate.unvalidated`); a whole validation would run
+    their suites again for nothing."""
+    import duckdb
+
+    from expectations.gate import validate
+
+    with duckdb.connect(str(home.warehouse)) as con:
+        for statement in sql:
+            con.execute(statement)
+    named = tuple(dict.fromkeys(re.findall(r"\bmarts\.([a-z_]+)", " ".join(sql))))
+    assert named, f"no mart named in {sql}"
+    outcomes = validate(home.warehouse, named)
+    assert all(o.success for o in outcomes.values()), {t: o.failures for t, o in outcomes.items() if not o.success}
 
 
 @pytest.fixture(scope="session")

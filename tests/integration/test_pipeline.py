@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import duckdb
 import pytest
 import yaml
-from conftest import BIN, cli
+from conftest import BIN, change_and_validate, cli
 
 from portal_index.core.registry import active_portals
 from portal_index.release.publish import NotValidated, publish
@@ -153,11 +153,9 @@ def test_the_not_null_test_names_each_listed_column_that_holds_a_null(demo_copy)
 
 
 def test_changed_data_gives_a_new_release_and_latest_moves(demo_copy):
-    with duckdb.connect(str(demo_copy.warehouse)) as con:
-        con.execute("update marts.portals set name_en = name_en || ' (renamed)' where portal_id = 'hanoi-info'")
-    from expectations.gate import validate
-
-    assert all(o.success for o in validate(demo_copy.warehouse).values())
+    change_and_validate(
+        demo_copy, "update marts.portals set name_en = name_en || ' (renamed)' where portal_id = 'hanoi-info'"
+    )
     result = publish(demo_copy.warehouse, demo_copy.releases, log=lambda m: None)
     assert result.version == "1.0.1" and (demo_copy.releases / "latest").resolve() == result.path  # a correction
     assert json.loads((result.path / "datapackage.json").read_text())["demo"] is True  # known from its inputs

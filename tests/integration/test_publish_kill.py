@@ -9,10 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
+from conftest import change_and_validate
 
-from expectations.gate import validate
 from portal_index.release.publish import INDEX, UnfinishedRelease, publish, read_index
 from portal_index.release.verify import check
 
@@ -54,14 +53,6 @@ print("not killed")
 """
 
 
-def change(home, *sql: str) -> None:
-    with duckdb.connect(str(home.warehouse)) as con:
-        for statement in sql:
-            con.execute(statement)
-    outcomes = validate(home.warehouse)
-    assert all(o.success for o in outcomes.values()), {t: o.failures for t, o in outcomes.items() if not o.success}
-
-
 def latest(releases: Path) -> str | None:
     link = releases / "latest"
     return link.resolve().name if link.exists() else None
@@ -78,7 +69,9 @@ def test_a_publish_killed_before_latest_moves_is_finished_by_the_next(demo_copy,
         shutil.rmtree(releases)
         old, new = None, "1.0.0"
     else:
-        change(demo_copy, "update marts.portals set name_vi = name_vi || '.' where portal_id = 'hanoi-info'")
+        change_and_validate(
+            demo_copy, "update marts.portals set name_vi = name_vi || '.' where portal_id = 'hanoi-info'"
+        )
         old, new = "1.0.0", "1.0.1"
     index_before = (releases / INDEX).read_bytes() if (releases / INDEX).exists() else b""
     killed = subprocess.run(
@@ -114,7 +107,7 @@ def test_a_publish_killed_before_latest_moves_is_finished_by_the_next(demo_copy,
             assert v.ok and v.anchors and not v.notes, (version, v)
 
     # and publishing carries on from it
-    change(
+    change_and_validate(
         demo_copy,
         "insert into marts.ministries values ('BTEST', 'Bộ Thử nghiệm', 'Ministry of Testing', null, null, null)",
     )

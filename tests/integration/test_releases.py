@@ -8,21 +8,17 @@ from contextlib import contextmanager
 
 import duckdb
 import pytest
+from conftest import change_and_validate
 from openpyxl import load_workbook
 
 import portal_index.release.publish as publishing
-from expectations.gate import validate
 from portal_index.release.publish import publish
 
 pytestmark = pytest.mark.slow  # runs the whole pipeline
 
 
 def republish(home, sql: list[str]):
-    with duckdb.connect(str(home.warehouse)) as con:
-        for statement in sql:
-            con.execute(statement)
-    outcomes = validate(home.warehouse)
-    assert all(o.success for o in outcomes.values()), {t: o.failures for t, o in outcomes.items() if not o.success}
+    change_and_validate(home, *sql)
     return publish(home.warehouse, home.releases, log=lambda m: None)
 
 
