@@ -9,7 +9,11 @@ from portal_index.config import DBT_PROJECT_DIR
 
 
 def _resources():
-    for path in sorted(DBT_PROJECT_DIR.glob("*/**/*.yml")):
+    """The resources the project's own YAML declares, in the folders dbt_project.yml names (not the
+    `target/` a build by hand leaves, which holds compiled copies)."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    folders = [f for key in ("model-paths", "seed-paths", "snapshot-paths") for f in project.get(key) or []]
+    for path in sorted(p for folder in folders for p in (DBT_PROJECT_DIR / folder).glob("**/*.yml")):
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for kind in ("models", "seeds", "snapshots", "sources"):
             for resource in doc.get(kind) or []:
