@@ -13,6 +13,7 @@ run again: the stored outcome stands, is recorded again as a run that reuses it 
 says when it was made (`TableOutcome.validated_at`, `reused`). A rebuild that changes nothing (a
 second run in the same hour) so skips the checkpoint's 10-15 s; any change to one of these runs it.
 A failure is never reused.
+`not_validated_as_they_are` names the tables whose inputs as they are have no passing validation.
 """
 
 from __future__ import annotations
@@ -140,17 +141,45 @@ def _earlier(
             return None
     outcomes = {}
     for table, key in keys.items():
-        row = con.execute(
-            """select fingerprint, evaluated, coalesce(reused_from, validated_at) from meta.validation_runs
-               where table_name = ? and inputs_key = ? and success and evaluated is not null
-               order by validated_at desc limit 1""",
-            [table, key],
-        ).fetchall()
-        if not row:
+        outcome = _passed(con, table, key)
+        if outcome is None:
             return None
-        fp, evaluated, at = row[0]
-        outcomes[table] = TableOutcome(table, True, evaluated, [], fp, at, reused=True)
+        outcomes[table] = outcome
     return outcomes
+
+
+def _passed(con: duckdb.DuckDBPyConnection, table: str, key: str) -> TableOutcome | None:
+    """The stored passing outcome of `table` under the inputs `key`, the latest, if there is one."""
+    row = con.execute(
+        """select fingerprint, evaluated, coalesce(reused_from, validated_at) from meta.validation_runs
+           where table_name = ? and inputs_key = ? and success and evaluated is not null
+           order by validated_at desc limit 1""",
+        [table, key],
+    ).fetchall()
+    if not row:
+        return None
+    fp, evaluated, at = row[0]
+    return TableOutcome(table, True, evaluated, [], fp, at, reused=True)
+
+
+def not_validated_as_they_are(warehouse: Path, tables: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The tables (of `tables`, else every published one) whose inputs as they are now, their own
+    rows and whatever their suites read (`inputs_key`), have no passing validation: those a
+    validation of these tables would have to run, rather than reuse."""
+    no_usage_statistics()  # before Great Expectations is imported, if the suites must be built
+    with duckdb.connect(str(warehouse)) as con:
+        keys, _ = _inputs_keys(con, tables or published_tables())
+        return tuple(table for table, key in keys.items() if _passed(con, table, key) is None)
+
+
+def _inputs_keys(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
+    """{table: the key of its inputs as they are now (`inputs_key`)}, and the digests of the relations
+    those keys read, by name."""
+    ensure_table(con)
+    made = made_with()
+    texts = suite_texts(con, made)
+    digests: dict[str, str] = {}
+    return {table: inputs_key(con, made, texts[table], table, digests) for table in tables}, digests
 
 
 def _duckdb_datasource(context, warehouse: Path):
@@ -195,11 +224,7 @@ def validate(
 
     wanted = tables or published_tables()
     with duckdb.connect(str(warehouse)) as con:
-        ensure_table(con)
-        made = made_with()
-        texts = suite_texts(con, made)
-        digests: dict[str, str] = {}
-        keys = {table: inputs_key(con, made, texts[table], table, digests) for table in wanted}
+        keys, digests = _inputs_keys(con, wanted)
         earlier = _earlier(con, keys, docs_dir)
         if earlier is not None:
             now = datetime.now(UTC)

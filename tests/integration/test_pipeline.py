@@ -184,13 +184,17 @@ def test_changed_data_gives_a_new_release_and_latest_moves(demo_copy):
 
 
 def test_a_validation_is_reused_only_for_the_same_inputs_and_only_when_it_passed(demo_copy, tmp_path):
-    from expectations.gate import unvalidated, validate
+    """Also which tables a validation would have to run for (`not_validated_as_they_are`): those
+    whose own rows, or what their suites read, changed since their last passing validation."""
+    from expectations.gate import not_validated_as_they_are, unvalidated, validate
 
     wh = demo_copy.warehouse
+    assert not_validated_as_they_are(wh) == ()
     first = validate(wh)  # the demo run validated these very tables, with these suites
     assert all(o.success and o.reused and o.evaluated > 0 for o in first.values())
     with duckdb.connect(str(wh)) as con:  # a seed the suites read, not a published table
         con.execute("update seeds.methodology_versions set summary_en = summary_en || '.'")
+    assert not_validated_as_they_are(wh) == ("portal_scores",)  # the one suite that reads that seed
     again = validate(wh)
     assert all(o.success and not o.reused for o in again.values())
     assert {t: o.evaluated for t, o in again.items()} == {t: o.evaluated for t, o in first.items()}
@@ -208,6 +212,7 @@ def test_a_validation_is_reused_only_for_the_same_inputs_and_only_when_it_passed
     for _ in range(2):  # a failure is never reused: each time the suite runs and fails again
         bad = validate(wh, ("portal_scores",))["portal_scores"]
         assert not bad.success and not bad.reused and bad.failures
+    assert not_validated_as_they_are(wh) == ("portal_scores",)  # a failure is no passing validation
     with duckdb.connect(str(wh)) as con:
         assert unvalidated(con, ("portal_scores",)) == {"portal_scores": "its current contents failed validation"}
         con.execute("alter table marts.indicators alter column weight type varchar")  # the same text, as a string

@@ -7,17 +7,27 @@ import yaml
 
 from portal_index.config import DBT_PROJECT_DIR
 
+# dbt's own defaults, for a key dbt_project.yml leaves out
+_FOLDERS = {"model-paths": ["models"], "seed-paths": ["seeds"], "snapshot-paths": ["snapshots"]}
+
 
 def _resources():
-    """The resources the project's own YAML declares, in the folders dbt_project.yml names (not the
-    `target/` a build by hand leaves, which holds compiled copies)."""
+    """The resources the project's YAML declares, in the folders dbt_project.yml names (a build by
+    hand leaves a `target/` whose compiled SQL sits in folders named after the YAML files)."""
     project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    folders = [f for key in ("model-paths", "seed-paths", "snapshot-paths") for f in project.get(key) or []]
+    folders = [f for key, default in _FOLDERS.items() for f in project.get(key, default)]
     for path in sorted(p for folder in folders for p in (DBT_PROJECT_DIR / folder).glob("**/*.yml")):
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for kind in ("models", "seeds", "snapshots", "sources"):
             for resource in doc.get(kind) or []:
                 yield path.relative_to(DBT_PROJECT_DIR), resource
+
+
+def test_the_yaml_read_declares_the_projects_models_and_seeds():
+    """A floor, so that a change in where the YAML is read cannot leave the tests below nothing to
+    check (48 resources in models/, models and sources, and 16 seeds when this was written)."""
+    kinds = [path.parts[0] for path, _ in _resources()]
+    assert kinds.count("models") >= 40 and kinds.count("seeds") >= 12
 
 
 def _test_names(tests) -> list[str]:
