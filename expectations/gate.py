@@ -165,7 +165,9 @@ def _passed(con: duckdb.DuckDBPyConnection, table: str, key: str) -> TableOutcom
 def not_validated_as_they_are(warehouse: Path, tables: tuple[str, ...] | None = None) -> tuple[str, ...]:
     """The tables (of `tables`, else every published one) whose inputs as they are now, their own
     rows and whatever their suites read (`inputs_key`), have no passing validation: those a
-    validation of these tables would have to run, rather than reuse."""
+    validation of these tables would have to run, rather than reuse. It writes to the warehouse
+    (the gate's tables, the suites' texts), and when the seeds the suites are built from changed,
+    builds the suites again, importing Great Expectations."""
     no_usage_statistics()  # before Great Expectations is imported, if the suites must be built
     with duckdb.connect(str(warehouse)) as con:
         keys, _ = _inputs_keys(con, tables or published_tables())
