@@ -390,7 +390,11 @@ def test_a_forbidden_target_gets_no_connection_and_a_blocked_address_error(pki, 
     assert renderer.stats["blocked"] == 5 and renderer.proxy.stats["blocked"] >= 8
 
 
-def test_renderer_errors_are_values_without_a_browser():
+def test_renderer_errors_are_values_without_a_browser(monkeypatch, tmp_path):
+    # Playwright's driver makes its artifacts and profile folders in its TMPDIR before it starts the
+    # browser, and a launch that fails leaves them: here, in the test's own folder
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+
     async def go():
         renderer = Renderer(Guard(), "/nonexistent/chromium")
         with contextlib.suppress(Exception):
