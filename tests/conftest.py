@@ -142,12 +142,13 @@ def change_and_validate(home: Home, *sql: str) -> None:
     from expectations.gate import not_validated_as_they_are, unvalidated, validate
     from portal_index.release.catalog import published_tables
 
+    published = published_tables()
     with duckdb.connect(str(home.warehouse)) as con:
         for statement in sql:
             con.execute(statement)
-        refused = set(unvalidated(con, published_tables()))
-    stale = set(not_validated_as_they_are(home.warehouse))
-    tables = tuple(t for t in published_tables() if t in refused | stale)
+        refused = set(unvalidated(con, published))
+    stale = set(not_validated_as_they_are(home.warehouse, published))
+    tables = tuple(t for t in published if t in refused | stale)
     assert tables, f"after {sql}, every published table still has a passing validation of its inputs as they are"
     outcomes = validate(home.warehouse, tables)
     assert all(o.success for o in outcomes.values()), {t: o.failures for t, o in outcomes.items() if not o.success}
