@@ -172,11 +172,17 @@ def test_crawl_signals_and_the_grades_that_do_not_depend_on_timings_equal_an_in_
         "from marts.indicator_values where source <> 'probes' order by all"
     )
     assert _rows(cluster.home, untimed) == _rows(in_process, untimed)
-    # a total differs from the in-process one by the probes' contributions only, and so does its grade:
-    # the in-process total with the cluster's probes in place of its own falls in the cluster's band
+    # Where the same probe indicators were measured in both runs, the other indicators contribute the
+    # same, a total differs from the in-process one by the probes' contributions only, and whether it
+    # is graded does not differ (where they differ, a probe not measured in one run, the others'
+    # weights differ too). Every letter is its published total's band.
     sql = """
         select s.methodology_version, s.period, s.portal_id, s.grade, s.total::double,
-               coalesce(sum(v.contribution) filter (where v.source = 'probes'), 0)::double
+               coalesce(sum(v.contribution) filter (where v.source = 'probes'), 0)::double,
+               string_agg(v.indicator_id || ':' || v.measurement_status, ',' order by v.indicator_id)
+                   filter (where v.source = 'probes'),
+               list((v.indicator_id, round(v.contribution, 6)) order by v.indicator_id)
+                   filter (where v.source <> 'probes')
         from marts.portal_scores as s
         left join marts.indicator_values as v using (methodology_version, period, portal_id)
         group by all order by all
@@ -184,28 +190,28 @@ def test_crawl_signals_and_the_grades_that_do_not_depend_on_timings_equal_an_in_
     here = {r[:3]: r[3:] for r in _rows(cluster.home, sql)}
     there = {r[:3]: r[3:] for r in _rows(in_process, sql)}
     assert here.keys() == there.keys()
-    bands: dict = {}
+    bands: dict = {}  # the same seeds in both runs (the untimed indicators above are equal)
     for version, grade, min_total in _rows(
         in_process, "select methodology_version, grade, min_total from seeds.grade_bands order by min_total desc"
     ):
-        bands.setdefault(version, []).append((grade, min_total))
+        bands.setdefault(version, []).append((grade, float(min_total)))
     not_graded = "insufficient_data"
-    checked = 0
-    for key, (grade, total, probes) in here.items():
-        grade_ip, total_ip, probes_ip = there[key]
-        if total is None or total_ip is None:
-            continue
-        assert abs((total - probes) - (total_ip - probes_ip)) < 0.02, key
-        if abs(probes - probes_ip) < 1e-9:
-            assert grade == grade_ip, key
-        if not_graded in (grade, grade_ip):  # too little measured: a question of coverage, not of the total
-            continue
-        expected = total_ip - probes_ip + probes  # both totals are rounded to 2 decimals
-        if any(abs(expected - float(m)) < 0.02 for _, m in bands[key[0]]):
-            continue  # too near a band's edge for rounding to decide
-        assert grade == next(g for g, m in bands[key[0]] if expected >= float(m)), (key, expected)
-        checked += 1
-    assert checked > len(here) / 2  # most portals are graded in both runs (the demo's dead ones are not)
+    graded = 0
+    for key, (grade, total, probes, measured, others) in here.items():
+        grade_ip, total_ip, probes_ip, measured_ip, others_ip = there[key]
+        assert (total is None) == (total_ip is None), key
+        if measured == measured_ip:
+            assert others == others_ip, key
+            if total is not None:
+                # each published total within 0.005 of its exact value, the contributions nearly exact
+                assert abs((total - probes) - (total_ip - probes_ip)) < 0.011, key
+            assert (grade == not_graded) == (grade_ip == not_graded), key  # the same coverage
+            if abs(probes - probes_ip) < 1e-9:
+                assert grade == grade_ip, key
+        if grade != not_graded:
+            graded += 1
+            assert grade == next(g for g, m in bands[key[0]] if total >= m), (key, total)
+    assert graded > len(here) / 2  # the demo's graded portals (its unreachable ones are not)
 
 
 def test_the_release_was_published_from_the_shared_working_folder(cluster):
